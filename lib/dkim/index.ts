@@ -1,0 +1,61 @@
+export {
+  bodyHash,
+  canonicalizeBody,
+  canonicalizeHeader,
+  canonicalizeHeaderValue,
+  canonicalizeSignatureHeader,
+  type HeaderList,
+  headerValues,
+  signedData,
+} from './canonicalize.js';
+export {
+  importPublicKey,
+  type PublicKeyChoice,
+  type SignatureAlgorithm,
+  selectPublicKey,
+} from './key-record.js';
+export {
+  type DnsTxtRecord,
+  dnsTxtRecord,
+  type GeneratedKeyPair,
+  type GenerateKeyOptions,
+  generateSigningKey,
+  keyRecord,
+  splitTxtStrings,
+  wellKnownBody,
+} from './keys.js';
+export {
+  chainKeys,
+  type DnsKeysOptions,
+  dnsKeys,
+  KeyLookupError,
+  type KeyQuery,
+  type KeyResolver,
+  keyDocumentUrls,
+  keyRecordName,
+  privateExchangeKeys,
+  type WellKnownKeysOptions,
+  wellKnownKeys,
+} from './resolvers.js';
+export {
+  checkSigningKey,
+  DEFAULT_SIGNED_HEADERS,
+  type SigningKey,
+  type SignOptions,
+  signRequest,
+} from './sign.js';
+export {
+  MUST_SIGN,
+  type ParsedSignature,
+  parseSignature,
+  QUERY_METHODS,
+  type QueryMethod,
+} from './signature.js';
+export { decodeBase64Tag, parseTagList, type TagList, TagListError } from './tag-list.js';
+export {
+  checkSignatureHeader,
+  type SignatureCheckOptions,
+  type VerifiedRequest,
+  type VerifyOptions,
+  verifyRequest,
+} from './verify.js';

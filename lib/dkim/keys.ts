@@ -1,0 +1,81 @@
+/**
+ * Key tooling for a domain administrator: make a signing key pair and the records that publish
+ * its public half (DNS TXT, `/.well-known/domainkey` body, private-exchange line).
+ */
+import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+
+export interface GeneratedKeyPair {
+  /** PKCS#8 PEM. */
+  readonly privateKey: string;
+  /** SPKI PEM. */
+  readonly publicKey: string;
+  /** The key record to publish, e.g. `v=DKIM1; k=rsa; s=ischedule; p=MIIB...`. */
+  readonly record: string;
+}
+
+export interface GenerateKeyOptions {
+  /** `rsa` (default; every iSchedule peer supports it) or `ed25519` (RFC 8463). */
+  readonly type?: 'rsa' | 'ed25519';
+  /** RSA modulus size (default 2048, as RFC 8301 recommends). */
+  readonly bits?: number;
+}
+
+export function generateSigningKey(options: GenerateKeyOptions = {}): GeneratedKeyPair {
+  const publicKeyEncoding = { type: 'spki', format: 'pem' } as const;
+  const privateKeyEncoding = { type: 'pkcs8', format: 'pem' } as const;
+  const { privateKey, publicKey } =
+    options.type === 'ed25519'
+      ? generateKeyPairSync('ed25519', { publicKeyEncoding, privateKeyEncoding })
+      : generateKeyPairSync('rsa', {
+          modulusLength: options.bits ?? 2048,
+          publicKeyEncoding,
+          privateKeyEncoding,
+        });
+  return { privateKey, publicKey, record: keyRecord(publicKey) };
+}
+
+/** The DKIM key record for a public (or private) key, restricted to the `ischedule` service. */
+export function keyRecord(key: string | Buffer | KeyObject): string {
+  const publicKey = createPublicKey(key);
+  if (publicKey.asymmetricKeyType === 'ed25519') {
+    const jwk = publicKey.export({ format: 'jwk' });
+    return `v=DKIM1; k=ed25519; s=ischedule; p=${Buffer.from(jwk.x ?? '', 'base64url').toString('base64')}`;
+  }
+  if (publicKey.asymmetricKeyType !== 'rsa')
+    throw new TypeError(`unsupported key type ${publicKey.asymmetricKeyType}`);
+  const spki = publicKey.export({ type: 'spki', format: 'der' });
+  return `v=DKIM1; k=rsa; s=ischedule; p=${spki.toString('base64')}`;
+}
+
+export interface DnsTxtRecord {
+  /** Fully qualified owner name, with the trailing dot. */
+  readonly name: string;
+  /** The record split into character-strings of at most 255 octets. */
+  readonly strings: readonly string[];
+  /** A zone-file line: `name IN TXT ( "..." "..." )`. */
+  readonly zoneLine: string;
+}
+
+/** The DNS TXT record publishing `record` for a domain and selector. */
+export function dnsTxtRecord(domain: string, selector: string, record: string, ttl?: number): DnsTxtRecord {
+  const name = `${selector}._domainkey.${domain.replace(/\.$/, '')}.`;
+  const strings = splitTxtStrings(record);
+  const quoted = strings.map((s) => `"${s}"`).join(' ');
+  const zoneLine = `${name}${ttl === undefined ? '' : ` ${ttl}`} IN TXT ( ${quoted} )`;
+  return { name, strings, zoneLine };
+}
+
+/** Splits text into DNS character-strings of at most 255 octets (RFC 1035 §3.3). */
+export function splitTxtStrings(text: string, max = 255): string[] {
+  const bytes = Buffer.from(text, 'utf8');
+  const strings: string[] = [];
+  for (let offset = 0; offset < bytes.length; offset += max) {
+    strings.push(bytes.subarray(offset, offset + max).toString('utf8'));
+  }
+  return strings.length ? strings : [''];
+}
+
+/** The `text/plain` body served at `/.well-known/domainkey/<domain>/<selector>`: one record per line. */
+export function wellKnownBody(records: readonly string[]): string {
+  return records.map((record) => `${record}\r\n`).join('');
+}

@@ -1,0 +1,119 @@
+/**
+ * Signing an iSchedule request (draft -05 §5.5): the DKIM-Signature value for a header list and
+ * the exact body bytes.
+ */
+import { createHash, createPrivateKey, type KeyObject, sign } from 'node:crypto';
+import { LruCache } from '../lru.js';
+import { bodyHash, type HeaderList, headerValues, signedData } from './canonicalize.js';
+import type { SignatureAlgorithm } from './key-record.js';
+import { MUST_SIGN, QUERY_METHODS, type QueryMethod } from './signature.js';
+
+export interface SigningKey {
+  /** The signing domain (`d=`). */
+  readonly domain: string;
+  /** The selector (`s=`) under which the public key is published. */
+  readonly selector: string;
+  /** PEM text (PKCS#8 or PKCS#1) or a KeyObject. */
+  readonly privateKey: string | Buffer | KeyObject;
+}
+
+export interface SignOptions {
+  /** The request's headers as sent, in order (without a DKIM-Signature). */
+  readonly headers: HeaderList;
+  /** The exact body octets. */
+  readonly body: Uint8Array | string;
+  readonly key: SigningKey;
+  /** Default `rsa-sha256`; `ed25519-sha256` needs an Ed25519 key; `rsa-sha1` only for legacy tests. */
+  readonly algorithm?: SignatureAlgorithm;
+  /** `t=`, Unix seconds (default now). */
+  readonly timestamp?: number;
+  /** Seconds until `x=` (default 300). */
+  readonly expiresIn?: number;
+  /** `q=` methods, in the order the verifier should try them (default dns/txt, http/well-known). */
+  readonly queryMethods?: readonly QueryMethod[];
+  /**
+   * Headers to sign, in order. Default: Originator, Recipient, Authorization, Content-Type,
+   * User-Agent, iSchedule-Version, iSchedule-Message-ID; only those present are listed.
+   */
+  readonly signedHeaders?: readonly string[];
+}
+
+export const DEFAULT_SIGNED_HEADERS = [
+  'Originator',
+  'Recipient',
+  'Authorization',
+  'Content-Type',
+  'User-Agent',
+  'iSchedule-Version',
+  'iSchedule-Message-ID',
+] as const;
+
+const DEFAULT_QUERY_METHODS: readonly QueryMethod[] = ['dns/txt', 'http/well-known'];
+
+/** Returns the DKIM-Signature header value for the request. */
+export function signRequest(options: SignOptions): string {
+  const algorithm = options.algorithm ?? 'rsa-sha256';
+  const privateKey = loadPrivateKey(options.key.privateKey, algorithm);
+  const headers = options.headers;
+  const present = (name: string) => headerValues(headers, name).length > 0;
+  for (const required of MUST_SIGN) {
+    if (!present(required)) throw new TypeError(`cannot sign: the request has no ${required} header`);
+  }
+  // Never list an absent header: peers disagree on how to canonicalize one (CalendarServer fails).
+  const names = (options.signedHeaders ?? DEFAULT_SIGNED_HEADERS).filter(present);
+  if (new Set(names.map((n) => n.toLowerCase())).size !== names.length) {
+    throw new TypeError('cannot sign: signedHeaders names a header twice');
+  }
+  for (const required of MUST_SIGN) {
+    if (!names.some((n) => n.toLowerCase() === required))
+      throw new TypeError(`cannot sign: ${required} must be signed`);
+  }
+  const methods = options.queryMethods ?? DEFAULT_QUERY_METHODS;
+  if (methods.length === 0 || methods.some((m) => !QUERY_METHODS.includes(m))) {
+    throw new TypeError(`cannot sign: queryMethods must name some of ${QUERY_METHODS.join(', ')}`);
+  }
+  const t = options.timestamp ?? Math.floor(Date.now() / 1000);
+  const x = t + (options.expiresIn ?? 300);
+  const body = typeof options.body === 'string' ? Buffer.from(options.body, 'utf8') : options.body;
+  const hash = algorithm === 'rsa-sha1' ? 'sha1' : 'sha256';
+
+  const unsigned =
+    `v=1; d=${options.key.domain}; s=${options.key.selector}; t=${t}; x=${x}; a=${algorithm}; ` +
+    `q=${methods.join(':')}; c=ischedule-relaxed/simple; h=${names.join(':')}; ` +
+    `bh=${bodyHash(body, hash)}; b=`;
+  const data = Buffer.from(signedData(headers, names, unsigned), 'utf8');
+  const signature =
+    algorithm === 'ed25519-sha256'
+      ? sign(null, createHash('sha256').update(data).digest(), privateKey)
+      : sign(hash, data, privateKey);
+  return unsigned + signature.toString('base64');
+}
+
+// Parsed private keys by PEM text: parsing a PEM costs several signatures' time.
+const parsedKeys = new LruCache<string, KeyObject>(64);
+
+function loadPrivateKey(key: SigningKey['privateKey'], algorithm: SignatureAlgorithm): KeyObject {
+  let keyObject: KeyObject;
+  if (typeof key === 'string' || Buffer.isBuffer(key)) {
+    const pem = key.toString();
+    const cached = parsedKeys.get(pem);
+    keyObject = cached ?? createPrivateKey(pem);
+    if (!cached) parsedKeys.set(pem, keyObject);
+  } else {
+    keyObject = key;
+  }
+  checkSigningKey(keyObject, algorithm);
+  return keyObject;
+}
+
+/** Throws a TypeError unless the key can make a signature peers accept with this algorithm. */
+export function checkSigningKey(key: KeyObject, algorithm: SignatureAlgorithm): void {
+  if (key.type !== 'private') throw new TypeError('the signing key must be a private key');
+  const expected = algorithm === 'ed25519-sha256' ? 'ed25519' : 'rsa';
+  if (key.asymmetricKeyType !== expected) {
+    throw new TypeError(`a=${algorithm} needs an ${expected} key, not ${key.asymmetricKeyType}`);
+  }
+  const bits = key.asymmetricKeyDetails?.modulusLength;
+  if (expected === 'rsa' && (bits ?? 0) < 1024)
+    throw new TypeError(`the RSA signing key has ${bits} bits; use 2048`);
+}

@@ -1,0 +1,182 @@
+/**
+ * The DKIM-Signature header as iSchedule profiles it (draft -05 §5.2): parse and check every tag
+ * before any key is fetched, so a malformed signature costs no network I/O.
+ */
+import { VerificationError } from '../errors.js';
+import type { SignatureAlgorithm } from './key-record.js';
+import { decodeBase64Tag, parseTagList, splitColonList, TagListError } from './tag-list.js';
+
+export type QueryMethod = 'dns/txt' | 'http/well-known' | 'private-exchange';
+export const QUERY_METHODS: readonly QueryMethod[] = ['dns/txt', 'http/well-known', 'private-exchange'];
+
+/** Headers a receiver MUST find in `h=` (draft -05 §5.3). */
+export const MUST_SIGN = ['originator', 'recipient', 'content-type', 'ischedule-version'] as const;
+
+export interface ParsedSignature {
+  readonly algorithm: SignatureAlgorithm;
+  readonly domain: string;
+  readonly selector: string;
+  /** `h=` as written by the signer. */
+  readonly signedHeaders: readonly string[];
+  readonly queryMethods: readonly QueryMethod[];
+  readonly signature: Buffer;
+  readonly bodyHash: Buffer;
+  /** `t=`, Unix seconds. */
+  readonly signedAt?: number;
+  /** `x=`, Unix seconds. */
+  readonly expiresAt?: number;
+  /** `l=`, octets of canonical body covered. */
+  readonly bodyLength?: number;
+}
+
+export interface SignaturePolicy {
+  /** Accept `a=rsa-sha1` (forbidden by RFC 8301 unless the caller opts in). */
+  readonly allowSha1?: boolean;
+}
+
+const REQUIRED_TAGS = ['v', 'a', 'b', 'bh', 'd', 's', 'h', 'q'] as const;
+const DOMAIN =
+  /^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$/;
+const SELECTOR =
+  /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$/;
+const DIGITS = /^[0-9]{1,12}$/;
+
+/** Parses and checks a DKIM-Signature value; throws a VerificationError naming the first problem. */
+export function parseSignature(value: string, policy: SignaturePolicy = {}): ParsedSignature {
+  let tags: ReadonlyMap<string, string>;
+  try {
+    tags = parseTagList(value);
+  } catch (error) {
+    if (error instanceof TagListError) {
+      throw new VerificationError('malformed-signature', `malformed DKIM-Signature: ${error.message}`);
+    }
+    throw error;
+  }
+  for (const name of REQUIRED_TAGS) {
+    if (!tags.has(name)) throw new VerificationError('missing-tag', `DKIM-Signature has no ${name}= tag`);
+  }
+  const tag = (name: string): string => tags.get(name) ?? '';
+
+  if (tag('v') !== '1')
+    throw new VerificationError('unsupported-version', `DKIM-Signature v=${tag('v')} is not 1`);
+  const algorithm = parseAlgorithm(tag('a'), policy);
+  const c = tags.get('c');
+  if (c !== 'ischedule-relaxed/simple' && c !== 'ischedule-relaxed') {
+    // A missing c= means DKIM's simple/simple, which is not iSchedule's either.
+    throw new VerificationError(
+      'unsupported-canonicalization',
+      `canonicalization c=${c ?? '(absent: simple/simple)'} is not supported: iSchedule requires ischedule-relaxed/simple`,
+    );
+  }
+
+  const domain = tag('d').toLowerCase().replace(/\.$/, '');
+  if (!DOMAIN.test(domain))
+    throw new VerificationError('malformed-signature', `d=${tag('d')} is not a domain name`);
+  const selector = tag('s').toLowerCase();
+  if (!SELECTOR.test(selector))
+    throw new VerificationError('malformed-signature', `s=${tag('s')} is not a selector`);
+
+  const signedHeaders = parseSignedHeaders(tag('h'));
+  const queryMethods = parseQueryMethods(tag('q'));
+  const identity = tags.get('i');
+  if (identity !== undefined) checkIdentity(identity, domain);
+
+  const signedAt = parseTime(tags, 't');
+  const expiresAt = parseTime(tags, 'x');
+  if (signedAt !== undefined && expiresAt !== undefined && expiresAt < signedAt) {
+    throw new VerificationError('malformed-signature', `x=${expiresAt} is before t=${signedAt}`);
+  }
+  let bodyLength: number | undefined;
+  if (tags.has('l')) {
+    if (!DIGITS.test(tag('l')))
+      throw new VerificationError('malformed-signature', `l=${tag('l')} is not a number`);
+    bodyLength = Number(tag('l'));
+  }
+
+  let signature: Buffer;
+  let bodyHash: Buffer;
+  try {
+    signature = decodeBase64Tag('b', tag('b'));
+    bodyHash = decodeBase64Tag('bh', tag('bh'));
+  } catch (error) {
+    throw new VerificationError('malformed-signature', (error as Error).message);
+  }
+  if (signature.length === 0) throw new VerificationError('malformed-signature', 'b= is empty');
+
+  return {
+    algorithm,
+    domain,
+    selector,
+    signedHeaders,
+    queryMethods,
+    signature,
+    bodyHash,
+    ...(signedAt !== undefined && { signedAt }),
+    ...(expiresAt !== undefined && { expiresAt }),
+    ...(bodyLength !== undefined && { bodyLength }),
+  };
+}
+
+function parseAlgorithm(a: string, policy: SignaturePolicy): SignatureAlgorithm {
+  if (a === 'rsa-sha256' || a === 'ed25519-sha256') return a;
+  if (a === 'rsa-sha1') {
+    if (policy.allowSha1) return a;
+    throw new VerificationError(
+      'unsupported-algorithm',
+      'a=rsa-sha1 is refused (RFC 8301); sign with rsa-sha256',
+    );
+  }
+  throw new VerificationError('unsupported-algorithm', `algorithm a=${a} is not supported`);
+}
+
+function parseSignedHeaders(h: string): string[] {
+  const names = splitColonList(h);
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (!/^[!-9;-~]+$/.test(name))
+      throw new VerificationError('malformed-signature', `h= has an invalid name "${name}"`);
+    const lower = name.toLowerCase();
+    // ischedule-relaxed merges same-name fields, so a second mention could only repeat the first.
+    if (seen.has(lower))
+      throw new VerificationError('duplicate-signed-header', `h= lists ${name} more than once`);
+    seen.add(lower);
+  }
+  for (const required of MUST_SIGN) {
+    if (!seen.has(required))
+      throw new VerificationError('required-header-unsigned', `h= does not sign ${required}`);
+  }
+  return names;
+}
+
+function parseQueryMethods(q: string): QueryMethod[] {
+  const methods: QueryMethod[] = [];
+  for (const item of splitColonList(q)) {
+    const method = QUERY_METHODS.find((known) => known === item);
+    if (!method)
+      throw new VerificationError(
+        'unsupported-query-method',
+        `q= names an unknown key query method "${item}"`,
+      );
+    methods.push(method);
+  }
+  return methods;
+}
+
+function checkIdentity(identity: string, domain: string): void {
+  const at = identity.lastIndexOf('@');
+  const idDomain = identity
+    .slice(at + 1)
+    .toLowerCase()
+    .replace(/\.$/, '');
+  if (at < 0 || (idDomain !== domain && !idDomain.endsWith(`.${domain}`))) {
+    throw new VerificationError('malformed-signature', `i=${identity} is not within d=${domain}`);
+  }
+}
+
+function parseTime(tags: ReadonlyMap<string, string>, name: 't' | 'x'): number | undefined {
+  const value = tags.get(name);
+  if (value === undefined) return undefined;
+  if (!DIGITS.test(value))
+    throw new VerificationError('malformed-signature', `${name}=${value} is not a Unix time`);
+  return Number(value);
+}

@@ -1,0 +1,158 @@
+/**
+ * Verifying an iSchedule request's DKIM signature (draft -05 §5.5, §5.9). Checks run cheapest
+ * first: tags, times and the body hash before any key is looked up.
+ */
+import { createHash, verify } from 'node:crypto';
+import { VerificationError } from '../errors.js';
+import { bodyHash, canonicalBodyLength, type HeaderList, headerValues, signedData } from './canonicalize.js';
+import { type SignatureAlgorithm, selectPublicKey } from './key-record.js';
+import { KeyLookupError, type KeyResolver } from './resolvers.js';
+import { type ParsedSignature, parseSignature, type QueryMethod } from './signature.js';
+
+export interface VerifyOptions {
+  /** The request's headers as received, in order (e.g. from `req.rawHeaders`). */
+  readonly headers: HeaderList;
+  /** The exact body octets, after transfer decoding. */
+  readonly body: Uint8Array | string;
+  /** Where senders' public keys come from. */
+  readonly keys: KeyResolver;
+  /** The current time, Unix seconds (default now). */
+  readonly now?: number;
+  /** Seconds a `t=` may lie in the future (default 300). */
+  readonly clockSkew?: number;
+  /** Accept `a=rsa-sha1` signatures (refused by default, RFC 8301). */
+  readonly allowSha1?: boolean;
+}
+
+export interface VerifiedRequest {
+  /** The signing domain (`d=`), lower-cased. */
+  readonly domain: string;
+  readonly selector: string;
+  readonly algorithm: SignatureAlgorithm;
+  /** `h=`, as the signer wrote it. */
+  readonly signedHeaders: readonly string[];
+  /** `t=`, Unix seconds, when present. */
+  readonly signedAt?: number;
+  /** `x=`, Unix seconds, when present: how long a replay cache must remember this signature. */
+  readonly expiresAt?: number;
+  /** The `q=` method the key was found by. */
+  readonly keyMethod: QueryMethod;
+  /** The `b=` value, base64: a replay cache key. */
+  readonly signature: string;
+}
+
+/** Resolves to what was verified, or rejects with a VerificationError whose `reason` says why. */
+export async function verifyRequest(options: VerifyOptions): Promise<VerifiedRequest> {
+  const { header, parsed } = checkSignatureHeader(options);
+  const body = typeof options.body === 'string' ? Buffer.from(options.body, 'utf8') : options.body;
+  checkBody(parsed, body);
+
+  const { key, method } = await findKey(parsed, options.keys);
+  const data = Buffer.from(signedData(options.headers, parsed.signedHeaders, header), 'utf8');
+  let valid: boolean;
+  try {
+    valid =
+      parsed.algorithm === 'ed25519-sha256'
+        ? verify(null, createHash('sha256').update(data).digest(), key, parsed.signature)
+        : verify(parsed.algorithm === 'rsa-sha1' ? 'sha1' : 'sha256', data, key, parsed.signature);
+  } catch {
+    valid = false;
+  }
+  if (!valid) {
+    throw new VerificationError(
+      'signature-mismatch',
+      `the signature does not match the signed headers (${parsed.signedHeaders.join(', ')}) for d=${parsed.domain} s=${parsed.selector}`,
+    );
+  }
+  return {
+    domain: parsed.domain,
+    selector: parsed.selector,
+    algorithm: parsed.algorithm,
+    signedHeaders: parsed.signedHeaders,
+    ...(parsed.signedAt !== undefined && { signedAt: parsed.signedAt }),
+    ...(parsed.expiresAt !== undefined && { expiresAt: parsed.expiresAt }),
+    keyMethod: method,
+    signature: parsed.signature.toString('base64'),
+  };
+}
+
+export type SignatureCheckOptions = Pick<VerifyOptions, 'headers' | 'now' | 'clockSkew' | 'allowSha1'>;
+
+/**
+ * The checks that need neither body nor key: exactly one DKIM-Signature, well-formed, supported
+ * tags, the MUST-sign headers in `h=`, and `t=`/`x=` against the clock.
+ */
+export function checkSignatureHeader(options: SignatureCheckOptions): { header: string; parsed: ParsedSignature } {
+  const values = headerValues(options.headers, 'DKIM-Signature');
+  if (values.length === 0) throw new VerificationError('no-signature', 'the request has no DKIM-Signature header');
+  if (values.length > 1) {
+    throw new VerificationError('multiple-signatures', `the request has ${values.length} DKIM-Signature headers; send one`);
+  }
+  const header = values[0]!;
+  const parsed = parseSignature(header, { allowSha1: options.allowSha1 ?? false });
+  checkTimes(parsed, options.now ?? Math.floor(Date.now() / 1000), options.clockSkew ?? 300);
+  return { header, parsed };
+}
+
+function checkTimes(parsed: ParsedSignature, now: number, clockSkew: number): void {
+  if (parsed.signedAt !== undefined && parsed.signedAt > now + clockSkew) {
+    throw new VerificationError(
+      'signed-in-future',
+      `t=${parsed.signedAt} is ${parsed.signedAt - now} s in the future, beyond the ${clockSkew} s allowed: check the sender's clock`,
+    );
+  }
+  if (parsed.expiresAt !== undefined && parsed.expiresAt < now) {
+    throw new VerificationError(
+      'expired',
+      `the signature expired ${now - parsed.expiresAt} s ago (x=${parsed.expiresAt})`,
+    );
+  }
+}
+
+function checkBody(parsed: ParsedSignature, body: Uint8Array): void {
+  const hash = parsed.algorithm === 'rsa-sha1' ? 'sha1' : 'sha256';
+  if (parsed.bodyLength !== undefined) {
+    const canonicalLength = canonicalBodyLength(body);
+    if (parsed.bodyLength < canonicalLength) {
+      throw new VerificationError(
+        'body-length-limit',
+        `l=${parsed.bodyLength} signs only part of the ${canonicalLength}-octet body; the whole body must be signed`,
+      );
+    }
+  }
+  if (bodyHash(body, hash) !== parsed.bodyHash.toString('base64')) {
+    throw new VerificationError('body-hash-mismatch', 'the body hash (bh=) does not match the body received');
+  }
+}
+
+async function findKey(parsed: ParsedSignature, keys: KeyResolver) {
+  const tried: string[] = [];
+  const failures: string[] = [];
+  for (const method of parsed.queryMethods) {
+    if (!keys.methods.includes(method)) continue;
+    tried.push(method);
+    let records: readonly string[];
+    try {
+      records = await keys.lookup({ domain: parsed.domain, selector: parsed.selector, method });
+    } catch (error) {
+      failures.push(error instanceof KeyLookupError ? error.message : `${method}: ${String(error)}`);
+      continue;
+    }
+    if (records.length === 0) continue;
+    return { ...selectPublicKey(records, parsed.algorithm), method };
+  }
+  const where = `${parsed.selector}._domainkey.${parsed.domain}`;
+  if (failures.length > 0) {
+    throw new VerificationError(
+      'key-lookup-failed',
+      `the key for ${where} could not be fetched: ${failures.join('; ')}`,
+    );
+  }
+  if (tried.length === 0) {
+    throw new VerificationError(
+      'no-key',
+      `none of the key query methods q=${parsed.queryMethods.join(':')} is enabled here (enabled: ${keys.methods.join(', ') || 'none'})`,
+    );
+  }
+  throw new VerificationError('no-key', `no key record for ${where} (tried ${tried.join(', ')})`);
+}

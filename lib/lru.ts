@@ -1,0 +1,51 @@
+/**
+ * A bounded map that forgets the least recently used entry, with optional per-entry expiry.
+ * Every cache of the package (keys, DNS answers, capabilities) is one of these, so none grows
+ * without bound under hostile input.
+ */
+export class LruCache<K, V> {
+  readonly #entries = new Map<K, { value: V; expires: number }>();
+  readonly #maxEntries: number;
+  readonly #now: () => number;
+
+  constructor(maxEntries: number, now: () => number = Date.now) {
+    if (!(maxEntries >= 1)) throw new TypeError('LruCache needs room for at least one entry');
+    this.#maxEntries = maxEntries;
+    this.#now = now;
+  }
+
+  get(key: K): V | undefined {
+    const entry = this.#entries.get(key);
+    if (!entry) return undefined;
+    if (entry.expires <= this.#now()) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    // Re-insert to mark as most recently used.
+    this.#entries.delete(key);
+    this.#entries.set(key, entry);
+    return entry.value;
+  }
+
+  /** Stores a value, for `ttlMs` milliseconds when given, else until evicted. */
+  set(key: K, value: V, ttlMs = Number.POSITIVE_INFINITY): void {
+    this.#entries.delete(key);
+    this.#entries.set(key, { value, expires: this.#now() + ttlMs });
+    if (this.#entries.size > this.#maxEntries) {
+      const oldest = this.#entries.keys().next();
+      if (!oldest.done) this.#entries.delete(oldest.value);
+    }
+  }
+
+  delete(key: K): void {
+    this.#entries.delete(key);
+  }
+
+  clear(): void {
+    this.#entries.clear();
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Self-signed X.509 certificates for TLS (tests, the demo, `ischedule serve --tls self-signed`).
+ * node:crypto makes the key pair; node-forge builds and signs the certificate, which node:crypto
+ * cannot do.
+ */
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import net from 'node:net';
+import forge from 'node-forge';
+
+export interface CertificateOptions {
+  /** Subject common name (default: the first alt name). */
+  readonly commonName?: string;
+  /** DNS names and IP addresses the certificate is valid for. */
+  readonly altNames: readonly string[];
+  /** Validity in days (default 825). */
+  readonly days?: number;
+}
+
+export interface Certificate {
+  /** PEM certificate; also the trust anchor peers add as `ca`. */
+  readonly cert: string;
+  /** PKCS#8 PEM private key. */
+  readonly key: string;
+}
+
+export function createSelfSignedCertificate(options: CertificateOptions): Certificate {
+  const names = options.altNames;
+  if (names.length === 0) throw new TypeError('a certificate needs at least one name');
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(publicKey);
+  // A positive serial: the high bit cleared.
+  cert.serialNumber = `0${randomBytes(15).toString('hex')}`;
+  const now = new Date();
+  cert.validity.notBefore = new Date(now.getTime() - 60_000);
+  cert.validity.notAfter = new Date(now.getTime() + (options.days ?? 825) * 86_400_000);
+  const subject = [{ name: 'commonName', value: options.commonName ?? names[0] }];
+  cert.setSubject(subject);
+  cert.setIssuer(subject);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: true },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, keyCertSign: true },
+    { name: 'extKeyUsage', serverAuth: true },
+    {
+      name: 'subjectAltName',
+      altNames: names.map((name) => (net.isIP(name) ? { type: 7, ip: name } : { type: 2, value: name })),
+    },
+  ]);
+  cert.sign(forge.pki.privateKeyFromPem(privateKey), forge.md.sha256.create());
+  return { cert: forge.pki.certificateToPem(cert), key: privateKey };
+}
