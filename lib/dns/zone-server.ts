@@ -4,7 +4,14 @@
  * into 255-octet character-strings as a real zone would publish it.
  */
 import type { AddressInfo } from 'node:net';
-import { createTCPServer, createUDPServer, Packet, type Resource, type TCPServer, type UDPServer } from 'dns2';
+import {
+  createTCPServer,
+  createUDPServer,
+  Packet,
+  type Resource,
+  type TCPServer,
+  type UDPServer,
+} from 'dns2';
 import { splitTxtStrings } from '../dkim/keys.js';
 
 export type ZoneRecord =
@@ -97,7 +104,10 @@ export class ZoneServer {
     const owned = this.#records.filter((r) => normalize(r.name) === name);
     if (owned.length === 0) response.header.rcode = NXDOMAIN;
     const cname = owned.find((r) => r.type === 'CNAME');
-    const answers = cname && type !== 'CNAME' ? [cname, ...this.#matching(cname, type)] : owned.filter((r) => r.type === type);
+    const answers =
+      cname && type !== 'CNAME'
+        ? [cname, ...this.#matching(cname, type)]
+        : owned.filter((r) => r.type === type);
     for (const record of answers) response.answers.push(toResource(question.name, record));
     send(response);
   }

@@ -49,8 +49,11 @@ export function httpRequest(request: HttpRequest): Promise<HttpResponse> {
   if (!secure && url.protocol !== 'http:')
     return Promise.reject(new HttpError('network', `unsupported URL ${url.href}`));
   const transport = secure ? https : http;
+  // Headers go out as a raw list, exactly as given; Node then adds no Host of its own.
   const headers: string[] = [];
-  for (const [name, value] of request.headers ?? []) headers.push(name, value);
+  const given = request.headers ?? [];
+  if (!given.some(([name]) => name.toLowerCase() === 'host')) headers.push('Host', url.host);
+  for (const [name, value] of given) headers.push(name, value);
   if (request.body) headers.push('Content-Length', String(request.body.length));
 
   return new Promise((resolve, reject) => {
