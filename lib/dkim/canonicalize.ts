@@ -3,7 +3,7 @@
  * merging of same-name fields and removal of whitespace around commas) and DKIM `simple` for the
  * body (RFC 6376 §3.4.3).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** A request header list: `[name, value]` pairs in the order received or sent. */
 export type HeaderList = ReadonlyArray<readonly [string, string]>;
@@ -11,9 +11,12 @@ export type HeaderList = ReadonlyArray<readonly [string, string]>;
 const LWS_RUN = /[ \t\r\n]+/g;
 const EDGE_LWS = /^ | $/g;
 const COMMA_LWS = / ?, ?/g;
+const NOT_CANONICAL = /[\t\r\n]| {2}|^ | $| ,|, /;
 
 /** Canonicalizes one (already merged) header value: unfold, collapse, trim, no WSP around commas. */
 export function canonicalizeHeaderValue(value: string): string {
+  // Most values are already canonical (a careful sender's always are): skip the rewriting.
+  if (!NOT_CANONICAL.test(value)) return value;
   return value.replace(LWS_RUN, ' ').replace(EDGE_LWS, '').replace(COMMA_LWS, ',');
 }
 
@@ -26,17 +29,38 @@ export function canonicalizeHeader(name: string, values: readonly string[]): str
   return `${name.toLowerCase()}:${canonicalizeHeaderValue(values.join(','))}\r\n`;
 }
 
-// The b= tag's value (not its name, not the whitespace around it), wherever it stands.
-const B_VALUE = /(^|;)([ \t\r\n]*b[ \t\r\n]*=[ \t\r\n]*)[^;]*?([ \t\r\n]*)(?=;|$)/;
+const B_NAME = /^[ \t\r\n]*b[ \t\r\n]*$/;
+const isLws = (c: number) => c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
 
-/** Cuts the value of `b=` out of a DKIM-Signature value, keeping the tag name and `=`. */
+/** Cuts the value of `b=` out of a DKIM-Signature value, keeping the tag name, `=` and whitespace. */
 export function cutSignatureValue(dkimSignature: string): string {
-  return dkimSignature.replace(B_VALUE, '$1$2$3');
+  let start = 0;
+  while (start <= dkimSignature.length) {
+    let end = dkimSignature.indexOf(';', start);
+    if (end < 0) end = dkimSignature.length;
+    const eq = dkimSignature.indexOf('=', start);
+    if (eq >= 0 && eq < end && B_NAME.test(dkimSignature.slice(start, eq))) {
+      let valueStart = eq + 1;
+      while (valueStart < end && isLws(dkimSignature.charCodeAt(valueStart))) valueStart++;
+      let valueEnd = end;
+      while (valueEnd > valueStart && isLws(dkimSignature.charCodeAt(valueEnd - 1))) valueEnd--;
+      return dkimSignature.slice(0, valueStart) + dkimSignature.slice(valueEnd);
+    }
+    start = end + 1;
+  }
+  return dkimSignature;
 }
 
 /** The canonical DKIM-Signature line, last in the signed data: `b=` value cut, no trailing CRLF. */
 export function canonicalizeSignatureHeader(dkimSignature: string): string {
   return `dkim-signature:${canonicalizeHeaderValue(cutSignatureValue(dkimSignature))}`;
+}
+
+/** Node's `rawHeaders` (name, value, name, value, ...) as a header list. */
+export function headerPairs(rawHeaders: readonly string[]): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) pairs.push([rawHeaders[i]!, rawHeaders[i + 1]!]);
+  return pairs;
 }
 
 /** All values of one header, case-insensitively, in received order. */
@@ -56,21 +80,15 @@ export function signedData(
   signedNames: readonly string[],
   dkimSignature: string,
 ): string {
-  const byName = groupByName(headers);
+  const lowerNames = headers.map(([name]) => name.toLowerCase());
   let data = '';
-  for (const name of signedNames) data += canonicalizeHeader(name, byName.get(name.toLowerCase()) ?? []);
-  return data + canonicalizeSignatureHeader(dkimSignature);
-}
-
-function groupByName(headers: HeaderList): Map<string, string[]> {
-  const byName = new Map<string, string[]>();
-  for (const [name, value] of headers) {
-    const key = name.toLowerCase();
-    const list = byName.get(key);
-    if (list) list.push(value);
-    else byName.set(key, [value]);
+  for (const name of signedNames) {
+    const wanted = name.toLowerCase();
+    const values: string[] = [];
+    for (let i = 0; i < headers.length; i++) if (lowerNames[i] === wanted) values.push(headers[i]![1]);
+    data += canonicalizeHeader(wanted, values);
   }
-  return byName;
+  return data + canonicalizeSignatureHeader(dkimSignature);
 }
 
 /** Length of the body once trailing empty lines are removed (simple body canonicalization). */
@@ -92,10 +110,7 @@ export function canonicalizeBody(body: Uint8Array): Buffer {
   return Buffer.concat([body.subarray(0, contentLength(body)), CRLF]);
 }
 
-/** Base64 hash of the canonical body (`bh=`), computed without copying the body. */
-export function bodyHash(body: Uint8Array, hash: 'sha1' | 'sha256'): string {
-  return createHash(hash)
-    .update(body.subarray(0, contentLength(body)))
-    .update(CRLF)
-    .digest('base64');
+/** Base64 hash of the canonical body (`bh=`). */
+export function bodyHash(body: Uint8Array, algorithm: 'sha1' | 'sha256'): string {
+  return hash(algorithm, canonicalizeBody(body), 'base64');
 }

@@ -5,6 +5,7 @@ export {
   canonicalizeHeaderValue,
   canonicalizeSignatureHeader,
   type HeaderList,
+  headerPairs,
   headerValues,
   signedData,
 } from './canonicalize.js';

@@ -23,6 +23,23 @@ const MIN_RSA_BITS = 1024;
  * Throws a VerificationError (`no-key`, `key-revoked`, `key-unusable`).
  */
 export function selectPublicKey(records: readonly string[], algorithm: SignatureAlgorithm): PublicKeyChoice {
+  // The same published records come back on every request from a domain (resolvers hand out
+  // their cached arrays): decide once per array, and once per content for fresh arrays.
+  const byArray = choicesByArray.get(records);
+  const known = byArray?.get(algorithm);
+  if (known) return known;
+  const cacheKey = `${algorithm}\n${records.join('\n')}`;
+  const choice = choices.get(cacheKey) ?? choosePublicKey(records, algorithm);
+  choices.set(cacheKey, choice);
+  if (byArray) byArray.set(algorithm, choice);
+  else choicesByArray.set(records, new Map([[algorithm, choice]]));
+  return choice;
+}
+
+const choices = new LruCache<string, PublicKeyChoice>(1000);
+const choicesByArray = new WeakMap<readonly string[], Map<SignatureAlgorithm, PublicKeyChoice>>();
+
+function choosePublicKey(records: readonly string[], algorithm: SignatureAlgorithm): PublicKeyChoice {
   const skipped: string[] = [];
   for (const record of records) {
     let tags: ReadonlyMap<string, string>;

@@ -81,7 +81,7 @@ export function signRequest(options: SignOptions): string {
     `v=1; d=${options.key.domain}; s=${options.key.selector}; t=${t}; x=${x}; a=${algorithm}; ` +
     `q=${methods.join(':')}; c=ischedule-relaxed/simple; h=${names.join(':')}; ` +
     `bh=${bodyHash(body, hash)}; b=`;
-  const data = Buffer.from(signedData(headers, names, unsigned), 'utf8');
+  const data = Buffer.from(signedData(headers, names, unsigned), 'latin1');
   const signature =
     algorithm === 'ed25519-sha256'
       ? sign(null, createHash('sha256').update(data).digest(), privateKey)

@@ -52,14 +52,16 @@ export function parseSignature(value: string, policy: SignaturePolicy = {}): Par
     }
     throw error;
   }
-  for (const name of REQUIRED_TAGS) {
-    if (!tags.has(name)) throw new VerificationError('missing-tag', `DKIM-Signature has no ${name}= tag`);
-  }
-  const tag = (name: string): string => tags.get(name) ?? '';
+  const required = (name: (typeof REQUIRED_TAGS)[number]): string => {
+    const found = tags.get(name);
+    if (found === undefined) throw new VerificationError('missing-tag', `DKIM-Signature has no ${name}= tag`);
+    return found;
+  };
+  // Every required tag is checked for presence before any value is judged.
+  const [v, a, b, bh, d, s, h, q] = REQUIRED_TAGS.map(required);
 
-  if (tag('v') !== '1')
-    throw new VerificationError('unsupported-version', `DKIM-Signature v=${tag('v')} is not 1`);
-  const algorithm = parseAlgorithm(tag('a'), policy);
+  if (v !== '1') throw new VerificationError('unsupported-version', `DKIM-Signature v=${v} is not 1`);
+  const algorithm = parseAlgorithm(a!, policy);
   const c = tags.get('c');
   if (c !== 'ischedule-relaxed/simple' && c !== 'ischedule-relaxed') {
     // A missing c= means DKIM's simple/simple, which is not iSchedule's either.
@@ -69,41 +71,35 @@ export function parseSignature(value: string, policy: SignaturePolicy = {}): Par
     );
   }
 
-  const domain = tag('d').toLowerCase().replace(/\.$/, '');
-  if (!DOMAIN.test(domain))
-    throw new VerificationError('malformed-signature', `d=${tag('d')} is not a domain name`);
-  const selector = tag('s').toLowerCase();
+  const domain = d!.toLowerCase().replace(/\.$/, '');
+  if (!DOMAIN.test(domain)) throw new VerificationError('malformed-signature', `d=${d} is not a domain name`);
+  const selector = s!.toLowerCase();
   if (!SELECTOR.test(selector))
-    throw new VerificationError('malformed-signature', `s=${tag('s')} is not a selector`);
+    throw new VerificationError('malformed-signature', `s=${s} is not a selector`);
 
-  const signedHeaders = parseSignedHeaders(tag('h'));
-  const queryMethods = parseQueryMethods(tag('q'));
+  const signedHeaders = parseSignedHeaders(h!);
+  const queryMethods = parseQueryMethods(q!);
   const identity = tags.get('i');
   if (identity !== undefined) checkIdentity(identity, domain);
 
-  const signedAt = parseTime(tags, 't');
-  const expiresAt = parseTime(tags, 'x');
+  const signedAt = parseNumber(tags, 't');
+  const expiresAt = parseNumber(tags, 'x');
   if (signedAt !== undefined && expiresAt !== undefined && expiresAt < signedAt) {
     throw new VerificationError('malformed-signature', `x=${expiresAt} is before t=${signedAt}`);
   }
-  let bodyLength: number | undefined;
-  if (tags.has('l')) {
-    if (!DIGITS.test(tag('l')))
-      throw new VerificationError('malformed-signature', `l=${tag('l')} is not a number`);
-    bodyLength = Number(tag('l'));
-  }
+  const bodyLength = parseNumber(tags, 'l');
 
   let signature: Buffer;
   let bodyHash: Buffer;
   try {
-    signature = decodeBase64Tag('b', tag('b'));
-    bodyHash = decodeBase64Tag('bh', tag('bh'));
+    signature = decodeBase64Tag('b', b!);
+    bodyHash = decodeBase64Tag('bh', bh!);
   } catch (error) {
     throw new VerificationError('malformed-signature', (error as Error).message);
   }
   if (signature.length === 0) throw new VerificationError('malformed-signature', 'b= is empty');
 
-  return {
+  const parsed: Mutable<ParsedSignature> = {
     algorithm,
     domain,
     selector,
@@ -111,11 +107,14 @@ export function parseSignature(value: string, policy: SignaturePolicy = {}): Par
     queryMethods,
     signature,
     bodyHash,
-    ...(signedAt !== undefined && { signedAt }),
-    ...(expiresAt !== undefined && { expiresAt }),
-    ...(bodyLength !== undefined && { bodyLength }),
   };
+  if (signedAt !== undefined) parsed.signedAt = signedAt;
+  if (expiresAt !== undefined) parsed.expiresAt = expiresAt;
+  if (bodyLength !== undefined) parsed.bodyLength = bodyLength;
+  return parsed;
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 function parseAlgorithm(a: string, policy: SignaturePolicy): SignatureAlgorithm {
   if (a === 'rsa-sha256' || a === 'ed25519-sha256') return a;
@@ -129,12 +128,14 @@ function parseAlgorithm(a: string, policy: SignaturePolicy): SignatureAlgorithm 
   throw new VerificationError('unsupported-algorithm', `algorithm a=${a} is not supported`);
 }
 
+const HEADER_NAMES = /^[!-9;-~]+(?:[ \t\r\n]*:[ \t\r\n]*[!-9;-~]+)*$/;
+
 function parseSignedHeaders(h: string): string[] {
+  if (!HEADER_NAMES.test(h))
+    throw new VerificationError('malformed-signature', `h=${h} is not a list of header names`);
   const names = splitColonList(h);
   const seen = new Set<string>();
   for (const name of names) {
-    if (!/^[!-9;-~]+$/.test(name))
-      throw new VerificationError('malformed-signature', `h= has an invalid name "${name}"`);
     const lower = name.toLowerCase();
     // ischedule-relaxed merges same-name fields, so a second mention could only repeat the first.
     if (seen.has(lower))
@@ -173,10 +174,10 @@ function checkIdentity(identity: string, domain: string): void {
   }
 }
 
-function parseTime(tags: ReadonlyMap<string, string>, name: 't' | 'x'): number | undefined {
+function parseNumber(tags: ReadonlyMap<string, string>, name: 't' | 'x' | 'l'): number | undefined {
   const value = tags.get(name);
   if (value === undefined) return undefined;
   if (!DIGITS.test(value))
-    throw new VerificationError('malformed-signature', `${name}=${value} is not a Unix time`);
+    throw new VerificationError('malformed-signature', `${name}=${value} is not a number`);
   return Number(value);
 }

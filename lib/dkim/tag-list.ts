@@ -10,47 +10,80 @@ export class TagListError extends Error {
 
 export type TagList = ReadonlyMap<string, string>;
 
-const TAG_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
-// tval chars are printable ASCII but ';' (VALCHAR); whitespace may only separate tvals.
-const TAG_VALUE = /^(?:[\x21-\x3a\x3c-\x7e]+(?:[ \t\r\n]+[\x21-\x3a\x3c-\x7e]+)*)?$/;
-const FWS = /^[ \t\r\n]*$/;
-const TRIM = /^[ \t\r\n]+|[ \t\r\n]+$/g;
+const SPACE = 0x20;
+const TAB = 0x09;
+const CR = 0x0d;
+const LF = 0x0a;
+const EQUALS = 0x3d;
+
+const isFws = (c: number) => c === SPACE || c === TAB || c === CR || c === LF;
+const isAlpha = (c: number) => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+const isNameChar = (c: number) => isAlpha(c) || (c >= 0x30 && c <= 0x39) || c === 0x5f;
+// VALCHARs (printable ASCII; ";" ends the value) separated by FWS.
+const VALUE = /^[\x21-\x7e \t\r\n]*$/;
 
 /**
  * Parses a tag list into name -> value (surrounding whitespace removed, inner whitespace kept).
  * Unknown tags are kept, so callers ignore them by not asking; a duplicate tag or any syntax
- * error throws a TagListError.
+ * error throws a TagListError. One pass over the text: this runs on every inbound request.
  */
 export function parseTagList(text: string): TagList {
   const tags = new Map<string, string>();
-  const specs = text.split(';');
-  // One trailing ";" (followed only by FWS) is allowed by the grammar.
-  if (specs.length > 1 && FWS.test(specs[specs.length - 1] ?? '')) specs.pop();
-  for (const spec of specs) {
-    const eq = spec.indexOf('=');
-    if (eq < 0) throw new TagListError(`tag without "=": "${printable(spec)}"`);
-    const name = spec.slice(0, eq).replace(TRIM, '');
-    const value = spec.slice(eq + 1).replace(TRIM, '');
-    if (!TAG_NAME.test(name)) throw new TagListError(`invalid tag name "${printable(name)}"`);
-    if (!TAG_VALUE.test(value)) throw new TagListError(`invalid value for tag "${name}"`);
+  const length = text.length;
+  let i = 0;
+  for (;;) {
+    while (i < length && isFws(text.charCodeAt(i))) i++;
+    // One trailing ";" (followed only by FWS) is allowed by the grammar.
+    if (i === length && tags.size > 0) return tags;
+    const nameStart = i;
+    if (i === length || !isAlpha(text.charCodeAt(i))) {
+      throw new TagListError(`invalid tag name at "${printable(text.slice(nameStart))}"`);
+    }
+    i++;
+    while (i < length && isNameChar(text.charCodeAt(i))) i++;
+    const name = text.slice(nameStart, i);
+    while (i < length && isFws(text.charCodeAt(i))) i++;
+    if (text.charCodeAt(i) !== EQUALS) throw new TagListError(`tag "${printable(name)}" has no "="`);
+    i++;
+    while (i < length && isFws(text.charCodeAt(i))) i++;
+    const valueStart = i;
+    i = text.indexOf(';', i);
+    if (i < 0) i = length;
+    let valueEnd = i;
+    while (valueEnd > valueStart && isFws(text.charCodeAt(valueEnd - 1))) valueEnd--;
+    const value = text.slice(valueStart, valueEnd);
+    if (!VALUE.test(value)) throw new TagListError(`invalid character in the value of tag "${name}"`);
     if (tags.has(name)) throw new TagListError(`duplicate tag "${name}"`);
     tags.set(name, value);
+    if (i === length) return tags;
+    i++; // past ";"
   }
-  return tags;
 }
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const FWS_ALL = /[ \t\r\n]+/g;
+const EDGE_FWS = /^[ \t\r\n]+|[ \t\r\n]+$/g;
 
 /** Decodes a base64 tag value (b=, bh=, p=), ignoring the whitespace RFC 6376 allows inside it. */
 export function decodeBase64Tag(name: string, value: string): Buffer {
-  const compact = value.replace(/[ \t\r\n]+/g, '');
-  if (!BASE64.test(compact)) throw new TagListError(`tag "${name}" is not valid base64`);
-  return Buffer.from(compact, 'base64');
+  const compact = hasFws(value) ? value.replace(FWS_ALL, '') : value;
+  const padding = compact.endsWith('==') ? 2 : compact.endsWith('=') ? 1 : 0;
+  const decoded = Buffer.from(compact, 'base64');
+  // Buffer.from skips characters outside the alphabet and stops at "=": any of them, or a
+  // length that is not a multiple of 4, leaves the decoded length short of what it must be.
+  if (compact.length % 4 !== 0 || decoded.length !== (compact.length / 4) * 3 - padding) {
+    throw new TagListError(`tag "${name}" is not valid base64`);
+  }
+  return decoded;
+}
+
+function hasFws(value: string): boolean {
+  return value.includes(' ') || value.includes('\t') || value.includes('\r') || value.includes('\n');
 }
 
 /** Splits a colon-separated tag value (h=, q=, s=, key h=), trimming each item. */
 export function splitColonList(value: string): string[] {
-  return value.split(':').map((item) => item.replace(TRIM, ''));
+  const items = value.split(':');
+  return hasFws(value) ? items.map((item) => item.replace(EDGE_FWS, '')) : items;
 }
 
 function printable(text: string): string {

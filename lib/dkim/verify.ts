@@ -48,7 +48,7 @@ export async function verifyRequest(options: VerifyOptions): Promise<VerifiedReq
   checkBody(parsed, body);
 
   const { key, method } = await findKey(parsed, options.keys);
-  const data = Buffer.from(signedData(options.headers, parsed.signedHeaders, header), 'utf8');
+  const data = Buffer.from(signedData(options.headers, parsed.signedHeaders, header), 'latin1');
   let valid: boolean;
   try {
     valid =
@@ -82,11 +82,18 @@ export type SignatureCheckOptions = Pick<VerifyOptions, 'headers' | 'now' | 'clo
  * The checks that need neither body nor key: exactly one DKIM-Signature, well-formed, supported
  * tags, the MUST-sign headers in `h=`, and `t=`/`x=` against the clock.
  */
-export function checkSignatureHeader(options: SignatureCheckOptions): { header: string; parsed: ParsedSignature } {
+export function checkSignatureHeader(options: SignatureCheckOptions): {
+  header: string;
+  parsed: ParsedSignature;
+} {
   const values = headerValues(options.headers, 'DKIM-Signature');
-  if (values.length === 0) throw new VerificationError('no-signature', 'the request has no DKIM-Signature header');
+  if (values.length === 0)
+    throw new VerificationError('no-signature', 'the request has no DKIM-Signature header');
   if (values.length > 1) {
-    throw new VerificationError('multiple-signatures', `the request has ${values.length} DKIM-Signature headers; send one`);
+    throw new VerificationError(
+      'multiple-signatures',
+      `the request has ${values.length} DKIM-Signature headers; send one`,
+    );
   }
   const header = values[0]!;
   const parsed = parseSignature(header, { allowSha1: options.allowSha1 ?? false });

@@ -49,6 +49,10 @@ async function failureReason(promise: Promise<unknown>): Promise<VerificationFai
   assert.fail('expected the verification to fail');
 }
 
+it('reads the CalendarServer vectors from ../shared', needsVectors, () => {
+  assert.equal(cases.verify.length, 41);
+});
+
 describe('CalendarServer vectors', needsVectors, () => {
   describe('canonicalize_header', () => {
     for (const c of cases.canonicalize_header ?? []) {

@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import {
+  bodyHash,
+  canonicalizeBody,
+  canonicalizeHeader,
+  canonicalizeHeaderValue,
+  canonicalizeSignatureHeader,
+  headerPairs,
+  signedData,
+} from '../../lib/index.js';
+
+describe('ischedule-relaxed header canonicalization (draft -05 §5.4)', () => {
+  it('reproduces the digest examples (spec §7.5)', () => {
+    assert.equal(
+      canonicalizeHeader('Recipient', ['  mailto:user02@example.com  ,\t mailto:user03@example.com\t\t  ']),
+      'recipient:mailto:user02@example.com,mailto:user03@example.com\r\n',
+    );
+    assert.equal(
+      canonicalizeHeader('Content-Type', [' text/calendar  ; charset =  "utf-8"  ']),
+      'content-type:text/calendar ; charset = "utf-8"\r\n',
+    );
+  });
+
+  it('merges same-name fields with commas, in received order', () => {
+    assert.equal(
+      canonicalizeHeader('RECIPIENT', [
+        'mailto:cyrus@example.com, mailto:mike@example.com',
+        ' mailto:ken@example.org',
+      ]),
+      'recipient:mailto:cyrus@example.com,mailto:mike@example.com,mailto:ken@example.org\r\n',
+    );
+  });
+
+  it('unfolds continuation lines', () => {
+    assert.equal(
+      canonicalizeHeaderValue('text/calendar;\r\n\tcomponent=VEVENT'),
+      'text/calendar; component=VEVENT',
+    );
+  });
+
+  it('cuts only the value of b= from the DKIM-Signature, wherever it stands', () => {
+    assert.equal(canonicalizeSignatureHeader('v=1; b=abc def; bh=xyz'), 'dkim-signature:v=1; b=; bh=xyz');
+    assert.equal(canonicalizeSignatureHeader('v=1;bh=xyz;b=abc'), 'dkim-signature:v=1;bh=xyz;b=');
+    assert.equal(canonicalizeSignatureHeader(' b = a\r\n b ; v=1'), 'dkim-signature:b = ; v=1');
+  });
+
+  it('reads Node rawHeaders as a header list, keeping duplicates and order', () => {
+    assert.deepEqual(headerPairs(['Recipient', 'a', 'Host', 'h', 'recipient', 'b']), [
+      ['Recipient', 'a'],
+      ['Host', 'h'],
+      ['recipient', 'b'],
+    ]);
+  });
+
+  it('skips headers named in h= that are absent', () => {
+    const data = signedData([['Originator', 'a']], ['Originator', 'User-Agent'], 'v=1; b=x');
+    assert.equal(data, 'originator:a\r\ndkim-signature:v=1; b=');
+  });
+
+  it('is idempotent and never throws', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (value) => {
+        const once = canonicalizeHeaderValue(value);
+        assert.equal(canonicalizeHeaderValue(once), once);
+        const line = canonicalizeSignatureHeader(value);
+        assert.equal(canonicalizeSignatureHeader(line.slice('dkim-signature:'.length)), line);
+        return true;
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('gives the same result for a list split over fields or joined in one', () => {
+    const item = fc.stringMatching(/^[a-z:@.]{1,10}$/);
+    const space = fc.stringMatching(/^[ \t]{0,3}$/);
+    fc.assert(
+      fc.property(fc.array(fc.tuple(space, item, space), { minLength: 1, maxLength: 5 }), (items) => {
+        const values = items.map(([a, v, b]) => `${a}${v}${b}`);
+        assert.equal(
+          canonicalizeHeader('Recipient', values),
+          canonicalizeHeader('Recipient', [values.join(' , ')]),
+        );
+        return true;
+      }),
+    );
+  });
+});
+
+describe('simple body canonicalization (RFC 6376 §3.4.3)', () => {
+  it('removes trailing empty lines and ends in exactly one CRLF', () => {
+    assert.equal(canonicalizeBody(Buffer.from('A\r\n\r\n\r\n')).toString(), 'A\r\n');
+    assert.equal(canonicalizeBody(Buffer.from('A')).toString(), 'A\r\n');
+    assert.equal(canonicalizeBody(Buffer.from('')).toString(), '\r\n');
+    assert.equal(canonicalizeBody(Buffer.from('A\n')).toString(), 'A\n\r\n');
+  });
+  it('hashes the empty body as RFC 6376 says', () => {
+    assert.equal(bodyHash(Buffer.alloc(0), 'sha256'), 'frcCV1k9oG9oKj3dpUqdJg1PxRT2RSN/XKdLCPjaYaY=');
+  });
+  it('is idempotent', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+        const once = canonicalizeBody(bytes);
+        assert.deepEqual(canonicalizeBody(once), once);
+        return true;
+      }),
+    );
+  });
+});

@@ -1,0 +1,219 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type ZoneRecord, ZoneServer } from '../../lib/dns/zone-server.js';
+import {
+  chainKeys,
+  DnsClient,
+  dnsKeys,
+  KeyLookupError,
+  keyRecord,
+  privateExchangeKeys,
+  selectPublicKey,
+  wellKnownBody,
+  wellKnownKeys,
+} from '../../lib/index.js';
+import { keys } from '../support/fixtures.js';
+import { startHttpsServer, type TestHttpsServer } from '../support/https-server.js';
+
+const jupiter = keyRecord(keys.jupiter.privateKey);
+const venus = keyRecord(keys.venus.privateKey);
+
+describe('dnsKeys (q=dns/txt) against a dns2 server on loopback', () => {
+  let zone: ZoneServer;
+  let server: string;
+  const records: ZoneRecord[] = [
+    // 2048-bit keys make a TXT answer over 512 octets: split into 255-octet strings, truncated over UDP.
+    { type: 'TXT', name: 'jupiter._domainkey.example.com', text: jupiter, ttl: 1 },
+    { type: 'TXT', name: 'revoked._domainkey.example.com', text: 'v=DKIM1; p=' },
+    { type: 'CNAME', name: 'alias._domainkey.example.com', target: 'jupiter._domainkey.example.com' },
+  ];
+  before(async () => {
+    zone = new ZoneServer(records, {
+      misbehave: (name) =>
+        name.includes('slow.') ? 'drop' : name.includes('broken.') ? 'servfail' : undefined,
+    });
+    server = (await zone.listen()).server;
+  });
+  after(() => zone.close());
+
+  it('joins the strings of a long TXT record fetched over TCP after truncation', async () => {
+    const found = await dnsKeys({ servers: [server] }).lookup({
+      domain: 'example.com',
+      selector: 'jupiter',
+      method: 'dns/txt',
+    });
+    assert.deepEqual(found, [jupiter]);
+    assert.ok(selectPublicKey(found, 'rsa-sha256').key);
+  });
+
+  it('follows a CNAME, as delegated DKIM keys are published', async () => {
+    const found = await dnsKeys({ servers: [server] }).lookup({
+      domain: 'example.com',
+      selector: 'alias',
+      method: 'dns/txt',
+    });
+    assert.deepEqual(found, [jupiter]);
+  });
+
+  it('answers NXDOMAIN with no records, and a revoked record as published', async () => {
+    const resolver = dnsKeys({ servers: [server] });
+    assert.deepEqual(
+      await resolver.lookup({ domain: 'example.com', selector: 'nope', method: 'dns/txt' }),
+      [],
+    );
+    assert.deepEqual(
+      await resolver.lookup({ domain: 'example.com', selector: 'revoked', method: 'dns/txt' }),
+      ['v=DKIM1; p='],
+    );
+  });
+
+  it('caches answers for their TTL and empty answers briefly', async () => {
+    const client = new DnsClient({ servers: [server], negativeTtl: 60 });
+    const resolver = dnsKeys({ client });
+    const query = { domain: 'example.com', selector: 'jupiter', method: 'dns/txt' } as const;
+    await resolver.lookup(query);
+    const asked = client.queries;
+    await resolver.lookup(query);
+    assert.equal(client.queries, asked, 'second lookup within the TTL is cached');
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await resolver.lookup(query);
+    assert.equal(client.queries, asked + 1, 'after the 1 s TTL the record is fetched again');
+    await resolver.lookup({ ...query, selector: 'nope' });
+    await resolver.lookup({ ...query, selector: 'nope' });
+    assert.equal(client.queries, asked + 2, 'NXDOMAIN is cached');
+  });
+
+  it('times out on a silent server, and remembers the failure briefly', async () => {
+    const client = new DnsClient({ servers: [server], timeout: 200, failureTtl: 30 });
+    const resolver = dnsKeys({ client });
+    const started = Date.now();
+    await assert.rejects(
+      resolver.lookup({ domain: 'slow.example.com', selector: 's', method: 'dns/txt' }),
+      KeyLookupError,
+    );
+    assert.ok(Date.now() - started < 1000);
+    await assert.rejects(
+      resolver.lookup({ domain: 'slow.example.com', selector: 's', method: 'dns/txt' }),
+      /timed out/,
+    );
+    assert.equal(client.queries, 1);
+  });
+
+  it('reports SERVFAIL as a lookup failure, and tries the next name server', async () => {
+    const resolver = dnsKeys({ servers: [server], timeout: 300 });
+    await assert.rejects(
+      resolver.lookup({ domain: 'broken.example.com', selector: 's', method: 'dns/txt' }),
+      /SERVFAIL/,
+    );
+    // A dead first server (nothing listens on port 9) does not stop the second from answering.
+    const twoServers = dnsKeys({ servers: ['127.0.0.1:9', server], timeout: 300 });
+    assert.deepEqual(
+      await twoServers.lookup({ domain: 'example.com', selector: 'jupiter', method: 'dns/txt' }),
+      [jupiter],
+    );
+  });
+});
+
+describe('wellKnownKeys (q=http/well-known) against an HTTPS key server', () => {
+  let zone: ZoneServer;
+  let dns: DnsClient;
+  let keyServer: TestHttpsServer;
+  let answer: { status: number; type: string; body: string; delay?: number } = {
+    status: 200,
+    type: 'text/plain',
+    body: '',
+  };
+  const paths: string[] = [];
+
+  before(async () => {
+    keyServer = await startHttpsServer(['keys.example.com'], (req, res) => {
+      paths.push(req.url ?? '');
+      setTimeout(() => {
+        res.writeHead(answer.status, { 'Content-Type': answer.type });
+        res.end(answer.body);
+      }, answer.delay ?? 0);
+    });
+    zone = new ZoneServer([
+      {
+        type: 'SRV',
+        name: '_domainkey_lookup._tcp.example.com',
+        priority: 0,
+        weight: 0,
+        port: keyServer.port,
+        target: 'keys.example.com',
+      },
+      { type: 'A', name: 'keys.example.com', address: '127.0.0.1' },
+      {
+        type: 'SRV',
+        name: '_domainkey_lookup._tcp.none.example',
+        priority: 0,
+        weight: 0,
+        port: 0,
+        target: '.',
+      },
+    ]);
+    dns = new DnsClient({ servers: [(await zone.listen()).server] });
+  });
+  after(async () => {
+    await keyServer.close();
+    await zone.close();
+  });
+
+  const lookup = (options: Parameters<typeof wellKnownKeys>[0] = {}, domain = 'example.com') =>
+    wellKnownKeys({ dns, ca: keyServer.ca, timeout: 500, ...options }).lookup({
+      domain,
+      selector: 'jupiter',
+      method: 'http/well-known',
+    });
+
+  it('finds the key server by SRV and reads one record per line', async () => {
+    answer = { status: 200, type: 'text/plain; charset=utf-8', body: wellKnownBody([venus, jupiter]) };
+    assert.deepEqual(await lookup(), [venus, jupiter]);
+    assert.equal(paths.at(-1), '/.well-known/domainkey/example.com/jupiter');
+  });
+
+  it('verifies TLS: an unknown CA is a lookup failure unless explicitly disabled', async () => {
+    answer = { status: 200, type: 'text/plain', body: jupiter };
+    await assert.rejects(lookup({ ca: undefined }), /self.signed|certificate/i);
+    assert.deepEqual(await lookup({ ca: undefined, rejectUnauthorized: false }), [jupiter]);
+  });
+
+  it('treats 404 as no key and other statuses, wrong types, slow and oversized answers as failures', async () => {
+    answer = { status: 404, type: 'text/plain', body: 'not here' };
+    assert.deepEqual(await lookup(), []);
+    answer = { status: 500, type: 'text/plain', body: '' };
+    await assert.rejects(lookup(), /HTTP 500/);
+    answer = { status: 200, type: 'text/html', body: jupiter };
+    await assert.rejects(lookup(), /not text\/plain/);
+    answer = { status: 200, type: 'text/plain', body: 'x'.repeat(100_000) };
+    await assert.rejects(lookup(), /over 65536/);
+    answer = { status: 200, type: 'text/plain', body: jupiter, delay: 2000 };
+    await assert.rejects(lookup(), /did not answer within 500 ms/);
+  });
+
+  it('says "no key" when the domain publishes no key service ("." target), and fails when no server answers', async () => {
+    assert.deepEqual(await lookup({}, 'none.example'), []);
+    await assert.rejects(lookup({}, 'unknown.example'), KeyLookupError);
+  });
+});
+
+describe('privateExchangeKeys and chainKeys', () => {
+  it('reads records keyed by owner name, case-insensitively, one per line', async () => {
+    const resolver = privateExchangeKeys({ 'Jupiter._domainkey.Example.COM': `${venus}\n\n${jupiter}\n` });
+    assert.deepEqual(
+      await resolver.lookup({ domain: 'example.com', selector: 'jupiter', method: 'private-exchange' }),
+      [venus, jupiter],
+    );
+  });
+
+  it('asks the resolvers of a method in order and returns the first non-empty answer', async () => {
+    const empty = privateExchangeKeys({});
+    const full = privateExchangeKeys({ 'jupiter._domainkey.example.com': jupiter });
+    const chain = chainKeys(empty, full, dnsKeys({ servers: ['127.0.0.1:9'] }));
+    assert.deepEqual(chain.methods, ['private-exchange', 'dns/txt']);
+    assert.deepEqual(
+      await chain.lookup({ domain: 'example.com', selector: 'jupiter', method: 'private-exchange' }),
+      [jupiter],
+    );
+  });
+});

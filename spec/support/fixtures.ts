@@ -1,0 +1,68 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type KeyResolver, keyRecord, privateExchangeKeys, QUERY_METHODS } from '../../lib/index.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures');
+
+export function fixture(relative: string): Buffer {
+  return readFileSync(path.join(root, relative));
+}
+
+export const keys = {
+  jupiter: {
+    domain: 'example.com',
+    selector: 'jupiter',
+    privateKey: fixture('keys/example.com-jupiter.rsa.pem').toString(),
+  },
+  mars: {
+    domain: 'example.com',
+    selector: 'mars',
+    privateKey: fixture('keys/example.com-mars.ed25519.pem').toString(),
+  },
+  venus: {
+    domain: 'example.org',
+    selector: 'venus',
+    privateKey: fixture('keys/example.org-venus.rsa.pem').toString(),
+  },
+};
+
+/** The key records of the test keys, keyed `<selector>._domainkey.<domain>`. */
+export function testKeyRecords(): Record<string, string> {
+  const records: Record<string, string> = {};
+  for (const key of Object.values(keys)) {
+    records[`${key.selector}._domainkey.${key.domain}`] = keyRecord(key.privateKey);
+  }
+  return records;
+}
+
+/** A resolver publishing the test keys by every q= method, as a fully set-up domain would. */
+export function testKeyResolver(): KeyResolver {
+  const exchange = privateExchangeKeys(testKeyRecords());
+  return {
+    methods: QUERY_METHODS,
+    lookup: (query) => exchange.lookup({ ...query, method: 'private-exchange' }),
+  };
+}
+
+export type Headers = Array<[string, string]>;
+
+/** The request headers of the draft's Appendix A.1 (without the DKIM-Signature). */
+export function draftHeaders(
+  overrides: { recipients?: string[]; component?: string; messageId?: string } = {},
+): Headers {
+  const headers: Headers = [
+    ['Host', 'cal.example.org'],
+    ['iSchedule-Version', '1.0'],
+    ['iSchedule-Message-ID', overrides.messageId ?? '798F00BB-5B45-4634-B083-0D0CD3A2BB39'],
+    ['Originator', 'mailto:bernard@example.com'],
+  ];
+  for (const recipient of overrides.recipients ?? ['mailto:cyrus@example.org'])
+    headers.push(['Recipient', recipient]);
+  headers.push(['Cache-Control', 'no-cache, no-transform']);
+  headers.push([
+    'Content-Type',
+    `text/calendar; component=${overrides.component ?? 'VEVENT'}; method=REQUEST`,
+  ]);
+  return headers;
+}
