@@ -1,0 +1,77 @@
+/** `ischedule keygen`: a signing key pair and the records that publish it. */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { dnsTxtRecord, generateSigningKey, wellKnownBody } from '../dkim/keys.js';
+import { CommandError, type Output } from './output.js';
+
+export const keygenHelp = `Usage: ischedule keygen --domain DOMAIN --selector SELECTOR [--type rsa|ed25519] [--bits N] [--out PREFIX]
+
+Makes a DKIM signing key pair for iSchedule and prints the records that publish its public half:
+the DNS TXT record (split into 255-octet strings for zone files), the body to serve at
+/.well-known/domainkey/DOMAIN/SELECTOR, and the private-exchange line.
+
+  --domain     the signing domain (d=)
+  --selector   the selector (s=), e.g. cal2026
+  --type       rsa (default; every iSchedule peer supports it) or ed25519
+  --bits       RSA modulus size (default 2048)
+  --out        write PREFIX.private.pem and PREFIX.public.pem instead of printing the private key
+  --json       print the result as JSON`;
+
+export function keygen(argv: string[], out: Output): void {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      domain: { type: 'string' },
+      selector: { type: 'string' },
+      type: { type: 'string', default: 'rsa' },
+      bits: { type: 'string', default: '2048' },
+      out: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  if (!values.domain || !values.selector) throw new CommandError('keygen needs --domain and --selector');
+  if (values.type !== 'rsa' && values.type !== 'ed25519')
+    throw new CommandError('--type must be rsa or ed25519');
+  const bits = Number(values.bits);
+  if (!Number.isInteger(bits) || bits < 1024)
+    throw new CommandError('--bits must be an integer of at least 1024');
+
+  const pair = generateSigningKey({ type: values.type, bits });
+  const txt = dnsTxtRecord(values.domain, values.selector, pair.record);
+  const files = values.out
+    ? { private: `${values.out}.private.pem`, public: `${values.out}.public.pem` }
+    : undefined;
+  if (files) {
+    writeFileSync(files.private, pair.privateKey, { mode: 0o600 });
+    writeFileSync(files.public, pair.publicKey);
+  }
+  if (values.json) {
+    out.json({
+      domain: values.domain,
+      selector: values.selector,
+      record: pair.record,
+      dns: txt,
+      wellKnown: {
+        path: `/.well-known/domainkey/${values.domain}/${values.selector}`,
+        body: wellKnownBody([pair.record]),
+      },
+      privateExchange: { [`${values.selector}._domainkey.${values.domain}`]: pair.record },
+      ...(files ? { files } : { privateKey: pair.privateKey }),
+    });
+    return;
+  }
+  out.line(
+    files
+      ? `Private key: ${files.private} (keep it secret)\nPublic key:  ${files.public}`
+      : pair.privateKey.trimEnd(),
+  );
+  out.line('');
+  out.line('DNS (zone file):');
+  out.line(`  ${txt.zoneLine}`);
+  out.line('');
+  out.line(`Well-known body (text/plain at /.well-known/domainkey/${values.domain}/${values.selector}):`);
+  out.line(`  ${pair.record}`);
+  out.line('');
+  out.line('Private exchange:');
+  out.line(`  "${values.selector}._domainkey.${values.domain}": "${pair.record}"`);
+}

@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+/** The `ischedule` command. */
+import { keygen, keygenHelp } from './keygen.js';
+import { CommandError, consoleOutput, type Output } from './output.js';
+
+type Command = { run: (argv: string[], out: Output) => void | Promise<void>; help: string; summary: string };
+
+const commands: Record<string, Command> = {
+  keygen: { run: keygen, help: keygenHelp, summary: 'make a signing key and the records that publish it' },
+};
+
+const usage = `Usage: ischedule <command> [options]
+
+Commands:
+${Object.entries(commands)
+  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .join('\n')}
+
+Run "ischedule <command> --help" for a command's options.`;
+
+export async function main(argv: string[], out: Output = consoleOutput): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    out.line(usage);
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    out.error(`ischedule: unknown command "${name}"\n\n${usage}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    out.line(command.help);
+    return 0;
+  }
+  try {
+    await command.run(rest, out);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommandError) {
+      out.error(`ischedule ${name}: ${error.message}`);
+      return error.exitCode;
+    }
+    if (error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
+      out.error(`ischedule ${name}: ${error.message}\n\n${command.help}`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/ischedule')) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      consoleOutput.error(
+        `ischedule: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      );
+      process.exitCode = 70;
+    },
+  );
+}
