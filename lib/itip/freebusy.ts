@@ -1,0 +1,90 @@
+/**
+ * The VFREEBUSY REPLY a receiver returns for each recipient of a free-busy request (draft -05
+ * §3.1, Appendix A.2), built from the busy periods the host reports.
+ */
+import ICAL from 'ical.js';
+import type { ScheduleMessage } from './message.js';
+
+export type BusyType = 'BUSY' | 'BUSY-UNAVAILABLE' | 'BUSY-TENTATIVE';
+
+export interface BusyPeriod {
+  readonly start: Date | string;
+  readonly end: Date | string;
+  /** FBTYPE (default BUSY). */
+  readonly type?: BusyType;
+}
+
+export interface FreeBusyRange {
+  readonly start: Date;
+  readonly end: Date;
+}
+
+/** The requested range of a free-busy request (DTSTART/DTEND of its VFREEBUSY, UTC). */
+export function freeBusyRange(message: ScheduleMessage): FreeBusyRange {
+  const component = message.components[0]!;
+  const start = component.getFirstPropertyValue('dtstart') as ICAL.Time;
+  const end = component.getFirstPropertyValue('dtend') as ICAL.Time;
+  return { start: start.toJSDate(), end: end.toJSDate() };
+}
+
+/**
+ * The REPLY for one attendee: periods clipped to the range, sorted, merged per FBTYPE, and
+ * invalid ones (end not after start, unparseable) dropped.
+ */
+export function buildFreeBusyReply(
+  request: ScheduleMessage,
+  attendee: string,
+  busy: readonly BusyPeriod[],
+  now: Date = new Date(),
+): string {
+  const range = freeBusyRange(request);
+  const byType = new Map<BusyType, Array<[number, number]>>();
+  for (const period of busy) {
+    const start = Math.max(new Date(period.start).getTime(), range.start.getTime());
+    const end = Math.min(new Date(period.end).getTime(), range.end.getTime());
+    if (!(end > start)) continue;
+    const type = period.type ?? 'BUSY';
+    const list = byType.get(type) ?? [];
+    list.push([start, end]);
+    byType.set(type, list);
+  }
+  const vfreebusy = new ICAL.Component('vfreebusy');
+  vfreebusy.addPropertyWithValue('uid', request.uid);
+  vfreebusy.addPropertyWithValue('dtstamp', utc(now.getTime()));
+  vfreebusy.addPropertyWithValue('dtstart', utc(range.start.getTime()));
+  vfreebusy.addPropertyWithValue('dtend', utc(range.end.getTime()));
+  const organizer = request.components[0]!.getFirstProperty('organizer');
+  if (organizer) vfreebusy.addProperty(new ICAL.Property(organizer.toJSON()));
+  vfreebusy.addPropertyWithValue('attendee', attendee);
+  for (const type of ['BUSY-UNAVAILABLE', 'BUSY', 'BUSY-TENTATIVE'] as const) {
+    const periods = merge(byType.get(type) ?? []);
+    if (periods.length === 0) continue;
+    const property = new ICAL.Property('freebusy');
+    property.setParameter('fbtype', type);
+    property.setValues(
+      periods.map(([s, e]) => ICAL.Period.fromData({ start: utc(s), end: utc(e), duration: undefined })),
+    );
+    vfreebusy.addProperty(property);
+  }
+  const calendar = new ICAL.Component('vcalendar');
+  calendar.addPropertyWithValue('version', '2.0');
+  calendar.addPropertyWithValue('prodid', '-//express-ischedule//NONSGML iSchedule//EN');
+  calendar.addPropertyWithValue('method', 'REPLY');
+  calendar.addSubcomponent(vfreebusy);
+  return `${calendar.toString()}\r\n`;
+}
+
+function merge(periods: Array<[number, number]>): Array<[number, number]> {
+  const sorted = [...periods].sort((a, b) => a[0] - b[0]);
+  const merged: Array<[number, number]> = [];
+  for (const [start, end] of sorted) {
+    const last = merged.at(-1);
+    if (last && start <= last[1]) last[1] = Math.max(last[1], end);
+    else merged.push([start, end]);
+  }
+  return merged;
+}
+
+function utc(ms: number): ICAL.Time {
+  return ICAL.Time.fromJSDate(new Date(ms), true);
+}

@@ -1,0 +1,121 @@
+/**
+ * The limits a receiver advertises (draft -05 §2.3) applied to a message: date range, number of
+ * recurrence instances (expanded with a bound, never without one) and attachment forms.
+ */
+import ICAL from 'ical.js';
+import { IScheduleError } from '../errors.js';
+import type { ScheduleMessage } from './message.js';
+
+export interface MessageLimits {
+  /** iCalendar UTC DATE-TIME, e.g. 19000101T000000Z. */
+  readonly minDateTime?: string;
+  readonly maxDateTime?: string;
+  readonly maxInstances?: number;
+  readonly attachments?: { readonly inline: boolean; readonly external: boolean };
+}
+
+/** Wall-clock budget for counting instances: a pathological RRULE must not hold the request. */
+const EXPANSION_BUDGET_MS = 100;
+
+export function checkLimits(message: ScheduleMessage, limits: MessageLimits): void {
+  if (limits.minDateTime || limits.maxDateTime) checkDates(message, limits);
+  if (limits.maxInstances !== undefined) checkInstances(message, limits.maxInstances);
+  if (limits.attachments) checkAttachments(message, limits.attachments);
+}
+
+function checkDates(message: ScheduleMessage, limits: MessageLimits): void {
+  const min = limits.minDateTime && comparable(limits.minDateTime);
+  const max = limits.maxDateTime && comparable(limits.maxDateTime);
+  for (const component of message.components) {
+    for (const property of allProperties(component)) {
+      if (property.type !== 'date' && property.type !== 'date-time' && property.type !== 'period') continue;
+      for (const raw of property.jCal.slice(3) as unknown[]) {
+        const value = Array.isArray(raw) ? String(raw[0]) : String(raw).split('/')[0]!;
+        const key = comparable(value);
+        const name = property.name.toUpperCase();
+        if (min && key < min) {
+          throw new IScheduleError(
+            'min-date-time',
+            `${name} ${value} is before the earliest date accepted, ${limits.minDateTime}`,
+          );
+        }
+        if (max && key > max) {
+          throw new IScheduleError(
+            'max-date-time',
+            `${name} ${value} is after the latest date accepted, ${limits.maxDateTime}`,
+          );
+        }
+      }
+    }
+  }
+}
+
+/** Every property of a component and its sub-components (VALARMs), VTIMEZONE excluded. */
+function allProperties(component: ICAL.Component): ICAL.Property[] {
+  return [
+    ...component.getAllProperties(),
+    ...component
+      .getAllSubcomponents()
+      .flatMap((child) => (child.name === 'vtimezone' ? [] : allProperties(child))),
+  ];
+}
+
+/** "2004-09-02T13:00:00Z", "20040902T130000Z" or "2004-09-02" as "20040902T130000". */
+function comparable(value: string): string {
+  const digits = value.replace(/[^0-9]/g, '');
+  return `${digits.slice(0, 8)}T${digits.slice(8, 14).padEnd(6, '0')}`;
+}
+
+function checkInstances(message: ScheduleMessage, maxInstances: number): void {
+  let count = 0;
+  const deadline = Date.now() + EXPANSION_BUDGET_MS;
+  for (const component of message.components) {
+    // Overridden instances (RECURRENCE-ID) replace an instance of the master: not extra ones.
+    if (component.hasProperty('recurrence-id')) continue;
+    if (!component.hasProperty('rrule') && !component.hasProperty('rdate')) {
+      count++;
+    } else {
+      const start = component.getFirstPropertyValue('dtstart') as ICAL.Time | null;
+      if (!start)
+        throw new IScheduleError('invalid-scheduling-message', 'a recurring component has no DTSTART');
+      const expansion = new ICAL.RecurExpansion({ component, dtstart: start });
+      while (expansion.next()) {
+        count++;
+        if (count > maxInstances) break;
+        if (Date.now() > deadline) {
+          throw new IScheduleError(
+            'max-instances',
+            `the recurrence could not be counted within ${EXPANSION_BUDGET_MS} ms`,
+          );
+        }
+      }
+    }
+    if (count > maxInstances) {
+      throw new IScheduleError(
+        'max-instances',
+        `the message has more than ${maxInstances} instances (an RRULE without COUNT or UNTIL has no end)`,
+      );
+    }
+  }
+}
+
+function checkAttachments(message: ScheduleMessage, allowed: { inline: boolean; external: boolean }): void {
+  for (const component of message.components) {
+    for (const attach of component.getAllProperties('attach')) {
+      const inline =
+        attach.type === 'binary' || String(attach.getParameter('encoding') ?? '').toUpperCase() === 'BASE64';
+      if (inline && !allowed.inline) {
+        throw new IScheduleError(
+          'attachment-type-not-supported',
+          'inline (base64) attachments are not accepted; send a URI',
+        );
+      }
+      if (!inline && !allowed.external) {
+        throw new IScheduleError(
+          'attachment-type-not-supported',
+          'external (URI) attachments are not accepted',
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * An iTIP scheduling message (RFC 5546) as iSchedule carries it: one VCALENDAR with a METHOD and
+ * one kind of scheduling component (plus VTIMEZONEs), all sharing one UID.
+ */
+import ICAL from 'ical.js';
+import { IScheduleError } from '../errors.js';
+import { checkDateValue, checkStructure } from './structure.js';
+
+export interface ScheduleMessage {
+  /** The iCalendar text exactly as received or given. */
+  readonly text: string;
+  /** The parsed VCALENDAR (ical.js). */
+  readonly calendar: ICAL.Component;
+  /** METHOD, upper-cased. */
+  readonly method: string;
+  /** The scheduling component type, upper-cased: VEVENT, VTODO, VFREEBUSY, ... */
+  readonly component: string;
+  readonly uid: string;
+  /** The scheduling components (every child but VTIMEZONE). */
+  readonly components: readonly ICAL.Component[];
+  /** ORGANIZER, as written (the same on every component). */
+  readonly organizer: string | undefined;
+  /** ATTENDEE values of every component, unique, in order of appearance. */
+  readonly attendees: readonly string[];
+}
+
+const DATE_PROPERTIES_WITH_PERIODS = new Set(['period']);
+
+/**
+ * Parses and checks an iTIP message. Throws an IScheduleError: `invalid-calendar-data` when the
+ * text is not valid iCalendar, `invalid-scheduling-message` when it breaks iTIP's shape.
+ */
+export function parseScheduleMessage(text: string): ScheduleMessage {
+  checkStructure(text);
+  let calendar: ICAL.Component;
+  try {
+    calendar = new ICAL.Component(ICAL.parse(text) as unknown[]);
+  } catch (error) {
+    throw new IScheduleError('invalid-calendar-data', `invalid iCalendar data: ${(error as Error).message}`);
+  }
+  if (calendar.name !== 'vcalendar')
+    throw new IScheduleError('invalid-calendar-data', 'the body is not a VCALENDAR');
+  if (calendar.getFirstPropertyValue('version') !== '2.0') {
+    throw new IScheduleError('invalid-calendar-data', 'the VCALENDAR has no VERSION:2.0');
+  }
+  checkValues(calendar);
+
+  const method = String(calendar.getFirstPropertyValue('method') ?? '').toUpperCase();
+  if (!method) throw scheduling('the VCALENDAR has no METHOD');
+  const components = calendar.getAllSubcomponents().filter((c) => c.name !== 'vtimezone');
+  if (components.length === 0) throw scheduling('the VCALENDAR holds no scheduling component');
+  const component = components[0]!.name.toUpperCase();
+  if (components.some((c) => c.name.toUpperCase() !== component)) {
+    throw scheduling('a scheduling message must hold one kind of component (besides VTIMEZONE)');
+  }
+  const uids = new Set(components.map((c) => String(c.getFirstPropertyValue('uid') ?? '')));
+  const uid = [...uids][0] ?? '';
+  if (!uid || uids.size !== 1) throw scheduling('every component must carry the same UID');
+  const organizers = new Set(components.map((c) => String(c.getFirstPropertyValue('organizer') ?? '')));
+  if (organizers.size !== 1) throw scheduling('every component must name the same ORGANIZER');
+  const organizer = [...organizers][0] || undefined;
+  const attendees = [
+    ...new Set(
+      components.flatMap((c) => c.getAllProperties('attendee').map((p) => String(p.getFirstValue()))),
+    ),
+  ];
+  if (component === 'VFREEBUSY' && method === 'REQUEST') checkFreeBusyRange(components);
+  return { text, calendar, method, component, uid, components, organizer, attendees };
+}
+
+/** Every date, date-time and period value is a real date; every TZID is defined or known. */
+function checkValues(calendar: ICAL.Component): void {
+  const zones = new Set(
+    calendar.getAllSubcomponents('vtimezone').map((z) => String(z.getFirstPropertyValue('tzid') ?? '')),
+  );
+  const visit = (component: ICAL.Component) => {
+    for (const property of component.getAllProperties()) {
+      const type = property.type;
+      const values = property.jCal.slice(3) as unknown[];
+      for (const value of values) {
+        if (type === 'date' || type === 'date-time')
+          checkDateValue(String(value), type, property.name.toUpperCase());
+        if (DATE_PROPERTIES_WITH_PERIODS.has(type)) {
+          const [start, end] = Array.isArray(value) ? value : String(value).split('/');
+          checkDateValue(String(start), 'date-time', property.name.toUpperCase());
+          if (end && !String(end).startsWith('P') && !String(end).startsWith('-P')) {
+            checkDateValue(String(end), 'date-time', property.name.toUpperCase());
+          }
+        }
+      }
+      const tzid = property.getParameter('tzid');
+      if (typeof tzid === 'string' && !zones.has(tzid) && !knownZone(tzid)) {
+        throw new IScheduleError(
+          'invalid-calendar-data',
+          `invalid iCalendar data: TZID "${tzid}" has no VTIMEZONE and is not a known time zone`,
+        );
+      }
+    }
+    for (const child of component.getAllSubcomponents()) visit(child);
+  };
+  visit(calendar);
+}
+
+function knownZone(tzid: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tzid });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A free-busy request needs a UTC range (Apple refuses anything else, and so do we). */
+function checkFreeBusyRange(components: readonly ICAL.Component[]): void {
+  for (const c of components) {
+    const start = c.getFirstPropertyValue('dtstart') as ICAL.Time | null;
+    const end = c.getFirstPropertyValue('dtend') as ICAL.Time | null;
+    if (!start || !end) throw scheduling('a VFREEBUSY request needs DTSTART and DTEND');
+    if (start.zone !== ICAL.Timezone.utcTimezone || end.zone !== ICAL.Timezone.utcTimezone) {
+      throw scheduling('a VFREEBUSY request needs DTSTART and DTEND in UTC');
+    }
+    if (end.compare(start) <= 0) throw scheduling('the VFREEBUSY DTEND is not after DTSTART');
+  }
+}
+
+function scheduling(description: string): IScheduleError {
+  return new IScheduleError('invalid-scheduling-message', `invalid scheduling message: ${description}`);
+}

@@ -1,0 +1,15 @@
+export {
+  buildCapabilities,
+  type CalendarDataType,
+  type Capabilities,
+  parseCapabilities,
+} from './capabilities.js';
+export { ISCHEDULE_NS, XmlError } from './document.js';
+export {
+  buildError,
+  buildScheduleResponse,
+  type ErrorResponse,
+  parseError,
+  parseScheduleResponse,
+  type RecipientResponse,
+} from './response.js';
