@@ -7,3 +7,7 @@ export {
   VerificationError,
   type VerificationFailure,
 } from './errors.js';
+export * from './itip/index.js';
+export * from './receiver/index.js';
+export { type Certificate, type CertificateOptions, createSelfSignedCertificate } from './tls/certificate.js';
+export * from './xml/index.js';

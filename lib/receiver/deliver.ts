@@ -1,0 +1,121 @@
+/**
+ * Per-recipient work once a request is accepted: no relaying (only our domains, only users the
+ * host knows), free-busy computed or the message delivered, each recipient isolated from the
+ * others' failures and bounded in time.
+ */
+
+import createDebug from 'debug';
+import type { Request } from 'express';
+import { addressDomain, normalizeAddress, withinDomain } from '../itip/address.js';
+import { buildFreeBusyReply, freeBusyRange } from '../itip/freebusy.js';
+import type { ScheduleMessage } from '../itip/message.js';
+import type { RecipientResponse } from '../xml/response.js';
+import type { DeliveryResult, ResolvedOptions } from './options.js';
+
+const debug = createDebug('ischedule:receiver:deliver');
+
+const REQUEST_STATUS = /^[1-5]\.\d{1,2}(?:\.\d{1,2})?;/;
+export const INVALID_USER = '3.7;Invalid calendar user';
+export const SERVICE_UNAVAILABLE = '5.1;Service unavailable';
+
+export interface Delivery {
+  readonly originator: string;
+  readonly recipients: readonly string[];
+  readonly message: ScheduleMessage;
+  readonly request: Request;
+}
+
+/** One response per recipient, in the order and form received; each address handled once. */
+export async function deliverToRecipients<User>(
+  delivery: Delivery,
+  options: ResolvedOptions<User>,
+): Promise<RecipientResponse[]> {
+  const outcomes = new Map<string, Promise<Omit<RecipientResponse, 'recipient'>>>();
+  for (const recipient of delivery.recipients) {
+    const key = normalizeAddress(recipient);
+    if (!outcomes.has(key)) outcomes.set(key, deliverOne(recipient, delivery, options));
+  }
+  return Promise.all(
+    delivery.recipients.map(async (recipient) => ({
+      recipient,
+      ...(await outcomes.get(normalizeAddress(recipient))!),
+    })),
+  );
+}
+
+async function deliverOne<User>(
+  recipient: string,
+  { originator, message, request }: Delivery,
+  options: ResolvedOptions<User>,
+): Promise<Omit<RecipientResponse, 'recipient'>> {
+  const domain = addressDomain(recipient);
+  if (!domain || !options.domains.some((d) => withinDomain(domain, d))) {
+    return {
+      requestStatus: INVALID_USER,
+      description: 'not a user of this server (iSchedule does not relay)',
+    };
+  }
+  const { adapter } = options;
+  try {
+    const user = await bounded(options, 'lookupUser', (signal) =>
+      adapter.lookupUser({ address: recipient, request, signal }),
+    );
+    if (user === null || user === undefined)
+      return { requestStatus: INVALID_USER, description: 'unknown calendar user' };
+
+    if (message.component === 'VFREEBUSY') {
+      const { start, end } = freeBusyRange(message);
+      const busy = await bounded(options, 'getFreeBusy', (signal) =>
+        adapter.getFreeBusy({ recipient, user, originator, start, end, message, request, signal }),
+      );
+      if (!Array.isArray(busy)) throw new TypeError('getFreeBusy must return an array of busy periods');
+      return { requestStatus: '2.0;Success', calendarData: buildFreeBusyReply(message, recipient, busy) };
+    }
+    const result = await bounded(options, 'deliverToInbox', (signal) =>
+      adapter.deliverToInbox({ recipient, user, originator, message, request, signal }),
+    );
+    return deliveryStatus(result);
+  } catch (error) {
+    options.logger.error?.('iSchedule delivery failed', {
+      recipient,
+      uid: message.uid,
+      error: (error as Error).message,
+    });
+    debug('delivery to %s failed: %s', recipient, (error as Error).message);
+    return {
+      requestStatus: SERVICE_UNAVAILABLE,
+      description: 'temporary failure delivering to this recipient; try later',
+    };
+  }
+}
+
+function deliveryStatus(result: DeliveryResult): Omit<RecipientResponse, 'recipient'> {
+  if (result === undefined || result === null)
+    return { requestStatus: '2.0;Success', description: 'Delivered to recipient' };
+  const status = typeof result === 'string' ? result : result.requestStatus;
+  if (!REQUEST_STATUS.test(status))
+    throw new TypeError(`deliverToInbox returned "${status}", not a REQUEST-STATUS`);
+  const description = typeof result === 'string' ? undefined : result.description;
+  return description ? { requestStatus: status, description } : { requestStatus: status };
+}
+
+/** Runs an adapter call with the configured timeout; the signal aborts when it passes. */
+async function bounded<T>(
+  options: ResolvedOptions<unknown>,
+  name: string,
+  call: (signal: AbortSignal) => T | Promise<T>,
+): Promise<T> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      reject(new Error(`${name} did not answer within ${options.adapterTimeout} ms`));
+    }, options.adapterTimeout);
+  });
+  try {
+    return await Promise.race([Promise.resolve().then(() => call(controller.signal)), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

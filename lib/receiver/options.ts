@@ -1,0 +1,275 @@
+/**
+ * The router's one options object: defaults merged and everything checked when the factory
+ * runs, so a misconfiguration is a TypeError at startup, not a 500 at the first request.
+ */
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import type { Request } from 'express';
+import { keyRecord } from '../dkim/keys.js';
+import { chainKeys, dnsKeys, type KeyResolver, wellKnownKeys } from '../dkim/resolvers.js';
+import { checkSigningKey, type SigningKey } from '../dkim/sign.js';
+import { DnsClient, type DnsOptions } from '../dns/client.js';
+import type { BusyPeriod } from '../itip/freebusy.js';
+import type { ScheduleMessage } from '../itip/message.js';
+import type { Capabilities } from '../xml/capabilities.js';
+import { MemoryReplayStore, type ReplayStore } from './replay-store.js';
+
+type MaybePromise<T> = T | Promise<T>;
+
+interface AdapterCall {
+  /** The Express request being answered. */
+  readonly request: Request;
+  /** Aborted when the call times out: stop work that is no longer awaited. */
+  readonly signal: AbortSignal;
+}
+
+/** What a delivery may answer: nothing (success), a REQUEST-STATUS, or one with a description. */
+export type DeliveryResult =
+  | undefined
+  | string
+  | { readonly requestStatus: string; readonly description?: string };
+
+/** The host's side: find users, deliver into scheduling inboxes, compute free-busy. */
+export interface IScheduleAdapter<User = unknown> {
+  /** The local, schedulable user for a calendar address, or null/undefined (=> 3.7). */
+  lookupUser(args: AdapterCall & { readonly address: string }): MaybePromise<User | null | undefined>;
+  /** Stores one iTIP message in the user's scheduling inbox. */
+  deliverToInbox(
+    args: AdapterCall & {
+      readonly recipient: string;
+      readonly user: User;
+      readonly originator: string;
+      readonly message: ScheduleMessage;
+    },
+  ): MaybePromise<DeliveryResult | undefined>;
+  /** The user's busy periods (with FBTYPE) within [start, end). */
+  getFreeBusy(
+    args: AdapterCall & {
+      readonly recipient: string;
+      readonly user: User;
+      readonly originator: string;
+      readonly start: Date;
+      readonly end: Date;
+      readonly message: ScheduleMessage;
+    },
+  ): MaybePromise<readonly BusyPeriod[]>;
+}
+
+export interface Logger {
+  info?(message: string, details?: Record<string, unknown>): void;
+  warn?(message: string, details?: Record<string, unknown>): void;
+  error?(message: string, details?: Record<string, unknown>): void;
+}
+
+export interface CapabilityOptions {
+  /** Increment whenever senders must reload the capabilities (default 1). */
+  readonly serialNumber?: number;
+  /** Component -> METHODs accepted (default VEVENT and VTODO scheduling methods, VFREEBUSY REQUEST). */
+  readonly schedulingMessages?: Readonly<Record<string, readonly string[]>>;
+  /** Largest body accepted, octets (default 1048576). */
+  readonly maxContentLength?: number;
+  readonly minDateTime?: string;
+  readonly maxDateTime?: string;
+  /** Most recurrence instances in one message (default 1000). */
+  readonly maxInstances?: number;
+  /** Most Recipients in one request (default 100). */
+  readonly maxRecipients?: number;
+  /** Attachment forms accepted (default external only: inline base64 can carry malware). */
+  readonly attachments?: { readonly inline: boolean; readonly external: boolean };
+  /** Contact for this receiver's administrator, e.g. mailto:ischedule-admin@example.com. */
+  readonly administrator?: string;
+  /** Seconds senders may cache the document (Cache-Control max-age, default 3600). */
+  readonly maxAge?: number;
+}
+
+export interface PolicyOptions {
+  /**
+   * How `d=` must relate to the Originator's domain: `relaxed` (default) the same domain or a
+   * parent of it, `strict` the same domain, `off` no check (trust any signer: not recommended).
+   */
+  readonly alignment?: 'relaxed' | 'strict' | 'off';
+  /** Accept Originators in our own `domains` (default false: that is spoofing). */
+  readonly allowLocalOriginators?: boolean;
+  /** Seconds a signature's `t=` may be in the future (default 300). */
+  readonly clockSkew?: number;
+  /** Lifetime, seconds, given to signatures without `x=` (default 3600); older ones are refused. */
+  readonly maxSignatureAge?: number;
+  /** Accept `a=rsa-sha1` (default false, RFC 8301). */
+  readonly allowSha1?: boolean;
+  /** Only these signing domains (and their sub-domains) may send, when given. */
+  readonly allowDomains?: readonly string[];
+  /** These signing domains (and their sub-domains) may not send. */
+  readonly denyDomains?: readonly string[];
+  /** Refuse a second request with the same signature or message id (default true). */
+  readonly replayProtection?: boolean;
+}
+
+export interface IScheduleRouterOptions<User = unknown> {
+  /** The calendar-user domains this server receives for. */
+  readonly domains: readonly string[];
+  readonly adapter: IScheduleAdapter<User>;
+  /** This server's signing key(s), published at /.well-known/domainkey (several during rotation). */
+  readonly signing?: SigningKey | readonly SigningKey[];
+  /** Where senders' keys come from (default: dns/txt, then http/well-known). */
+  readonly keys?: KeyResolver;
+  /** DNS for the default key resolvers. */
+  readonly dns?: DnsOptions;
+  readonly capabilities?: CapabilityOptions;
+  readonly policy?: PolicyOptions;
+  /** Where seen signatures are remembered (default: in memory, this process only). */
+  readonly replayStore?: ReplayStore;
+  readonly logger?: Logger;
+  /** The receiver's path (default /.well-known/ischedule). */
+  readonly path?: string;
+  /** More paths answering the same, e.g. the TXT `path=` published in DNS. */
+  readonly extraPaths?: readonly string[];
+  /** Milliseconds allowed for each adapter call (default 10000). */
+  readonly adapterTimeout?: number;
+}
+
+export const DEFAULT_SCHEDULING_MESSAGES: Readonly<Record<string, readonly string[]>> = {
+  VEVENT: ['REQUEST', 'REPLY', 'CANCEL', 'ADD', 'REFRESH', 'COUNTER', 'DECLINECOUNTER'],
+  VTODO: ['REQUEST', 'REPLY', 'CANCEL', 'ADD', 'REFRESH', 'COUNTER', 'DECLINECOUNTER'],
+  VFREEBUSY: ['REQUEST'],
+};
+
+export interface ResolvedOptions<User> {
+  readonly domains: readonly string[];
+  readonly adapter: IScheduleAdapter<User>;
+  readonly keys: KeyResolver;
+  readonly capabilities: Capabilities & {
+    readonly serialNumber: number;
+    readonly maxContentLength: number;
+    readonly maxRecipients: number;
+  };
+  readonly maxAge: number;
+  readonly policy: Required<Omit<PolicyOptions, 'allowDomains'>> & {
+    readonly allowDomains?: readonly string[];
+  };
+  readonly replayStore: ReplayStore;
+  readonly logger: Logger;
+  readonly paths: readonly string[];
+  readonly adapterTimeout: number;
+  /** `<domain>/<selector>` -> key records to serve at /.well-known/domainkey. */
+  readonly publishedKeys: ReadonlyMap<string, readonly string[]>;
+}
+
+const UTC_DATE_TIME = /^\d{8}T\d{6}Z$/;
+const DOMAIN =
+  /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+export function resolveOptions<User>(options: IScheduleRouterOptions<User>): ResolvedOptions<User> {
+  if (!options || typeof options !== 'object')
+    throw new TypeError('createIScheduleRouter needs an options object');
+  const domains = (options.domains ?? []).map((d) => String(d).toLowerCase().replace(/\.$/, ''));
+  if (domains.length === 0)
+    throw new TypeError('options.domains must list the calendar-user domains received for');
+  for (const d of domains)
+    if (!DOMAIN.test(d)) throw new TypeError(`options.domains: "${d}" is not a domain name`);
+
+  const adapter = options.adapter;
+  for (const method of ['lookupUser', 'deliverToInbox', 'getFreeBusy'] as const) {
+    if (typeof adapter?.[method] !== 'function')
+      throw new TypeError(`options.adapter.${method} must be a function`);
+  }
+
+  const caps = options.capabilities ?? {};
+  const positive = (name: string, value: number | undefined, fallback: number) => {
+    const v = value ?? fallback;
+    if (!Number.isInteger(v) || v < 1)
+      throw new TypeError(`options.capabilities.${name} must be a positive integer`);
+    return v;
+  };
+  const dateTime = (name: string, value: string | undefined, fallback: string) => {
+    const v = value ?? fallback;
+    if (!UTC_DATE_TIME.test(v))
+      throw new TypeError(`options.capabilities.${name} must be a UTC DATE-TIME like 19000101T000000Z`);
+    return v;
+  };
+  const schedulingMessages = Object.fromEntries(
+    Object.entries(caps.schedulingMessages ?? DEFAULT_SCHEDULING_MESSAGES).map(([c, ms]) => [
+      c.toUpperCase(),
+      ms.map((m) => m.toUpperCase()),
+    ]),
+  );
+  const capabilities = {
+    serialNumber: positive('serialNumber', caps.serialNumber, 1),
+    versions: ['1.0'],
+    schedulingMessages,
+    calendarDataTypes: [{ contentType: 'text/calendar', version: '2.0' }],
+    attachments: caps.attachments ?? { inline: false, external: true },
+    maxContentLength: positive('maxContentLength', caps.maxContentLength, 1_048_576),
+    minDateTime: dateTime('minDateTime', caps.minDateTime, '19000101T000000Z'),
+    maxDateTime: dateTime('maxDateTime', caps.maxDateTime, '21001231T235959Z'),
+    maxInstances: positive('maxInstances', caps.maxInstances, 1000),
+    maxRecipients: positive('maxRecipients', caps.maxRecipients, 100),
+    ...(caps.administrator !== undefined && { administrator: caps.administrator }),
+  };
+
+  const policy = options.policy ?? {};
+  if (policy.alignment !== undefined && !['relaxed', 'strict', 'off'].includes(policy.alignment)) {
+    throw new TypeError('options.policy.alignment must be relaxed, strict or off');
+  }
+
+  const paths = [options.path ?? '/.well-known/ischedule', ...(options.extraPaths ?? [])];
+  for (const path of paths)
+    if (!path.startsWith('/')) throw new TypeError(`the path "${path}" must start with "/"`);
+
+  let keys = options.keys;
+  if (!keys) {
+    const dns = new DnsClient(options.dns);
+    keys = chainKeys(dnsKeys({ client: dns }), wellKnownKeys({ dns }));
+  }
+  if (!Array.isArray(keys.methods) || typeof keys.lookup !== 'function') {
+    throw new TypeError('options.keys must be a KeyResolver (methods and lookup)');
+  }
+
+  return {
+    domains,
+    adapter,
+    keys,
+    capabilities,
+    maxAge: caps.maxAge ?? 3600,
+    policy: {
+      alignment: policy.alignment ?? 'relaxed',
+      allowLocalOriginators: policy.allowLocalOriginators ?? false,
+      clockSkew: policy.clockSkew ?? 300,
+      maxSignatureAge: policy.maxSignatureAge ?? 3600,
+      allowSha1: policy.allowSha1 ?? false,
+      denyDomains: policy.denyDomains ?? [],
+      replayProtection: policy.replayProtection ?? true,
+      ...(policy.allowDomains && { allowDomains: policy.allowDomains }),
+    },
+    replayStore: options.replayStore ?? new MemoryReplayStore(),
+    logger: options.logger ?? {},
+    paths,
+    adapterTimeout: options.adapterTimeout ?? 10_000,
+    publishedKeys: publishedKeys(options.signing),
+  };
+}
+
+function publishedKeys(signing: IScheduleRouterOptions['signing']): Map<string, string[]> {
+  const list = signing === undefined ? [] : Array.isArray(signing) ? signing : [signing as SigningKey];
+  const published = new Map<string, string[]>();
+  for (const [index, key] of list.entries()) {
+    if (!key?.domain || !key.selector)
+      throw new TypeError(`options.signing[${index}] needs domain and selector`);
+    let privateKey: KeyObject;
+    try {
+      privateKey =
+        typeof key.privateKey === 'object' && 'type' in key.privateKey && !Buffer.isBuffer(key.privateKey)
+          ? (key.privateKey as KeyObject)
+          : createPrivateKey(key.privateKey as string | Buffer);
+      checkSigningKey(
+        privateKey,
+        privateKey.asymmetricKeyType === 'ed25519' ? 'ed25519-sha256' : 'rsa-sha256',
+      );
+    } catch (error) {
+      throw new TypeError(
+        `options.signing[${index}] (${key.selector}._domainkey.${key.domain}): ${(error as Error).message}`,
+      );
+    }
+    const name = `${key.domain.toLowerCase()}/${key.selector.toLowerCase()}`;
+    published.set(name, [...(published.get(name) ?? []), keyRecord(privateKey)]);
+  }
+  return published;
+}

@@ -1,0 +1,36 @@
+/**
+ * The POST pipeline: one named step after another, in the order of the spec digest's §9. Any
+ * step may throw an IScheduleError, which becomes the `IS:error` answer; nothing is delivered
+ * unless every step passed.
+ */
+import type { Request } from 'express';
+import { headerPairs } from '../dkim/canonicalize.js';
+import type { RecipientResponse } from '../xml/response.js';
+import { checkReplay, checkSender, verifySignature } from './authenticate.js';
+import { checkMessage, parseMessage } from './check-message.js';
+import { deliverToRecipients } from './deliver.js';
+import type { ResolvedOptions } from './options.js';
+import { readBody } from './read-body.js';
+import { checkVersion, readContentType, readOriginator, readRecipients } from './request-headers.js';
+
+export async function handleSchedulingRequest<User>(
+  req: Request,
+  options: ResolvedOptions<User>,
+): Promise<RecipientResponse[]> {
+  const { capabilities, policy } = options;
+  const body = await readBody(req, capabilities.maxContentLength);
+  const headers = headerPairs(req.rawHeaders);
+  checkVersion(headers);
+  const contentType = readContentType(headers);
+  const originator = readOriginator(headers);
+  const recipients = readRecipients(headers, capabilities.maxRecipients);
+
+  const now = Math.floor(Date.now() / 1000);
+  const verified = await verifySignature(headers, body, options.keys, policy, now);
+  checkSender(verified, originator, options.domains, policy);
+  if (policy.replayProtection) await checkReplay(verified, headers, options.replayStore);
+
+  const message = parseMessage(body, contentType);
+  checkMessage(message, originator, recipients, capabilities);
+  return deliverToRecipients({ originator, recipients, message, request: req }, options);
+}

@@ -1,0 +1,76 @@
+/**
+ * The POST body as the exact octets received: the DKIM body hash covers them, so no parser may
+ * decode or re-encode them first. Bounded by max-content-length without buffering the excess.
+ */
+import type { Request } from 'express';
+import { IScheduleError } from '../errors.js';
+
+/** Thrown when a host body parser ran before the router: a setup error, not a peer's fault. */
+export class BodyConsumedError extends Error {
+  override name = 'BodyConsumedError';
+}
+
+export async function readBody(req: Request, limit: number): Promise<Buffer> {
+  // A host's express.raw() leaves the exact octets: usable as they are.
+  if (Buffer.isBuffer(req.body)) return checkSize(req.body, limit);
+  if (req.body !== undefined || (req as { _body?: boolean })._body || req.readableEnded) {
+    throw new BodyConsumedError(
+      'the request body was consumed before the iSchedule router saw it: mount createIScheduleRouter() ' +
+        'before any body parser (express.json, express.text, ...), or exclude its paths from them',
+    );
+  }
+  if (req.headers['content-encoding'] && req.headers['content-encoding'] !== 'identity') {
+    throw new IScheduleError(
+      'invalid-calendar-data-type',
+      `Content-Encoding ${req.headers['content-encoding']} is not accepted: send the iCalendar body unencoded`,
+      415,
+    );
+  }
+  const declared = Number(req.headers['content-length'] ?? Number.NaN);
+  if (declared > limit) throw tooLarge(declared, limit);
+
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        // Stop buffering; drain the rest so the socket can close after the answer.
+        req.resume();
+        reject(tooLarge(size, limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(Buffer.concat(chunks, size));
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(error);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
+}
+
+function checkSize(body: Buffer, limit: number): Buffer {
+  if (body.length > limit) throw tooLarge(body.length, limit);
+  return body;
+}
+
+function tooLarge(size: number, limit: number): IScheduleError {
+  return new IScheduleError(
+    'max-content-length',
+    `the body (${size} octets or more) exceeds max-content-length ${limit}`,
+    413,
+  );
+}

@@ -1,0 +1,122 @@
+/** The iSchedule request headers, checked in the order of the spec digest's §9. */
+import { type HeaderList, headerValues } from '../dkim/canonicalize.js';
+import { IScheduleError } from '../errors.js';
+import { isCalendarAddress } from '../itip/address.js';
+
+export interface ContentType {
+  readonly component?: string;
+  readonly method?: string;
+}
+
+/** iSchedule-Version must be present and list 1.0 (a comma-separated list is allowed). */
+export function checkVersion(headers: HeaderList): void {
+  const values = headerValues(headers, 'iSchedule-Version');
+  if (values.length === 0)
+    throw new IScheduleError('version-not-supported', 'the iSchedule-Version header is missing; send 1.0');
+  const versions = values.flatMap((v) => v.split(',')).map((v) => v.trim());
+  if (!versions.includes('1.0')) {
+    throw new IScheduleError(
+      'version-not-supported',
+      `iSchedule-Version ${versions.join(', ')} is not supported; this receiver speaks 1.0`,
+    );
+  }
+}
+
+/** Content-Type must be text/calendar (UTF-8); its component and method parameters are returned. */
+export function readContentType(headers: HeaderList): ContentType {
+  const values = headerValues(headers, 'Content-Type');
+  if (values.length !== 1) {
+    throw new IScheduleError(
+      'invalid-calendar-data-type',
+      values.length ? 'more than one Content-Type header' : 'no Content-Type header',
+    );
+  }
+  const [type, ...params] = splitParameters(values[0]!);
+  if (type?.toLowerCase() !== 'text/calendar') {
+    throw new IScheduleError(
+      'invalid-calendar-data-type',
+      `Content-Type ${type} is not supported: send text/calendar`,
+    );
+  }
+  const parameters = new Map<string, string>();
+  for (const param of params) {
+    const eq = param.indexOf('=');
+    if (eq < 0) continue;
+    parameters.set(
+      param.slice(0, eq).trim().toLowerCase(),
+      param
+        .slice(eq + 1)
+        .trim()
+        .replace(/^"(.*)"$/, '$1'),
+    );
+  }
+  const charset = parameters.get('charset');
+  if (charset && !/^utf-?8$/i.test(charset)) {
+    throw new IScheduleError('invalid-calendar-data-type', `charset ${charset} is not supported: send UTF-8`);
+  }
+  const component = parameters.get('component')?.toUpperCase();
+  const method = parameters.get('method')?.toUpperCase();
+  return { ...(component && { component }), ...(method && { method }) };
+}
+
+/** Exactly one Originator header holding one calendar address. */
+export function readOriginator(headers: HeaderList): string {
+  const values = headerValues(headers, 'Originator');
+  if (values.length === 0) throw new IScheduleError('originator-missing', 'the Originator header is missing');
+  if (values.length > 1 || values[0]!.includes(',')) {
+    throw new IScheduleError('too-many-originators', 'send exactly one Originator header with one address');
+  }
+  const originator = values[0]!.trim();
+  if (!isCalendarAddress(originator)) {
+    throw new IScheduleError(
+      'originator-invalid',
+      `the Originator "${printable(originator)}" is not a calendar user address`,
+    );
+  }
+  return originator;
+}
+
+/** The Recipients, as received (one or more headers, comma-separated), within max-recipients. */
+export function readRecipients(headers: HeaderList, maxRecipients: number): string[] {
+  const recipients = headerValues(headers, 'Recipient')
+    .flatMap((v) => v.split(','))
+    .map((r) => r.trim())
+    .filter((r) => r !== '');
+  if (recipients.length === 0)
+    throw new IScheduleError('recipient-missing', 'no Recipient header (or only empty ones)');
+  const invalid = recipients.find((r) => !isCalendarAddress(r));
+  if (invalid)
+    throw new IScheduleError(
+      'recipient-invalid',
+      `the Recipient "${printable(invalid)}" is not a calendar user address`,
+    );
+  if (recipients.length > maxRecipients) {
+    throw new IScheduleError(
+      'max-recipients',
+      `${recipients.length} Recipients exceed max-recipients ${maxRecipients}: split the request`,
+    );
+  }
+  return recipients;
+}
+
+function splitParameters(value: string): string[] {
+  const parts: string[] = [];
+  let current = '';
+  let quoted = false;
+  for (const c of value) {
+    if (c === '"') quoted = !quoted;
+    if (c === ';' && !quoted) {
+      parts.push(current.trim());
+      current = '';
+    } else {
+      current += c;
+    }
+  }
+  parts.push(current.trim());
+  return parts;
+}
+
+function printable(text: string): string {
+  const shown = text.length > 80 ? `${text.slice(0, 80)}…` : text;
+  return shown.replace(/[^\x20-\x7e]/g, '?');
+}
