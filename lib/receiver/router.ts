@@ -80,7 +80,7 @@ export function createIScheduleRouter<User = unknown>(options: IScheduleRouterOp
     res.setHeader('ETag', etag);
     res.setHeader('Cache-Control', `max-age=${resolved.maxAge}`);
     const match = req.headers['if-none-match'];
-    if (match && match.split(',').some((tag) => tag.trim() === etag || tag.trim() === '*')) {
+    if (match?.split(',').some((tag) => tag.trim() === etag || tag.trim() === '*')) {
       res.status(304).end();
       return;
     }
