@@ -5,6 +5,7 @@ import {
   chainKeys,
   DnsClient,
   dnsKeys,
+  generateSigningKey,
   KeyLookupError,
   keyRecord,
   privateExchangeKeys,
@@ -16,6 +17,8 @@ import { keys } from '../support/fixtures.js';
 import { startHttpsServer, type TestHttpsServer } from '../support/https-server.js';
 
 const jupiter = keyRecord(keys.jupiter.privateKey);
+// A 4096-bit key's record (~750 octets) does not fit a 512-octet UDP answer: truncated, then TCP.
+const large = generateSigningKey({ bits: 4096 }).record;
 const venus = keyRecord(keys.venus.privateKey);
 
 describe('dnsKeys (q=dns/txt) against a dns2 server on loopback', () => {
@@ -25,6 +28,7 @@ describe('dnsKeys (q=dns/txt) against a dns2 server on loopback', () => {
     // 2048-bit keys make a TXT answer over 512 octets: split into 255-octet strings, truncated over UDP.
     { type: 'TXT', name: 'jupiter._domainkey.example.com', text: jupiter, ttl: 1 },
     { type: 'TXT', name: 'revoked._domainkey.example.com', text: 'v=DKIM1; p=' },
+    { type: 'TXT', name: 'large._domainkey.example.com', text: large },
     { type: 'CNAME', name: 'alias._domainkey.example.com', target: 'jupiter._domainkey.example.com' },
   ];
   before(async () => {
@@ -36,7 +40,7 @@ describe('dnsKeys (q=dns/txt) against a dns2 server on loopback', () => {
   });
   after(() => zone.close());
 
-  it('joins the strings of a long TXT record fetched over TCP after truncation', async () => {
+  it('joins the strings of a TXT record split into 255-octet strings', async () => {
     const found = await dnsKeys({ servers: [server] }).lookup({
       domain: 'example.com',
       selector: 'jupiter',
@@ -44,6 +48,17 @@ describe('dnsKeys (q=dns/txt) against a dns2 server on loopback', () => {
     });
     assert.deepEqual(found, [jupiter]);
     assert.ok(selectPublicKey(found, 'rsa-sha256').key);
+  });
+
+  it('retries over TCP when the UDP answer is truncated', async () => {
+    const client = new DnsClient({ servers: [server] });
+    const found = await dnsKeys({ client }).lookup({
+      domain: 'example.com',
+      selector: 'large',
+      method: 'dns/txt',
+    });
+    assert.deepEqual(found, [large]);
+    assert.equal(zone.questions.filter((q) => q.startsWith('large.')).length, 2, 'asked over UDP, then TCP');
   });
 
   it('follows a CNAME, as delegated DKIM keys are published', async () => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,14 +48,14 @@ export function testKeyResolver(): KeyResolver {
 
 export type Headers = Array<[string, string]>;
 
-/** The request headers of the draft's Appendix A.1 (without the DKIM-Signature). */
+/** The request headers of the draft's Appendix A.1 (without the DKIM-Signature), a fresh message id each. */
 export function draftHeaders(
   overrides: { recipients?: string[]; component?: string; messageId?: string } = {},
 ): Headers {
   const headers: Headers = [
     ['Host', 'cal.example.org'],
     ['iSchedule-Version', '1.0'],
-    ['iSchedule-Message-ID', overrides.messageId ?? '798F00BB-5B45-4634-B083-0D0CD3A2BB39'],
+    ['iSchedule-Message-ID', overrides.messageId ?? randomUUID()],
     ['Originator', 'mailto:bernard@example.com'],
   ];
   for (const recipient of overrides.recipients ?? ['mailto:cyrus@example.org'])

@@ -87,6 +87,8 @@ export interface PostOptions {
   /** Sign with this key (default jupiter, d=example.com); `false` sends no signature. */
   readonly key?: SigningKey | false;
   readonly sign?: Partial<Parameters<typeof signRequest>[0]>;
+  /** Sends this body instead of the one signed (tampering). */
+  readonly sendBody?: Buffer | string;
   /** Changes the headers after signing (tampering). */
   readonly tamper?: (headers: Headers) => Headers;
 }
@@ -107,11 +109,12 @@ export async function post(receiver: TestReceiver, options: PostOptions): Promis
     headers.push(['DKIM-Signature', signature]);
   }
   if (options.tamper) headers = options.tamper(headers);
+  const sent = options.sendBody === undefined ? body : Buffer.from(options.sendBody);
   const response = await httpRequest({
     url: new URL(options.path ?? '/.well-known/ischedule', receiver.url),
     method: 'POST',
     headers,
-    body,
+    body: sent,
     timeout: 10_000,
     maxBytes: 1 << 20,
   });

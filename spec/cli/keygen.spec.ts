@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { parseTagList, selectPublicKey } from '../../lib/index.js';
+
+const run = promisify(execFile);
+const cli = (...args: string[]) =>
+  run(process.execPath, ['--import', 'tsx', 'lib/cli/main.ts', ...args], { encoding: 'utf8' }).then(
+    (r) => ({ code: 0, ...r }),
+    (e: { code: number; stdout: string; stderr: string }) => e,
+  );
+
+describe('ischedule keygen', () => {
+  it('writes a key pair and prints the records that publish it', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'keygen-'));
+    const result = await cli(
+      'keygen',
+      '--domain',
+      'example.com',
+      '--selector',
+      'cal2026',
+      '--out',
+      path.join(dir, 'cal2026'),
+      '--json',
+    );
+    assert.equal(result.code, 0, result.stderr);
+    const out = JSON.parse(result.stdout);
+    assert.equal(out.dns.name, 'cal2026._domainkey.example.com.');
+    for (const s of out.dns.strings) assert.ok(s.length <= 255);
+    assert.equal(parseTagList(out.record).get('s'), 'ischedule');
+    assert.ok(selectPublicKey([out.dns.strings.join('')], 'rsa-sha256').key);
+    assert.match(readFileSync(out.files.private, 'utf8'), /BEGIN PRIVATE KEY/);
+    assert.equal(statSync(out.files.private).mode & 0o777, 0o600);
+  });
+
+  it('explains what is missing and exits non-zero', async () => {
+    const result = await cli('keygen', '--domain', 'example.com');
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /keygen needs --domain and --selector/);
+    const unknown = await cli('frobnicate');
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown command "frobnicate"/);
+    const help = await cli('keygen', '--help');
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /Usage: ischedule keygen/);
+  });
+});

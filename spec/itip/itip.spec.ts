@@ -1,0 +1,202 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  checkLimits,
+  checkParticipants,
+  IScheduleError,
+  isCalendarAddress,
+  normalizeAddress,
+  parseScheduleMessage,
+  withinDomain,
+} from '../../lib/index.js';
+
+const calendar = (method: string, body: string, component = 'VEVENT') =>
+  [
+    'BEGIN:VCALENDAR',
+    'VERSION:2.0',
+    'PRODID:-//test//EN',
+    `METHOD:${method}`,
+    `BEGIN:${component}`,
+    'UID:u1',
+    'DTSTAMP:20250101T000000Z',
+    'DTSTART:20250102T100000Z',
+    'DTEND:20250102T110000Z',
+    'ORGANIZER:mailto:org@example.com',
+    ...body.split('\n').filter(Boolean),
+    `END:${component}`,
+    'END:VCALENDAR',
+    '',
+  ].join('\r\n');
+
+const code = (fn: () => void): string => {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof IScheduleError, String(error));
+    return error.code;
+  }
+  return 'none';
+};
+
+describe('calendar user addresses', () => {
+  it('accepts absolute URIs and well-formed mailto only', () => {
+    for (const good of [
+      'mailto:a@example.com',
+      'MAILTO:A.B+c@Sub.Example.COM',
+      'urn:uuid:1234',
+      'https://example.com/u/1',
+    ]) {
+      assert.ok(isCalendarAddress(good), good);
+    }
+    for (const bad of [
+      'a@example.com',
+      'mailto:',
+      'mailto:nobody',
+      'mailto:a@b@c',
+      'mailto:a b@example.com',
+      '',
+      ' mailto:a@b.c',
+    ]) {
+      assert.ok(!isCalendarAddress(bad), bad);
+    }
+  });
+  it('compares mailto case-insensitively and checks sub-domains', () => {
+    assert.equal(normalizeAddress(' MailTo:Bob@Example.COM '), 'mailto:bob@example.com');
+    assert.ok(withinDomain('cal.example.com', 'example.com'));
+    assert.ok(!withinDomain('badexample.com', 'example.com'));
+  });
+});
+
+describe('iTIP rules per METHOD (draft -05 §3.3)', () => {
+  const att = 'ATTENDEE:mailto:att@example.org\nATTENDEE:mailto:two@example.org';
+  const table: Array<[string, string, string, string[], string]> = [
+    ['REQUEST', att, 'mailto:org@example.com', ['mailto:att@example.org'], 'none'],
+    ['REQUEST', att, 'mailto:att@example.org', ['mailto:two@example.org'], 'invalid-scheduling-message'],
+    ['REQUEST', att, 'mailto:org@example.com', ['mailto:stranger@example.org'], 'invalid-scheduling-message'],
+    ['CANCEL', att, 'MAILTO:ORG@example.com', ['mailto:TWO@example.org'], 'none'],
+    ['ADD', att, 'mailto:org@example.com', ['mailto:att@example.org'], 'none'],
+    ['DECLINECOUNTER', att, 'mailto:org@example.com', ['mailto:att@example.org'], 'none'],
+    [
+      'REPLY',
+      'ATTENDEE;PARTSTAT=ACCEPTED:mailto:att@example.org',
+      'mailto:att@example.org',
+      ['mailto:org@example.com'],
+      'none',
+    ],
+    ['REPLY', att, 'mailto:att@example.org', ['mailto:org@example.com'], 'invalid-scheduling-message'],
+    [
+      'REPLY',
+      'ATTENDEE:mailto:att@example.org',
+      'mailto:other@example.org',
+      ['mailto:org@example.com'],
+      'invalid-scheduling-message',
+    ],
+    [
+      'REPLY',
+      'ATTENDEE:mailto:att@example.org',
+      'mailto:att@example.org',
+      ['mailto:att2@example.com'],
+      'invalid-scheduling-message',
+    ],
+    [
+      'REFRESH',
+      'ATTENDEE:mailto:att@example.org',
+      'mailto:att@example.org',
+      ['mailto:org@example.com'],
+      'none',
+    ],
+    [
+      'COUNTER',
+      'ATTENDEE:mailto:att@example.org',
+      'mailto:att@example.org',
+      ['mailto:org@example.com'],
+      'none',
+    ],
+    ['PUBLISH', att, 'mailto:org@example.com', ['mailto:att@example.org'], 'invalid-scheduling-message'],
+    ['X-NEW', att, 'mailto:org@example.com', ['mailto:att@example.org'], 'invalid-scheduling-message'],
+  ];
+  for (const [method, body, originator, recipients, expected] of table) {
+    it(`${method} from ${originator} to ${recipients.join(',')}: ${expected}`, () => {
+      const message = parseScheduleMessage(calendar(method, body));
+      assert.equal(
+        code(() => checkParticipants(message, originator, recipients)),
+        expected,
+      );
+    });
+  }
+  it('VFREEBUSY REQUEST: the Recipients must be exactly the ATTENDEEs', () => {
+    const message = parseScheduleMessage(calendar('REQUEST', att, 'VFREEBUSY'));
+    assert.equal(
+      code(() =>
+        checkParticipants(message, 'mailto:org@example.com', [
+          'mailto:two@example.org',
+          'mailto:att@example.org',
+        ]),
+      ),
+      'none',
+    );
+    assert.equal(
+      code(() => checkParticipants(message, 'mailto:org@example.com', ['mailto:att@example.org'])),
+      'recipient-mismatch',
+    );
+  });
+});
+
+describe('message shape', () => {
+  it('refuses mixed components, differing UIDs, no METHOD, non-UTC free-busy ranges', () => {
+    const mixed = calendar('REQUEST', '').replace(
+      'END:VCALENDAR',
+      'BEGIN:VTODO\r\nUID:u1\r\nORGANIZER:mailto:org@example.com\r\nEND:VTODO\r\nEND:VCALENDAR',
+    );
+    assert.equal(
+      code(() => parseScheduleMessage(mixed)),
+      'invalid-scheduling-message',
+    );
+    const twoUids = calendar('REQUEST', '').replace(
+      'END:VCALENDAR',
+      'BEGIN:VEVENT\r\nUID:u2\r\nORGANIZER:mailto:org@example.com\r\nEND:VEVENT\r\nEND:VCALENDAR',
+    );
+    assert.equal(
+      code(() => parseScheduleMessage(twoUids)),
+      'invalid-scheduling-message',
+    );
+    const floating = calendar('REQUEST', '', 'VFREEBUSY').replace(
+      'DTSTART:20250102T100000Z',
+      'DTSTART:20250102T100000',
+    );
+    assert.equal(
+      code(() => parseScheduleMessage(floating)),
+      'invalid-scheduling-message',
+    );
+    assert.equal(
+      code(() => parseScheduleMessage(calendar('REQUEST', '').replace('VERSION:2.0', 'VERSION:1.0'))),
+      'invalid-calendar-data',
+    );
+  });
+  it('accepts VTIMEZONE beside the components and a TZID it defines', () => {
+    const tz =
+      'BEGIN:VTIMEZONE\r\nTZID:Custom/Zone\r\nBEGIN:STANDARD\r\nDTSTART:16010101T000000\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0100\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n';
+    const text = calendar('REQUEST', '')
+      .replace('BEGIN:VEVENT', `${tz}BEGIN:VEVENT`)
+      .replace('DTSTART:20250102T100000Z', 'DTSTART;TZID=Custom/Zone:20250102T100000');
+    const message = parseScheduleMessage(text);
+    assert.equal(message.components.length, 1);
+    // The VTIMEZONE's 1601 date is not held to min-date-time.
+    checkLimits(message, { minDateTime: '19000101T000000Z' });
+  });
+  it('counts overridden instances as part of their series, and stops an endless rule quickly', () => {
+    const series = calendar('REQUEST', 'RRULE:FREQ=WEEKLY;COUNT=5').replace(
+      'END:VCALENDAR',
+      'BEGIN:VEVENT\r\nUID:u1\r\nRECURRENCE-ID:20250109T100000Z\r\nDTSTART:20250109T120000Z\r\nORGANIZER:mailto:org@example.com\r\nEND:VEVENT\r\nEND:VCALENDAR',
+    );
+    checkLimits(parseScheduleMessage(series), { maxInstances: 5 });
+    assert.equal(
+      code(() => checkLimits(parseScheduleMessage(series), { maxInstances: 4 })),
+      'max-instances',
+    );
+    const never = calendar('REQUEST', 'RRULE:FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30');
+    const started = Date.now();
+    code(() => checkLimits(parseScheduleMessage(never), { maxInstances: 1000 }));
+    assert.ok(Date.now() - started < 1000);
+  });
+});
