@@ -1,0 +1,37 @@
+/**
+ * The server side of the inbound benchmark, in its own process: one Express app with the
+ * iSchedule router on /.well-known/ischedule and a bare route on /bare that reads the same body.
+ */
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { createIScheduleRouter, keyRecord, privateExchangeKeys } from '../../lib/index.js';
+
+const privateKey = process.env.BENCH_KEY ?? '';
+const app = express();
+app.use(
+  createIScheduleRouter({
+    domains: ['example.org'],
+    keys: privateExchangeKeys({ 'jupiter._domainkey.example.com': keyRecord(privateKey) }),
+    adapter: {
+      lookupUser: ({ address }) => address,
+      deliverToInbox: () => undefined,
+      getFreeBusy: () => [],
+    },
+  }),
+);
+app.post('/bare', (req, res) => {
+  const chunks: Buffer[] = [];
+  req.on('data', (chunk: Buffer) => chunks.push(chunk));
+  req.on('end', () => {
+    const body = Buffer.concat(chunks);
+    res.type('application/xml').end(`<ok length="${body.length}"/>`);
+  });
+});
+const server = app.listen(0, '127.0.0.1', () => {
+  process.send?.({ port: (server.address() as AddressInfo).port });
+});
+process.on('message', (message) => {
+  // The parent asks for CPU time spent so far, to tell whether the server was saturated.
+  if (message === 'cpu') process.send?.({ cpu: process.cpuUsage() });
+});
+process.on('disconnect', () => server.close(() => process.exit(0)));
