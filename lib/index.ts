@@ -9,5 +9,6 @@ export {
 } from './errors.js';
 export * from './itip/index.js';
 export * from './receiver/index.js';
+export * from './sender/index.js';
 export { type Certificate, type CertificateOptions, createSelfSignedCertificate } from './tls/certificate.js';
 export * from './xml/index.js';

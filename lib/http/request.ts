@@ -70,10 +70,12 @@ export function httpRequest(request: HttpRequest): Promise<HttpResponse> {
       method: request.method ?? 'GET',
       headers,
       ...(request.agent && { agent: request.agent }),
-      ...(secure && {
-        ca: request.ca as https.RequestOptions['ca'],
-        rejectUnauthorized: request.rejectUnauthorized ?? true,
-      }),
+      // With an agent, its own TLS settings apply: request-level ones would override them.
+      ...(secure &&
+        !request.agent && {
+          ca: request.ca as https.RequestOptions['ca'],
+          rejectUnauthorized: request.rejectUnauthorized ?? true,
+        }),
       ...(request.dns && !net.isIP(url.hostname) && { lookup: dnsLookup(request.dns) }),
     });
     const timer = setTimeout(

@@ -1,0 +1,99 @@
+/**
+ * Receivers' capabilities, fetched once and kept: reloaded when any response's
+ * `iSchedule-Capabilities` serial differs from the cached one, or when Cache-Control max-age
+ * passes, with a conditional GET on the ETag.
+ */
+import createDebug from 'debug';
+import { LruCache } from '../lru.js';
+import { type Capabilities, parseCapabilities } from '../xml/capabilities.js';
+import type { Exchange } from './exchange.js';
+
+const debug = createDebug('ischedule:sender:capabilities');
+
+export interface CachedCapabilities {
+  readonly capabilities: Capabilities;
+  /** The URL that answered (after redirects): where POSTs go. */
+  readonly url: URL;
+  readonly etag?: string;
+  readonly serial?: string;
+  readonly expires: number;
+}
+
+export class CapabilitiesCache {
+  readonly #entries: LruCache<string, CachedCapabilities>;
+  readonly #stale = new Set<string>();
+  readonly #inFlight = new Map<string, Promise<CachedCapabilities>>();
+  readonly #exchange: Exchange;
+  readonly #defaultLifetime: number;
+  /** GETs sent (for benchmarks and tests). */
+  fetches = 0;
+
+  constructor(exchange: Exchange, options: { maxEntries: number; lifetimeMs: number }) {
+    this.#exchange = exchange;
+    this.#entries = new LruCache(options.maxEntries);
+    this.#defaultLifetime = options.lifetimeMs;
+  }
+
+  /** The capabilities of the receiver at `url`, from cache when fresh. */
+  async get(url: URL): Promise<CachedCapabilities> {
+    const key = url.href;
+    const cached = this.#entries.get(key);
+    if (cached && !this.#stale.has(key) && cached.expires > Date.now()) return cached;
+    let pending = this.#inFlight.get(key);
+    if (!pending) {
+      pending = this.#load(url, cached).finally(() => this.#inFlight.delete(key));
+      this.#inFlight.set(key, pending);
+    }
+    return pending;
+  }
+
+  /** Called with every response's `iSchedule-Capabilities`: a new serial marks the entry stale. */
+  noteSerial(url: URL, serial: string | undefined): void {
+    const cached = this.#entries.get(url.href);
+    if (cached && serial !== undefined && cached.serial !== undefined && serial.trim() !== cached.serial) {
+      debug('%s: serial %s -> %s, reloading', url.href, cached.serial, serial);
+      this.#stale.add(url.href);
+    }
+  }
+
+  async #load(url: URL, previous: CachedCapabilities | undefined): Promise<CachedCapabilities> {
+    const query = new URL(url);
+    query.searchParams.set('action', 'capabilities');
+    this.fetches++;
+    // Some receivers (Cyrus 3.6) fail a second GET on one kept-alive connection: close it.
+    const headers: Array<[string, string]> = [
+      ['Accept', 'application/xml, text/xml'],
+      ['Connection', 'close'],
+    ];
+    if (previous?.etag) headers.push(['If-None-Match', previous.etag]);
+    const { response, finalUrl } = await this.#exchange.get(query, headers);
+    const lifetime = maxAge(response.headers['cache-control']) ?? this.#defaultLifetime;
+    let entry: CachedCapabilities;
+    if (response.status === 304 && previous) {
+      entry = { ...previous, expires: Date.now() + lifetime };
+    } else if (response.status === 200) {
+      const capabilities = parseCapabilities(response.body.toString('utf8'));
+      const target = new URL(finalUrl);
+      target.search = '';
+      const serial =
+        response.headers['ischedule-capabilities']?.trim() ?? capabilities.serialNumber?.toString();
+      entry = {
+        capabilities,
+        url: target,
+        expires: Date.now() + lifetime,
+        ...(response.headers.etag && { etag: response.headers.etag }),
+        ...(serial !== undefined && { serial }),
+      };
+    } else {
+      throw new Error(`${query.href} answered HTTP ${response.status} to the capabilities query`);
+    }
+    this.#entries.set(url.href, entry);
+    this.#stale.delete(url.href);
+    return entry;
+  }
+}
+
+function maxAge(cacheControl: string | undefined): number | undefined {
+  const match = /(?:^|,)\s*max-age=(\d+)/i.exec(cacheControl ?? '');
+  return match ? Number(match[1]) * 1000 : undefined;
+}

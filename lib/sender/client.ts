@@ -1,0 +1,353 @@
+/**
+ * IScheduleClient: what a host calls from its scheduling outbox when recipients are at other
+ * domains. It checks the message as a receiver would, finds each domain's receiver, reads its
+ * capabilities, batches recipients, signs and POSTs, and returns one result per recipient.
+ */
+import { createPrivateKey, KeyObject, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import createDebug from 'debug';
+import ICAL from 'ical.js';
+import type { SignatureAlgorithm } from '../dkim/key-record.js';
+import { checkSigningKey, type SigningKey, signRequest } from '../dkim/sign.js';
+import type { QueryMethod } from '../dkim/signature.js';
+import { DnsClient, type DnsOptions } from '../dns/client.js';
+import { IScheduleError } from '../errors.js';
+import { HttpError } from '../http/request.js';
+import { addressDomain, isCalendarAddress, normalizeAddress, withinDomain } from '../itip/address.js';
+import { parseScheduleMessage, type ScheduleMessage } from '../itip/message.js';
+import { checkParticipants } from '../itip/rules.js';
+import { type CachedCapabilities, CapabilitiesCache } from './capabilities-cache.js';
+import { discoverReceiver, type Receiver } from './discovery.js';
+import { Exchange, RedirectError } from './exchange.js';
+import { failure, type RecipientResult, resultsFromResponse } from './results.js';
+
+export type { Receiver } from './discovery.js';
+export type { Outcome, RecipientResult } from './results.js';
+
+const debug = createDebug('ischedule:sender:client');
+
+const VERSION = (() => {
+  try {
+    return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version as string;
+  } catch {
+    return '0';
+  }
+})();
+
+export interface IScheduleClientOptions {
+  /** The key(s) outgoing requests are signed with; the one whose domain covers the Originator is used. */
+  readonly signing: SigningKey | readonly SigningKey[];
+  /** `q=` methods announced in signatures (default dns/txt, http/well-known). */
+  readonly queryMethods?: readonly QueryMethod[];
+  /** Seconds a signature stays valid (`x=`, default 300). */
+  readonly signatureLifetime?: number;
+  readonly dns?: DnsOptions | DnsClient;
+  readonly tls?: {
+    /** Extra trusted CA certificates (PEM). */
+    readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
+    /** Verify receivers' certificates (default true). Turning it off exposes every message. */
+    readonly rejectUnauthorized?: boolean;
+  };
+  /** Domain -> receiver URL, consulted before DNS (private deployments, tests; may be http://). */
+  readonly overrides?: Readonly<Record<string, string>>;
+  /** Try parent domains when a domain has no SRV record (default false). */
+  readonly subdomainFallback?: boolean;
+  /** Milliseconds for one HTTP exchange (default 30000). */
+  readonly timeout?: number;
+  /** Largest response accepted, octets (default 4 MiB). */
+  readonly maxResponseBytes?: number;
+  /** Receivers whose capabilities are kept (default 1000). */
+  readonly capabilitiesCacheSize?: number;
+  /** How long capabilities are kept when a receiver sends no max-age, ms (default 1 hour). */
+  readonly capabilitiesLifetime?: number;
+  /** Attempts for refused connections and 503 Retry-After (default 3). */
+  readonly attempts?: number;
+  readonly userAgent?: string;
+  readonly logger?: { warn?(message: string, details?: Record<string, unknown>): void };
+}
+
+export interface SendOptions {
+  /** The calendar user sending (ORGANIZER for REQUEST/CANCEL/ADD, the replying ATTENDEE for REPLY...). */
+  readonly originator: string;
+  /** Who should receive it: calendar addresses at other domains. */
+  readonly recipients: readonly string[];
+  /** The iTIP message, iCalendar text. */
+  readonly calendar: string;
+}
+
+export class IScheduleClient {
+  readonly dns: DnsClient;
+  readonly #keys: readonly SigningKey[];
+  readonly #options: IScheduleClientOptions;
+  readonly #exchange: Exchange;
+  readonly #capabilities: CapabilitiesCache;
+  readonly #overrides: Map<string, URL>;
+
+  constructor(options: IScheduleClientOptions) {
+    this.#options = options;
+    this.#keys = checkKeys(options.signing);
+    this.dns = options.dns instanceof DnsClient ? options.dns : new DnsClient(options.dns);
+    this.#overrides = new Map(
+      Object.entries(options.overrides ?? {}).map(([domain, url]) => {
+        try {
+          return [domain.toLowerCase(), new URL(url)];
+        } catch {
+          throw new TypeError(`overrides["${domain}"] is not a URL: ${url}`);
+        }
+      }),
+    );
+    this.#exchange = new Exchange({
+      dns: this.dns,
+      timeout: options.timeout ?? 30_000,
+      maxResponseBytes: options.maxResponseBytes ?? 4 << 20,
+      ...(options.tls?.ca !== undefined && { ca: options.tls.ca }),
+      rejectUnauthorized: options.tls?.rejectUnauthorized ?? true,
+      attempts: options.attempts ?? 3,
+      backoffMs: 200,
+      maxRetryAfterMs: 10_000,
+    });
+    this.#capabilities = new CapabilitiesCache(this.#exchange, {
+      maxEntries: options.capabilitiesCacheSize ?? 1000,
+      lifetimeMs: options.capabilitiesLifetime ?? 3_600_000,
+    });
+  }
+
+  /** Counters for benchmarks: DNS questions sent, capability GETs, HTTP requests. */
+  get stats(): { dnsQueries: number; capabilityFetches: number; httpRequests: number } {
+    return {
+      dnsQueries: this.dns.queries,
+      capabilityFetches: this.#capabilities.fetches,
+      httpRequests: this.#exchange.requests,
+    };
+  }
+
+  /** The receiver of a domain (overrides, SRV, TXT path), or undefined when it has none. */
+  discover(domain: string): Promise<Receiver | undefined> {
+    return discoverReceiver(domain, {
+      dns: this.dns,
+      overrides: this.#overrides,
+      subdomainFallback: this.#options.subdomainFallback ?? false,
+    });
+  }
+
+  /** A receiver's capabilities (cached; see CapabilitiesCache). */
+  async getCapabilities(receiver: Receiver | URL): Promise<CachedCapabilities> {
+    return this.#capabilities.get(receiver instanceof URL ? receiver : receiver.urls[0]!);
+  }
+
+  /**
+   * Sends an iTIP message. Rejects (before any network I/O) with an IScheduleError when the
+   * message or its addressing breaks iSchedule's rules; otherwise resolves to one result per
+   * recipient, in the order given.
+   */
+  async send({ originator, recipients, calendar }: SendOptions): Promise<RecipientResult[]> {
+    if (!isCalendarAddress(originator))
+      throw new IScheduleError('originator-invalid', `${originator} is not a calendar address`);
+    if (recipients.length === 0)
+      throw new IScheduleError('recipient-missing', 'send() needs at least one recipient');
+    const bad = recipients.find((r) => !isCalendarAddress(r) || r.includes(','));
+    if (bad) throw new IScheduleError('recipient-invalid', `${bad} is not a calendar address`);
+    const message = parseScheduleMessage(calendar);
+    checkParticipants(message, originator, recipients);
+    const key = this.#keyFor(originator);
+
+    const byDomain = new Map<string, string[]>();
+    for (const recipient of new Set(recipients)) {
+      const domain = addressDomain(recipient) ?? '';
+      byDomain.set(domain, [...(byDomain.get(domain) ?? []), recipient]);
+    }
+    const results = new Map<string, RecipientResult>();
+    await Promise.all(
+      [...byDomain].map(async ([domain, list]) => {
+        for (const result of await this.#sendToDomain(domain, list, message, originator, key)) {
+          results.set(result.recipient, result);
+        }
+      }),
+    );
+    return recipients.map((r) => results.get(r)!);
+  }
+
+  /** Closes kept-alive connections. */
+  close(): void {
+    this.#exchange.close();
+  }
+
+  async #sendToDomain(
+    domain: string,
+    recipients: readonly string[],
+    message: ScheduleMessage,
+    originator: string,
+    key: SigningKey,
+  ): Promise<RecipientResult[]> {
+    let receiver: Receiver | undefined;
+    try {
+      receiver = domain ? await this.discover(domain) : undefined;
+    } catch (error) {
+      return recipients.map((r) =>
+        failure(
+          r,
+          'temporary-failure',
+          '5.1;Service unavailable',
+          `DNS lookup for ${domain} failed: ${(error as Error).message}`,
+        ),
+      );
+    }
+    if (!receiver) {
+      const why = domain
+        ? `no iSchedule receiver for ${domain} (no _ischedules._tcp SRV record)`
+        : 'not a mailto address';
+      return recipients.map((r) => failure(r, 'no-receiver', '5.2;Invalid calendar service', why));
+    }
+    let lastError: Error | undefined;
+    for (const url of receiver.urls) {
+      try {
+        return await this.#sendToReceiver(url, recipients, message, originator, key);
+      } catch (error) {
+        lastError = error as Error;
+        // A target that refuses connections moves the request to the next one.
+        if (!(error instanceof HttpError && error.code === 'connect')) break;
+        debug('%s refused connections, trying the next target', url.href);
+      }
+    }
+    const reason =
+      lastError instanceof RedirectError ? lastError.message : `receiver unreachable: ${lastError?.message}`;
+    this.#options.logger?.warn?.('iSchedule delivery failed', { domain, reason });
+    return recipients.map((r) => failure(r, 'temporary-failure', '5.1;Service unavailable', reason));
+  }
+
+  async #sendToReceiver(
+    url: URL,
+    recipients: readonly string[],
+    message: ScheduleMessage,
+    originator: string,
+    key: SigningKey,
+  ): Promise<RecipientResult[]> {
+    const cached = await this.#capabilities.get(url);
+    const { capabilities } = cached;
+    const refuse = (why: string) =>
+      recipients.map((r) => failure(r, 'refused', '3.14;Unsupported capability', why, url));
+    if (!capabilities.versions.includes('1.0'))
+      return refuse(`the receiver speaks iSchedule ${capabilities.versions.join(', ')}, not 1.0`);
+    const methods = capabilities.schedulingMessages[message.component];
+    if (!methods || (methods.length > 0 && !methods.includes(message.method))) {
+      return refuse(`the receiver does not accept ${message.component} ${message.method}`);
+    }
+    const size = Buffer.byteLength(message.text);
+    if (capabilities.maxContentLength !== undefined && size > capabilities.maxContentLength) {
+      return refuse(
+        `the message (${size} octets) exceeds the receiver's max-content-length ${capabilities.maxContentLength}`,
+      );
+    }
+    const batchSize = capabilities.maxRecipients ?? recipients.length;
+    const batches: string[][] = [];
+    for (let i = 0; i < recipients.length; i += batchSize) batches.push(recipients.slice(i, i + batchSize));
+    const results = await Promise.all(
+      batches.map((batch) => this.#post(cached.url, batch, message, originator, key)),
+    );
+    return results.flat();
+  }
+
+  async #post(
+    url: URL,
+    batch: readonly string[],
+    message: ScheduleMessage,
+    originator: string,
+    key: SigningKey,
+  ): Promise<RecipientResult[]> {
+    const body = Buffer.from(bodyFor(message, batch), 'utf8');
+    const headers: Array<[string, string]> = [
+      ['Originator', originator],
+      ['Recipient', batch.join(',')],
+      [
+        'Content-Type',
+        `text/calendar; charset=utf-8; component=${message.component}; method=${message.method}`,
+      ],
+      ['User-Agent', this.#options.userAgent ?? `express-ischedule/${VERSION}`],
+      ['iSchedule-Version', '1.0'],
+      ['iSchedule-Message-ID', randomUUID()],
+      ['Cache-Control', 'no-cache, no-transform'],
+    ];
+    const signature = signRequest({
+      headers,
+      body,
+      key,
+      algorithm: algorithmFor(key),
+      ...(this.#options.queryMethods && { queryMethods: this.#options.queryMethods }),
+      expiresIn: this.#options.signatureLifetime ?? 300,
+    });
+    headers.push(['DKIM-Signature', signature]);
+    try {
+      const { response, finalUrl } = await this.#exchange.post(url, headers, body);
+      this.#capabilities.noteSerial(url, response.headers['ischedule-capabilities']);
+      return resultsFromResponse(batch, response, finalUrl);
+    } catch (error) {
+      if (error instanceof HttpError && error.code === 'connect') throw error;
+      const reason =
+        error instanceof HttpError || error instanceof RedirectError ? error.message : String(error);
+      return batch.map((r) => failure(r, 'temporary-failure', '5.1;Service unavailable', reason, url));
+    }
+  }
+
+  #keyFor(originator: string): SigningKey {
+    const domain = addressDomain(originator);
+    const key = domain
+      ? [...this.#keys]
+          .sort((a, b) => b.domain.length - a.domain.length)
+          .find((k) => withinDomain(domain, k.domain))
+      : undefined;
+    if (!key) {
+      throw new IScheduleError(
+        'originator-denied',
+        `no signing key covers ${originator}: receivers would refuse it (signing domains: ${this.#keys.map((k) => k.domain).join(', ')})`,
+      );
+    }
+    return key;
+  }
+}
+
+/** For a free-busy request, the VFREEBUSY's ATTENDEEs must be exactly the batch's Recipients. */
+function bodyFor(message: ScheduleMessage, batch: readonly string[]): string {
+  if (message.component !== 'VFREEBUSY') return message.text;
+  const wanted = new Set(batch.map(normalizeAddress));
+  if (
+    message.attendees.length === wanted.size &&
+    message.attendees.every((a) => wanted.has(normalizeAddress(a)))
+  ) {
+    return message.text;
+  }
+  // A fresh parse: ical.js components share their jCal arrays with the message's.
+  const calendar = new ICAL.Component(ICAL.parse(message.text) as unknown[]);
+  for (const component of calendar.getAllSubcomponents('vfreebusy')) {
+    for (const attendee of [...component.getAllProperties('attendee')]) {
+      if (!wanted.has(normalizeAddress(String(attendee.getFirstValue())))) component.removeProperty(attendee);
+    }
+  }
+  return `${calendar.toString()}\r\n`;
+}
+
+/** Parses and checks the signing keys once: a bad key is a TypeError when the client is made. */
+function checkKeys(signing: IScheduleClientOptions['signing']): SigningKey[] {
+  const keys = (Array.isArray(signing) ? signing : [signing]) as SigningKey[];
+  if (keys.length === 0 || keys.some((k) => !k?.domain || !k.selector || !k.privateKey)) {
+    throw new TypeError('IScheduleClient needs signing: { domain, selector, privateKey }');
+  }
+  return keys.map((key) => {
+    try {
+      const privateKey =
+        key.privateKey instanceof KeyObject ? key.privateKey : createPrivateKey(key.privateKey);
+      checkSigningKey(
+        privateKey,
+        privateKey.asymmetricKeyType === 'ed25519' ? 'ed25519-sha256' : 'rsa-sha256',
+      );
+      return { domain: key.domain.toLowerCase(), selector: key.selector, privateKey };
+    } catch (error) {
+      throw new TypeError(
+        `signing key ${key.selector}._domainkey.${key.domain}: ${(error as Error).message}`,
+      );
+    }
+  });
+}
+
+function algorithmFor(key: SigningKey): SignatureAlgorithm {
+  return (key.privateKey as KeyObject).asymmetricKeyType === 'ed25519' ? 'ed25519-sha256' : 'rsa-sha256';
+}

@@ -1,0 +1,147 @@
+/**
+ * HTTP exchanges with receivers: one keep-alive agent per origin, TLS verified unless turned off
+ * explicitly, redirects followed by the client itself (POST stays POST, at most 3 hops, never
+ * from https to http), bounded retries for refused connections and 503 Retry-After.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import createDebug from 'debug';
+import type { DnsClient } from '../dns/client.js';
+import { dnsLookup, HttpError, type HttpResponse, httpRequest } from '../http/request.js';
+
+const debug = createDebug('ischedule:sender:http');
+
+const REDIRECTS = new Set([301, 302, 307, 308]);
+const MAX_HOPS = 3;
+
+export interface ExchangeOptions {
+  readonly dns: DnsClient;
+  readonly timeout: number;
+  readonly maxResponseBytes: number;
+  readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
+  readonly rejectUnauthorized: boolean;
+  /** Attempts for a refused connection or a 503 (default 3). */
+  readonly attempts: number;
+  /** First backoff, doubled each time (default 200 ms); Retry-After above `maxRetryAfter` is not waited for. */
+  readonly backoffMs: number;
+  readonly maxRetryAfterMs: number;
+}
+
+export class RedirectError extends Error {
+  override name = 'RedirectError';
+}
+
+export class Exchange {
+  readonly #agents = new Map<string, http.Agent>();
+  readonly #options: ExchangeOptions;
+  /** Requests sent, redirects and retries included. */
+  requests = 0;
+
+  constructor(options: ExchangeOptions) {
+    this.#options = options;
+  }
+
+  get(
+    url: URL,
+    headers: ReadonlyArray<readonly [string, string]>,
+  ): Promise<{ response: HttpResponse; finalUrl: URL }> {
+    return this.#follow(url, 'GET', headers, undefined);
+  }
+
+  /** POSTs the exact headers and body, re-POSTing on redirects; retries refusals and 503. */
+  async post(
+    url: URL,
+    headers: ReadonlyArray<readonly [string, string]>,
+    body: Buffer,
+  ): Promise<{ response: HttpResponse; finalUrl: URL }> {
+    const { attempts, backoffMs, maxRetryAfterMs } = this.#options;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await this.#follow(url, 'POST', headers, body);
+        const wait = retryAfter(result.response, maxRetryAfterMs);
+        if (result.response.status !== 503 || wait === undefined || attempt >= attempts) return result;
+        debug('%s: 503, retrying in %d ms', url.href, wait);
+        await sleep(wait);
+      } catch (error) {
+        // Only a connection that was never made is safe to retry: nothing was delivered.
+        if (!(error instanceof HttpError && error.code === 'connect') || attempt >= attempts) throw error;
+        debug('%s: %s, retrying', url.href, error.message);
+        await sleep(backoffMs * 2 ** (attempt - 1));
+      }
+    }
+  }
+
+  close(): void {
+    for (const agent of this.#agents.values()) agent.destroy();
+    this.#agents.clear();
+  }
+
+  async #follow(
+    start: URL,
+    method: string,
+    headers: ReadonlyArray<readonly [string, string]>,
+    body: Buffer | undefined,
+  ): Promise<{ response: HttpResponse; finalUrl: URL }> {
+    let url = start;
+    for (let hop = 0; ; hop++) {
+      this.requests++;
+      const response = await httpRequest({
+        url,
+        method,
+        headers,
+        ...(body && { body }),
+        timeout: this.#options.timeout,
+        maxBytes: this.#options.maxResponseBytes,
+        agent: this.#agent(url),
+        dns: this.#options.dns,
+      });
+      const location = response.headers.location;
+      if (!REDIRECTS.has(response.status) || !location) return { response, finalUrl: url };
+      if (hop >= MAX_HOPS) throw new RedirectError(`more than ${MAX_HOPS} redirects from ${start.href}`);
+      let next: URL;
+      try {
+        next = new URL(location, url);
+      } catch {
+        throw new RedirectError(`${url.href} redirected to an invalid location`);
+      }
+      if (url.protocol === 'https:' && next.protocol !== 'https:') {
+        throw new RedirectError(`${url.href} redirected to ${next.protocol} (refused: never leave https)`);
+      }
+      if (next.protocol !== 'https:' && next.protocol !== 'http:')
+        throw new RedirectError(`redirect to ${next.protocol} refused`);
+      debug('%s %s -> %d %s', method, url.href, response.status, next.href);
+      url = next;
+    }
+  }
+
+  #agent(url: URL): http.Agent {
+    let agent = this.#agents.get(url.origin);
+    if (!agent) {
+      const common = { keepAlive: true, maxSockets: 16, lookup: dnsLookup(this.#options.dns) };
+      agent =
+        url.protocol === 'https:'
+          ? new https.Agent({
+              ...common,
+              ca: this.#options.ca as https.AgentOptions['ca'],
+              rejectUnauthorized: this.#options.rejectUnauthorized,
+            })
+          : new http.Agent(common);
+      this.#agents.set(url.origin, agent);
+    }
+    return agent;
+  }
+}
+
+/** Milliseconds to wait before retrying a 503, when it says and it is short enough. */
+function retryAfter(response: HttpResponse, maxMs: number): number | undefined {
+  const value = response.headers['retry-after'];
+  if (value === undefined) return undefined;
+  const seconds = /^\d+$/.test(value.trim()) ? Number(value) : (Date.parse(value) - Date.now()) / 1000;
+  if (!Number.isFinite(seconds)) return undefined;
+  const ms = Math.max(0, seconds * 1000);
+  return ms <= maxMs ? ms : undefined;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
