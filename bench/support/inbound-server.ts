@@ -2,6 +2,8 @@
  * The server side of the inbound benchmark, in its own process: one Express app with the
  * iSchedule router on /.well-known/ischedule and a bare route on /bare that reads the same body.
  */
+import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { createIScheduleRouter, keyRecord, privateExchangeKeys } from '../../lib/index.js';
@@ -27,7 +29,12 @@ app.post('/bare', (req, res) => {
     res.type('application/xml').end(`<ok length="${body.length}"/>`);
   });
 });
-const server = app.listen(0, '127.0.0.1', () => {
+// HTTPS when the parent hands over a certificate (the sender benchmark), plain HTTP otherwise.
+const tls = process.env.BENCH_TLS
+  ? (JSON.parse(process.env.BENCH_TLS) as { cert: string; key: string })
+  : undefined;
+const server = tls ? https.createServer(tls, app) : http.createServer(app);
+server.listen(0, '127.0.0.1', () => {
   process.send?.({ port: (server.address() as AddressInfo).port });
 });
 process.on('message', (message) => {
