@@ -7,8 +7,11 @@ export {
   VerificationError,
   type VerificationFailure,
 } from './errors.js';
+export { parseWireRequest, type WireRequest } from './http/wire.js';
 export * from './itip/index.js';
 export * from './receiver/index.js';
 export * from './sender/index.js';
+export * from './server/index.js';
+export * from './store/index.js';
 export { type Certificate, type CertificateOptions, createSelfSignedCertificate } from './tls/certificate.js';
 export * from './xml/index.js';

@@ -9,6 +9,7 @@ export {
   headerValues,
   signedData,
 } from './canonicalize.js';
+export { type Check, type ExplainOptions, type Explanation, explainVerification } from './explain.js';
 export {
   importPublicKey,
   type PublicKeyChoice,

@@ -2,10 +2,10 @@
  * Verifying an iSchedule request's DKIM signature (draft -05 §5.5, §5.9). Checks run cheapest
  * first: tags, times and the body hash before any key is looked up.
  */
-import { createHash, verify } from 'node:crypto';
+import { createHash, type KeyObject, verify } from 'node:crypto';
 import { VerificationError } from '../errors.js';
 import { bodyHash, canonicalBodyLength, type HeaderList, headerValues, signedData } from './canonicalize.js';
-import { type SignatureAlgorithm, selectPublicKey } from './key-record.js';
+import { type PublicKeyChoice, type SignatureAlgorithm, selectPublicKey } from './key-record.js';
 import { KeyLookupError, type KeyResolver } from './resolvers.js';
 import { type ParsedSignature, parseSignature, type QueryMethod } from './signature.js';
 
@@ -48,22 +48,7 @@ export async function verifyRequest(options: VerifyOptions): Promise<VerifiedReq
   checkBody(parsed, body);
 
   const { key, method } = await findKey(parsed, options.keys);
-  const data = Buffer.from(signedData(options.headers, parsed.signedHeaders, header), 'latin1');
-  let valid: boolean;
-  try {
-    valid =
-      parsed.algorithm === 'ed25519-sha256'
-        ? verify(null, createHash('sha256').update(data).digest(), key, parsed.signature)
-        : verify(parsed.algorithm === 'rsa-sha1' ? 'sha1' : 'sha256', data, key, parsed.signature);
-  } catch {
-    valid = false;
-  }
-  if (!valid) {
-    throw new VerificationError(
-      'signature-mismatch',
-      `the signature does not match the signed headers (${parsed.signedHeaders.join(', ')}) for d=${parsed.domain} s=${parsed.selector}`,
-    );
-  }
+  checkSignatureValue(parsed, signedBytes(options.headers, parsed, header), key);
   return {
     domain: parsed.domain,
     selector: parsed.selector,
@@ -101,6 +86,30 @@ export function checkSignatureHeader(options: SignatureCheckOptions): {
   return { header, parsed };
 }
 
+/** The octets the signature covers, as this request presents them. */
+export function signedBytes(headers: HeaderList, parsed: ParsedSignature, header: string): Buffer {
+  return Buffer.from(signedData(headers, parsed.signedHeaders, header), 'latin1');
+}
+
+/** Throws `signature-mismatch` unless `b=` is a valid signature of `data` by `key`. */
+export function checkSignatureValue(parsed: ParsedSignature, data: Buffer, key: KeyObject): void {
+  let valid: boolean;
+  try {
+    valid =
+      parsed.algorithm === 'ed25519-sha256'
+        ? verify(null, createHash('sha256').update(data).digest(), key, parsed.signature)
+        : verify(parsed.algorithm === 'rsa-sha1' ? 'sha1' : 'sha256', data, key, parsed.signature);
+  } catch {
+    valid = false;
+  }
+  if (!valid) {
+    throw new VerificationError(
+      'signature-mismatch',
+      `the signature does not match the signed headers (${parsed.signedHeaders.join(', ')}) for d=${parsed.domain} s=${parsed.selector}`,
+    );
+  }
+}
+
 function checkTimes(parsed: ParsedSignature, now: number, clockSkew: number): void {
   if (parsed.signedAt !== undefined && parsed.signedAt > now + clockSkew) {
     throw new VerificationError(
@@ -116,7 +125,7 @@ function checkTimes(parsed: ParsedSignature, now: number, clockSkew: number): vo
   }
 }
 
-function checkBody(parsed: ParsedSignature, body: Uint8Array): void {
+export function checkBody(parsed: ParsedSignature, body: Uint8Array): void {
   const hash = parsed.algorithm === 'rsa-sha1' ? 'sha1' : 'sha256';
   if (parsed.bodyLength !== undefined) {
     const canonicalLength = canonicalBodyLength(body);
@@ -132,7 +141,11 @@ function checkBody(parsed: ParsedSignature, body: Uint8Array): void {
   }
 }
 
-async function findKey(parsed: ParsedSignature, keys: KeyResolver) {
+/** The key to verify with, tried by the `q=` methods in order. */
+export async function findKey(
+  parsed: ParsedSignature,
+  keys: KeyResolver,
+): Promise<PublicKeyChoice & { method: QueryMethod }> {
   const tried: string[] = [];
   const failures: string[] = [];
   for (const method of parsed.queryMethods) {

@@ -1,0 +1,27 @@
+/** The DNS records that publish a server: SRV, TXT path= and the DKIM key (255-octet strings). */
+import { dnsTxtRecord, keyRecord } from '../dkim/keys.js';
+import type { SigningKey } from '../dkim/sign.js';
+
+export interface PublishOptions {
+  readonly domains: readonly string[];
+  /** The host name senders connect to. */
+  readonly host: string;
+  readonly port: number;
+  readonly path: string;
+  readonly signing: SigningKey;
+}
+
+/** Zone-file lines to publish. */
+export function recordsToPublish(options: PublishOptions): string[] {
+  const lines: string[] = [];
+  const target = `${options.host.replace(/\.$/, '')}.`;
+  for (const domain of options.domains) {
+    lines.push(`_ischedules._tcp.${domain}. IN SRV 0 1 ${options.port} ${target}`);
+    lines.push(`_ischedules._tcp.${domain}. IN TXT "path=${options.path}"`);
+  }
+  lines.push(
+    dnsTxtRecord(options.signing.domain, options.signing.selector, keyRecord(options.signing.privateKey))
+      .zoneLine,
+  );
+  return lines;
+}

@@ -1,0 +1,142 @@
+/**
+ * A standalone iSchedule server built only from the package's public pieces: an Express app with
+ * the router, filesystem adapters, real TLS (self-signed, or given), keys looked up as configured.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import express from 'express';
+import { generateSigningKey } from '../dkim/keys.js';
+import {
+  chainKeys,
+  dnsKeys,
+  type KeyResolver,
+  privateExchangeKeys,
+  wellKnownKeys,
+} from '../dkim/resolvers.js';
+import type { SigningKey } from '../dkim/sign.js';
+import { DnsClient } from '../dns/client.js';
+import type { Logger } from '../receiver/options.js';
+import { createIScheduleRouter } from '../receiver/router.js';
+import { filesystemAdapter } from '../store/filesystem.js';
+import { createSelfSignedCertificate } from '../tls/certificate.js';
+import type { ServerConfig } from './config.js';
+
+export interface RunningServer {
+  /** The receiver URL, e.g. https://127.0.0.1:8443/.well-known/ischedule. */
+  readonly url: string;
+  readonly port: number;
+  /** The PEM certificate served (self-signed ones are a trust anchor for clients). */
+  readonly certificate?: string;
+  readonly certificateFile?: string;
+  readonly signing: SigningKey;
+  /** Stops accepting connections and resolves once requests in flight are answered. */
+  close(): Promise<void>;
+}
+
+export async function startServer(config: ServerConfig, logger: Logger = {}): Promise<RunningServer> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const signing = loadOrCreateSigningKey(config, logger);
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(
+    createIScheduleRouter({
+      domains: config.domains,
+      adapter: filesystemAdapter({ dataDir: config.dataDir, users: config.users }),
+      signing,
+      keys: keyResolver(config),
+      logger,
+      ...(config.capabilities && { capabilities: config.capabilities }),
+      ...(config.policy && { policy: config.policy }),
+      ...(config.path && { path: config.path }),
+      ...(config.extraPaths && { extraPaths: config.extraPaths }),
+    }),
+  );
+
+  let certificate: string | undefined;
+  let certificateFile: string | undefined;
+  let server: http.Server;
+  if (config.tls === false) {
+    server = http.createServer(app);
+  } else {
+    const tls =
+      config.tls === 'self-signed'
+        ? selfSigned(config, logger)
+        : { cert: config.tls.cert, key: config.tls.key };
+    certificateFile = tls.cert;
+    certificate = readFileSync(tls.cert, 'utf8');
+    server = https.createServer({ cert: certificate, key: readFileSync(tls.key) }, app);
+  }
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.listen.port, config.listen.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const scheme = config.tls === false ? 'http' : 'https';
+  const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
+  return {
+    url: `${scheme}://${host}:${port}${config.path ?? '/.well-known/ischedule'}`,
+    port,
+    signing,
+    ...(certificate && { certificate }),
+    ...(certificateFile && { certificateFile }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        // Idle keep-alive connections go now; busy ones close after their response.
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+function loadOrCreateSigningKey(config: ServerConfig, logger: Logger): SigningKey {
+  const file = config.signing.privateKeyFile;
+  if (!existsSync(file)) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, generateSigningKey().privateKey, { mode: 0o600 });
+    logger.info?.(`generated a signing key: ${file}`);
+  }
+  return {
+    domain: config.signing.domain,
+    selector: config.signing.selector,
+    privateKey: readFileSync(file, 'utf8'),
+  };
+}
+
+function selfSigned(config: ServerConfig, logger: Logger): { cert: string; key: string } {
+  const dir = path.join(config.dataDir, 'tls');
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  if (!existsSync(cert) || !existsSync(key)) {
+    mkdirSync(dir, { recursive: true });
+    const names = [
+      ...new Set([
+        config.listen.host,
+        'localhost',
+        '127.0.0.1',
+        ...config.domains,
+        ...config.domains.map((d) => `cal.${d}`),
+      ]),
+    ];
+    const made = createSelfSignedCertificate({
+      altNames: names.filter((n) => n !== '0.0.0.0' && n !== '::'),
+    });
+    writeFileSync(key, made.key, { mode: 0o600 });
+    writeFileSync(cert, made.cert);
+    logger.info?.(`made a self-signed TLS certificate: ${cert}`);
+  }
+  return { cert, key };
+}
+
+function keyResolver(config: ServerConfig): KeyResolver {
+  const dns = new DnsClient(config.keys.dns ? { servers: config.keys.dns.servers } : {});
+  const resolvers: KeyResolver[] = [];
+  for (const method of config.keys.methods) {
+    if (method === 'dns/txt') resolvers.push(dnsKeys({ client: dns }));
+    if (method === 'http/well-known') resolvers.push(wellKnownKeys({ dns }));
+    if (method === 'private-exchange') resolvers.push(privateExchangeKeys(config.keys.privateExchange));
+  }
+  return chainKeys(...resolvers);
+}

@@ -1,0 +1,8 @@
+export {
+  type FilesystemAdapterOptions,
+  type FilesystemUser,
+  filesystemAdapter,
+  readBusyPeriods,
+  userDirectory,
+  writeInbox,
+} from './filesystem.js';
