@@ -1,12 +1,24 @@
 #!/usr/bin/env node
 /** The `ischedule` command. */
+import { demo, demoHelp } from './demo.js';
+import { discover, discoverHelp } from './discover.js';
+import { doctor, doctorHelp } from './doctor.js';
 import { keygen, keygenHelp } from './keygen.js';
 import { CommandError, consoleOutput, type Output } from './output.js';
+import { send, sendHelp } from './send.js';
+import { serve, serveHelp } from './serve.js';
+import { verify, verifyHelp } from './verify.js';
 
 type Command = { run: (argv: string[], out: Output) => void | Promise<void>; help: string; summary: string };
 
 const commands: Record<string, Command> = {
+  serve: { run: serve, help: serveHelp, summary: 'run an iSchedule server (a config file, or the sample)' },
   keygen: { run: keygen, help: keygenHelp, summary: 'make a signing key and the records that publish it' },
+  discover: { run: discover, help: discoverHelp, summary: "show a domain's receiver and its capabilities" },
+  send: { run: send, help: sendHelp, summary: 'sign and send an iTIP message' },
+  verify: { run: verify, help: verifyHelp, summary: 'explain the DKIM checks of a captured request' },
+  doctor: { run: doctor, help: doctorHelp, summary: "check a domain's whole iSchedule setup" },
+  demo: { run: demo, help: demoHelp, summary: 'two domains on loopback: invitation, reply, free-busy' },
 };
 
 const usage = `Usage: ischedule <command> [options]

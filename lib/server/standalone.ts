@@ -112,16 +112,16 @@ function selfSigned(config: ServerConfig, logger: Logger): { cert: string; key: 
   if (!existsSync(cert) || !existsSync(key)) {
     mkdirSync(dir, { recursive: true });
     const names = [
-      ...new Set([
-        config.listen.host,
-        'localhost',
-        '127.0.0.1',
-        ...config.domains,
-        ...config.domains.map((d) => `cal.${d}`),
-      ]),
+      ...config.domains.map((d) => `cal.${d}`),
+      ...config.domains,
+      config.listen.host,
+      'localhost',
+      '127.0.0.1',
     ];
+    // The subject names the server's own domain: trust stores match self-signed anchors by subject.
     const made = createSelfSignedCertificate({
-      altNames: names.filter((n) => n !== '0.0.0.0' && n !== '::'),
+      commonName: `cal.${config.domains[0]}`,
+      altNames: [...new Set(names)].filter((n) => n !== '0.0.0.0' && n !== '::'),
     });
     writeFileSync(key, made.key, { mode: 0o600 });
     writeFileSync(cert, made.cert);

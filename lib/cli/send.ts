@@ -1,0 +1,87 @@
+/** `ischedule send`: sign and send an iTIP message through IScheduleClient. */
+import { parseArgs } from 'node:util';
+import { QUERY_METHODS, type QueryMethod } from '../dkim/signature.js';
+import { IScheduleError } from '../errors.js';
+import { addressDomain } from '../itip/address.js';
+import { IScheduleClient } from '../sender/client.js';
+import { dnsServers, readText, requireValue, table } from './common.js';
+import { CommandError, type Output } from './output.js';
+
+export const sendHelp = `Usage: ischedule send --from ADDR --to ADDR [--to ADDR...] --key FILE --domain D --selector S
+                      [--server URL] [--ca FILE] [--dns HOST:PORT] [--q METHODS] [--json] FILE.ics
+
+Signs the iTIP message in FILE.ics with the key and sends it to each recipient's iSchedule
+receiver (found through DNS, or --server for all of them). Prints each recipient's status.
+Exits 0 when every recipient got it, 1 otherwise.
+
+  --from       the Originator (ORGANIZER for REQUEST/CANCEL, the replying ATTENDEE for REPLY)
+  --to         a Recipient (repeat for several)
+  --key        the PEM private key to sign with; --domain and --selector name its DNS record
+  --server     send to this receiver URL instead of discovering one
+  --ca         trust this CA certificate (PEM) too, e.g. a self-signed receiver's
+  --dns        use this name server (HOST:PORT), repeatable
+  --q          key query methods to announce (q=), e.g. private-exchange:dns/txt
+  --json       print the results as JSON`;
+
+export async function send(argv: string[], out: Output): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      from: { type: 'string' },
+      to: { type: 'string', multiple: true },
+      key: { type: 'string' },
+      domain: { type: 'string' },
+      selector: { type: 'string' },
+      server: { type: 'string' },
+      ca: { type: 'string' },
+      dns: { type: 'string', multiple: true },
+      q: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const file = positionals[0];
+  if (!file) throw new CommandError('send needs the FILE.ics to send');
+  const from = requireValue(values.from, '--from');
+  const to = values.to ?? [];
+  if (to.length === 0) throw new CommandError('--to is required');
+  const key = {
+    domain: requireValue(values.domain, '--domain'),
+    selector: requireValue(values.selector, '--selector'),
+    privateKey: readText(requireValue(values.key, '--key'), 'key'),
+  };
+  const overrides: Record<string, string> = {};
+  if (values.server) for (const r of to) overrides[addressDomain(r) ?? ''] = values.server;
+  let client: IScheduleClient;
+  try {
+    const dns = dnsServers(values.dns);
+    const queryMethods = values.q?.split(':') as QueryMethod[] | undefined;
+    if (queryMethods?.some((m) => !QUERY_METHODS.includes(m)))
+      throw new Error(`--q must list some of ${QUERY_METHODS.join(':')}`);
+    client = new IScheduleClient({
+      signing: key,
+      overrides,
+      ...(queryMethods && { queryMethods }),
+      ...(dns && { dns }),
+      ...(values.ca && { tls: { ca: readText(values.ca, 'CA certificate') } }),
+    });
+  } catch (error) {
+    throw new CommandError((error as Error).message);
+  }
+  try {
+    const results = await client.send({
+      originator: from,
+      recipients: to,
+      calendar: readText(file, 'iCalendar file'),
+    });
+    if (values.json) out.json(results);
+    else out.line(table(results.map((r) => [r.recipient, r.requestStatus, r.outcome, r.description ?? ''])));
+    if (results.some((r) => r.outcome !== 'delivered'))
+      throw new CommandError('not every recipient got the message', 1);
+  } catch (error) {
+    if (error instanceof IScheduleError) throw new CommandError(`${error.code}: ${error.message}`);
+    throw error;
+  } finally {
+    client.close();
+  }
+}

@@ -1,0 +1,102 @@
+/** `ischedule serve`: the standalone server, on a config file or on the embedded sample. */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type ServerConfig } from '../server/config.js';
+import { recordsToPublish } from '../server/records.js';
+import { sampleSetup, VISITOR } from '../server/sample.js';
+import { startServer } from '../server/standalone.js';
+import { CommandError, type Output } from './output.js';
+
+export const serveHelp = `Usage: ischedule serve [--config FILE] [--port N]
+
+Runs an iSchedule server: an Express app with the receiver, inboxes and calendars as .ics files,
+real TLS. Without --config it runs the embedded sample: domain demo.example (alice, bob), data
+under ./.data, self-signed TLS on https://127.0.0.1:8443. Stops cleanly on SIGINT/SIGTERM.
+
+  --config   a JSON config file (see the README's config reference)
+  --port     listen on this port instead (0: any free port)`;
+
+export async function serve(argv: string[], out: Output): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { config: { type: 'string' }, port: { type: 'string' } },
+  });
+  const port = values.port === undefined ? undefined : Number(values.port);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535))
+    throw new CommandError('--port must be 0-65535');
+
+  let config: ServerConfig;
+  let sample: ReturnType<typeof sampleSetup> | undefined;
+  if (values.config) {
+    try {
+      config = loadConfig(values.config);
+    } catch (error) {
+      if (error instanceof ConfigError)
+        throw new CommandError(`bad config ${values.config}: ${error.message}`);
+      throw error;
+    }
+    if (port !== undefined) config = { ...config, listen: { ...config.listen, port } };
+  } else {
+    sample = sampleSetup(path.resolve('.data'), port ?? 8443);
+    config = sample.config;
+  }
+
+  const logger = {
+    info: (message: string) => out.line(`[info] ${message}`),
+    warn: (message: string, details?: Record<string, unknown>) =>
+      out.error(`[warn] ${message} ${details ? JSON.stringify(details) : ''}`),
+    error: (message: string, details?: Record<string, unknown>) =>
+      out.error(`[error] ${message} ${details ? JSON.stringify(details) : ''}`),
+  };
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer(config, logger);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') {
+      throw new CommandError(
+        `cannot listen on ${config.listen.host}:${config.listen.port}: ${code} (choose another with --port)`,
+      );
+    }
+    throw error;
+  }
+  out.line(`iSchedule receiver listening: ${server.url}`);
+  out.line(`  domains: ${config.domains.join(', ')}; users: ${config.users.join(', ')}`);
+  out.line(`  inboxes: ${config.dataDir}/<address>/inbox/`);
+  out.line('');
+  out.line('DNS records to publish (zone file):');
+  const host =
+    config.listen.host === '127.0.0.1' || config.listen.host === '0.0.0.0'
+      ? `cal.${config.domains[0]}`
+      : config.listen.host;
+  for (const line of recordsToPublish({
+    domains: config.domains,
+    host,
+    port: server.port,
+    path: new URL(server.url).pathname,
+    signing: server.signing,
+  })) {
+    out.line(`  ${line}`);
+  }
+  if (sample) {
+    const ca = server.certificateFile ? ` --ca ${path.relative(process.cwd(), server.certificateFile)}` : '';
+    out.line('');
+    out.line('Try it (another terminal):');
+    out.line(
+      `  npx ischedule send --server ${server.url}${ca} --key ${path.relative(process.cwd(), sample.visitorKeyFile)} ` +
+        `--domain ${VISITOR.domain} --selector ${VISITOR.selector} --q private-exchange --from ${VISITOR.address} ` +
+        `--to ${config.users[0]} ${path.relative(process.cwd(), sample.invitationFile)}`,
+    );
+  }
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      out.line(`${signal}: finishing requests in flight, then stopping`);
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      server.close().then(resolve);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  out.line('stopped');
+}
