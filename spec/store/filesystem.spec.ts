@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import {
+  filesystemAdapter,
+  parseScheduleMessage,
+  readBusyPeriods,
+  userDirectory,
+  writeInbox,
+} from '../../lib/index.js';
+import { fixture } from '../support/fixtures.js';
+
+const bounds = { maxFiles: 100, maxBytes: 1 << 20, maxInstances: 1000 };
+
+describe('filesystem adapters', () => {
+  it('writes each delivery to its own file atomically, even many at once', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'inbox-'));
+    const text = fixture('draft/a1-request.ics').toString();
+    const written = await Promise.all(
+      Array.from({ length: 50 }, () => writeInbox(dir, '34222-232@example.com', text)),
+    );
+    assert.equal(new Set(written).size, 50);
+    const files = readdirSync(path.join(dir, 'inbox'));
+    assert.equal(files.length, 50);
+    assert.ok(files.every((f) => f.endsWith('.ics')));
+    assert.equal(readFileSync(written[0]!, 'utf8'), text);
+  });
+
+  it('keeps addresses from escaping the data folder', () => {
+    assert.equal(userDirectory('/data', 'MAILTO:Alice@Example.COM'), path.join('/data', 'alice@example.com'));
+    for (const bad of ['mailto:../x@example.com', 'mailto:a/b@example.com', 'mailto:.hidden@example.com']) {
+      assert.throws(() => userDirectory('/data', bad), TypeError, bad);
+    }
+  });
+
+  it('computes free-busy with recurrences expanded and bounded to the range, skipping free and cancelled events', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'calendar-'));
+    const event = (uid: string, extra: string[]) =>
+      [
+        'BEGIN:VCALENDAR',
+        'VERSION:2.0',
+        'PRODID:x',
+        'BEGIN:VEVENT',
+        `UID:${uid}`,
+        'DTSTAMP:20260101T000000Z',
+        ...extra,
+        'END:VEVENT',
+        'END:VCALENDAR',
+        '',
+      ].join('\r\n');
+    writeFileSync(
+      path.join(dir, 'daily.ics'),
+      event('d', ['DTSTART:20260101T090000Z', 'DTEND:20260101T100000Z', 'RRULE:FREQ=DAILY']),
+    );
+    writeFileSync(
+      path.join(dir, 'tentative.ics'),
+      event('t', ['DTSTART:20260103T150000Z', 'DTEND:20260103T160000Z', 'STATUS:TENTATIVE']),
+    );
+    writeFileSync(
+      path.join(dir, 'free.ics'),
+      event('f', ['DTSTART:20260103T120000Z', 'DTEND:20260103T130000Z', 'TRANSP:TRANSPARENT']),
+    );
+    writeFileSync(
+      path.join(dir, 'cancelled.ics'),
+      event('c', ['DTSTART:20260103T170000Z', 'DTEND:20260103T180000Z', 'STATUS:CANCELLED']),
+    );
+    writeFileSync(path.join(dir, 'broken.ics'), 'not a calendar');
+    writeFileSync(path.join(dir, 'notes.txt'), 'ignored');
+    const busy = await readBusyPeriods(
+      dir,
+      new Date('2026-01-02T00:00:00Z'),
+      new Date('2026-01-04T00:00:00Z'),
+      bounds,
+    );
+    const shown = busy.map((b) => `${new Date(b.start).toISOString()} ${b.type}`).sort();
+    assert.deepEqual(shown, [
+      '2026-01-02T09:00:00.000Z BUSY',
+      '2026-01-03T09:00:00.000Z BUSY',
+      '2026-01-03T15:00:00.000Z BUSY-TENTATIVE',
+    ]);
+    // An endless rule far in the past is bounded by maxInstances, not by patience.
+    const capped = await readBusyPeriods(
+      dir,
+      new Date('2090-01-01T00:00:00Z'),
+      new Date('2090-01-02T00:00:00Z'),
+      { ...bounds, maxInstances: 10 },
+    );
+    assert.deepEqual(capped, []);
+    assert.deepEqual(await readBusyPeriods(path.join(dir, 'missing'), new Date(), new Date(), bounds), []);
+  });
+
+  it('serves a router: unknown users are null, deliveries land in the inbox', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'adapter-'));
+    const adapter = filesystemAdapter({ dataDir, users: ['mailto:cyrus@example.org'] });
+    const signal = new AbortController().signal;
+    const request = {} as never;
+    assert.equal(await adapter.lookupUser({ address: 'mailto:nobody@example.org', request, signal }), null);
+    const user = await adapter.lookupUser({ address: 'mailto:CYRUS@example.org', request, signal });
+    assert.ok(user);
+    const message = parseScheduleMessage(fixture('draft/a1-request.ics').toString());
+    await adapter.deliverToInbox({
+      recipient: 'mailto:cyrus@example.org',
+      user,
+      originator: 'mailto:bernard@example.com',
+      message,
+      request,
+      signal,
+    });
+    assert.equal(readdirSync(path.join(dataDir, 'cyrus@example.org', 'inbox')).length, 1);
+    mkdirSync(path.join(dataDir, 'cyrus@example.org', 'calendar'));
+    const busy = await adapter.getFreeBusy({
+      recipient: 'mailto:cyrus@example.org',
+      user,
+      originator: 'mailto:bernard@example.com',
+      start: new Date('2004-09-02T00:00:00Z'),
+      end: new Date('2004-09-03T00:00:00Z'),
+      message,
+      request,
+      signal,
+    });
+    assert.deepEqual(busy, []);
+  });
+});
