@@ -115,7 +115,7 @@ export function parseCapabilities(xml: string): Capabilities {
     : [{ contentType: 'text/calendar', version: '2.0' }];
   const attachmentsElement = firstChild(caps, 'attachments');
   const rscalesElement = firstChild(caps, 'rscales');
-  const result: Record<string, unknown> = {
+  const result: Mutable<Capabilities> = {
     versions: versions.length ? versions : ['1.0'],
     schedulingMessages,
     calendarDataTypes,
@@ -144,8 +144,10 @@ export function parseCapabilities(xml: string): Capabilities {
     const value = textOf(firstChild(caps, name))?.trim();
     if (value) result[key] = value;
   }
-  return result as unknown as Capabilities;
+  return result;
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Apple writes the serial number as a `<version>` child of `<capabilities>`. */
 function directVersion(caps: ReturnType<typeof parseXml>): string | undefined {
