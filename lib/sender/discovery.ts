@@ -10,6 +10,8 @@ import { orderSrv } from '../dns/srv.js';
 const debug = createDebug('ischedule:sender:discovery');
 
 export const WELL_KNOWN_PATH = '/.well-known/ischedule';
+const HOST =
+  /^(?=.{1,254}$)(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$/;
 
 export interface Receiver {
   /** The recipient domain this receiver serves. */
@@ -41,7 +43,8 @@ export async function discoverReceiver(
     const service = `_ischedules._tcp.${candidate}`;
     const records = await options.dns.srv(service);
     if (records.length > 0) {
-      const targets = orderSrv(records);
+      // A hostile or broken zone may name anything as a target: keep only host names.
+      const targets = orderSrv(records.filter((r) => r.target === '.' || HOST.test(r.target)));
       if (targets.length === 0) {
         debug('%s: SRV says no service (".")', service);
         return undefined;
@@ -62,7 +65,7 @@ export async function discoverReceiver(
 /** `path=` from RFC 6763 key=value TXT strings; the first one wins. */
 function txtPath(records: readonly string[]): string | undefined {
   for (const record of records) {
-    const match = /^path=(\/\S*)$/i.exec(record.trim());
+    const match = /^path=(\/[!-~]*)$/i.exec(record.trim());
     if (match?.[1]) return match[1];
   }
   return undefined;

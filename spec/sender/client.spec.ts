@@ -83,6 +83,24 @@ describe('IScheduleClient across domains on loopback (HTTPS, dns2)', () => {
       },
       { type: 'TXT', name: '_ischedules._tcp.example.two', text: 'path=/isched' },
       { type: 'SRV', name: '_ischedules._tcp.example.off', priority: 0, weight: 0, port: 0, target: '.' },
+      // A broken zone: a target that is no host name, beside a good one.
+      {
+        type: 'SRV',
+        name: '_ischedules._tcp.example.odd',
+        priority: 0,
+        weight: 0,
+        port: 443,
+        target: 'not a host/..',
+      },
+      {
+        type: 'SRV',
+        name: '_ischedules._tcp.example.odd',
+        priority: 1,
+        weight: 0,
+        port: down,
+        target: 'cal.example.org.',
+      },
+      { type: 'TXT', name: '_ischedules._tcp.example.odd', text: 'path=/isched' },
     );
   });
   after(() => world.close());
@@ -95,6 +113,12 @@ describe('IScheduleClient across domains on loopback (HTTPS, dns2)', () => {
     assert.equal(net?.urls[0]?.pathname, '/.well-known/ischedule');
     assert.equal(await client.discover('example.off'), undefined, '"." target: no service');
     assert.equal(await client.discover('example.none'), undefined);
+    const odd = await client.discover('example.odd');
+    assert.deepEqual(
+      odd?.urls.map((u) => u.hostname),
+      ['cal.example.org'],
+      'a target that is no host name is skipped',
+    );
     const caps = await client.getCapabilities(org!);
     assert.equal(caps.capabilities.maxRecipients, 1);
   });
