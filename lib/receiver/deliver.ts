@@ -56,8 +56,12 @@ async function deliverOne<User>(
     };
   }
   const { adapter } = options;
+  // One controller for this recipient's calls; each call still has its own deadline.
+  const controller = new AbortController();
+  const bounded = <T>(name: string, call: (signal: AbortSignal) => T | Promise<T>) =>
+    withDeadline(name, options.adapterTimeout, controller, call);
   try {
-    const user = await bounded(options, 'lookupUser', (signal) =>
+    const user = await bounded('lookupUser', (signal) =>
       adapter.lookupUser({ address: recipient, request, signal }),
     );
     if (user === null || user === undefined)
@@ -65,13 +69,13 @@ async function deliverOne<User>(
 
     if (message.component === 'VFREEBUSY') {
       const { start, end } = freeBusyRange(message);
-      const busy = await bounded(options, 'getFreeBusy', (signal) =>
+      const busy = await bounded('getFreeBusy', (signal) =>
         adapter.getFreeBusy({ recipient, user, originator, start, end, message, request, signal }),
       );
       if (!Array.isArray(busy)) throw new TypeError('getFreeBusy must return an array of busy periods');
       return { requestStatus: '2.0;Success', calendarData: buildFreeBusyReply(message, recipient, busy) };
     }
-    const result = await bounded(options, 'deliverToInbox', (signal) =>
+    const result = await bounded('deliverToInbox', (signal) =>
       adapter.deliverToInbox({ recipient, user, originator, message, request, signal }),
     );
     return deliveryStatus(result);
@@ -99,19 +103,19 @@ function deliveryStatus(result: DeliveryResult): Omit<RecipientResponse, 'recipi
   return description ? { requestStatus: status, description } : { requestStatus: status };
 }
 
-/** Runs an adapter call with the configured timeout; the signal aborts when it passes. */
-async function bounded<T>(
-  options: ResolvedOptions<unknown>,
+/** Runs an adapter call within `timeoutMs`; when it passes, the controller aborts its signal. */
+async function withDeadline<T>(
   name: string,
+  timeoutMs: number,
+  controller: AbortController,
   call: (signal: AbortSignal) => T | Promise<T>,
 ): Promise<T> {
-  const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       controller.abort();
-      reject(new Error(`${name} did not answer within ${options.adapterTimeout} ms`));
-    }, options.adapterTimeout);
+      reject(new Error(`${name} did not answer within ${timeoutMs} ms`));
+    }, timeoutMs);
   });
   try {
     return await Promise.race([Promise.resolve().then(() => call(controller.signal)), timeout]);

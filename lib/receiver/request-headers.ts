@@ -99,20 +99,17 @@ export function readRecipients(headers: HeaderList, maxRecipients: number): stri
   return recipients;
 }
 
+// A parameter value may be quoted, and a quoted value may hold ";".
+const PARAMETER = /;\s*([^=;\s]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)/g;
+
 function splitParameters(value: string): string[] {
-  const parts: string[] = [];
-  let current = '';
-  let quoted = false;
-  for (const c of value) {
-    if (c === '"') quoted = !quoted;
-    if (c === ';' && !quoted) {
-      parts.push(current.trim());
-      current = '';
-    } else {
-      current += c;
-    }
+  const semicolon = value.indexOf(';');
+  const type = (semicolon < 0 ? value : value.slice(0, semicolon)).trim();
+  const parts = [type];
+  if (semicolon >= 0) {
+    for (const match of value.slice(semicolon).matchAll(PARAMETER))
+      parts.push(`${match[1]}=${(match[2] ?? '').trim()}`);
   }
-  parts.push(current.trim());
   return parts;
 }
 
