@@ -1,6 +1,5 @@
 /** `ischedule discover`: a domain's receiver and its capabilities, in readable form. */
 import { parseArgs } from 'node:util';
-import { generateSigningKey } from '../dkim/keys.js';
 import { IScheduleClient } from '../sender/client.js';
 import { dnsServers, readText, table } from './common.js';
 import { CommandError, type Output } from './output.js';
@@ -26,9 +25,7 @@ export async function discover(argv: string[], out: Output): Promise<void> {
   const domain = positionals[0];
   if (!domain) throw new CommandError('discover needs a DOMAIN');
   const dns = dnsServers(values.dns);
-  // Discovery signs nothing; the client still wants a key, so it gets a throwaway one.
   const client = new IScheduleClient({
-    signing: { domain, selector: 'discover', privateKey: generateSigningKey({ type: 'ed25519' }).privateKey },
     ...(dns && { dns }),
     ...(values.ca && { tls: { ca: readText(values.ca, 'CA certificate') } }),
   });

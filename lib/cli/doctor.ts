@@ -6,7 +6,6 @@
 import tls from 'node:tls';
 import { parseArgs } from 'node:util';
 import { selectPublicKey } from '../dkim/key-record.js';
-import { generateSigningKey } from '../dkim/keys.js';
 import { chainKeys, dnsKeys, wellKnownKeys } from '../dkim/resolvers.js';
 import { signRequest } from '../dkim/sign.js';
 import { verifyRequest } from '../dkim/verify.js';
@@ -107,7 +106,6 @@ export async function doctor(argv: string[], out: Output): Promise<void> {
   // 4. Capabilities
   if (target && tlsOk) {
     const client = new IScheduleClient({
-      signing: { domain, selector: 'doctor', privateKey: generateSigningKey({ type: 'ed25519' }).privateKey },
       dns,
       ...(ca && { tls: { ca } }),
     });

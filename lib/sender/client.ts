@@ -21,9 +21,6 @@ import { discoverReceiver, type Receiver } from './discovery.js';
 import { Exchange, RedirectError } from './exchange.js';
 import { failure, type RecipientResult, resultsFromResponse } from './results.js';
 
-export type { Receiver } from './discovery.js';
-export type { Outcome, RecipientResult } from './results.js';
-
 const debug = createDebug('ischedule:sender:client');
 
 const VERSION = (() => {
@@ -35,8 +32,11 @@ const VERSION = (() => {
 })();
 
 export interface IScheduleClientOptions {
-  /** The key(s) outgoing requests are signed with; the one whose domain covers the Originator is used. */
-  readonly signing: SigningKey | readonly SigningKey[];
+  /**
+   * The key(s) outgoing requests are signed with; the one whose domain covers the Originator is
+   * used. Without one the client can discover and read capabilities, but not send.
+   */
+  readonly signing?: SigningKey | readonly SigningKey[];
   /** `q=` methods announced in signatures (default dns/txt, http/well-known). */
   readonly queryMethods?: readonly QueryMethod[];
   /** Seconds a signature stays valid (`x=`, default 300). */
@@ -298,7 +298,9 @@ export class IScheduleClient {
     if (!key) {
       throw new IScheduleError(
         'originator-denied',
-        `no signing key covers ${originator}: receivers would refuse it (signing domains: ${this.#keys.map((k) => k.domain).join(', ')})`,
+        this.#keys.length === 0
+          ? 'this client has no signing key: give options.signing to send'
+          : `no signing key covers ${originator}: receivers would refuse it (signing domains: ${this.#keys.map((k) => k.domain).join(', ')})`,
       );
     }
     return key;
@@ -327,8 +329,9 @@ function bodyFor(message: ScheduleMessage, batch: readonly string[]): string {
 
 /** Parses and checks the signing keys once: a bad key is a TypeError when the client is made. */
 function checkKeys(signing: IScheduleClientOptions['signing']): SigningKey[] {
+  if (signing === undefined) return [];
   const keys = (Array.isArray(signing) ? signing : [signing]) as SigningKey[];
-  if (keys.length === 0 || keys.some((k) => !k?.domain || !k.selector || !k.privateKey)) {
+  if (keys.some((k) => !k?.domain || !k.selector || !k.privateKey)) {
     throw new TypeError('IScheduleClient needs signing: { domain, selector, privateKey }');
   }
   return keys.map((key) => {
