@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { IScheduleError, parseScheduleMessage } from '../../lib/index.js';
+import { IScheduleClient, IScheduleError, parseScheduleMessage } from '../../lib/index.js';
 import { type Domains, startDomains } from '../support/domains.js';
 import { keys } from '../support/fixtures.js';
 
@@ -288,6 +288,16 @@ describe('IScheduleClient across domains on loopback (HTTPS, dns2)', () => {
       IScheduleError,
     );
     assert.deepEqual(client.stats, before);
+    const keyless = new IScheduleClient({ dns: { servers: [world.dnsServer] } });
+    await assert.rejects(
+      keyless.send({
+        originator: 'mailto:bernard@example.com',
+        recipients: ['mailto:cyrus@example.org'],
+        calendar: event('REQUEST', attendees),
+      }),
+      /no signing key/,
+    );
+    keyless.close();
   });
 
   it('needs no DNS query nor capabilities GET in steady state, and reloads on a new serial', async () => {
