@@ -1,5 +1,6 @@
 export * from './dkim/index.js';
 export { DnsClient, DnsError, type DnsOptions, type SrvRecord } from './dns/client.js';
+export { isDomainName, splitTxtStrings } from './dns/names.js';
 export { orderSrv } from './dns/srv.js';
 export {
   IScheduleError,

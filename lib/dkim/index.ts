@@ -23,7 +23,6 @@ export {
   type GenerateKeyOptions,
   generateSigningKey,
   keyRecord,
-  splitTxtStrings,
   wellKnownBody,
 } from './keys.js';
 export {

@@ -3,6 +3,7 @@
  * its public half (DNS TXT, `/.well-known/domainkey` body, private-exchange line).
  */
 import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { splitTxtStrings } from '../dns/names.js';
 
 export interface GeneratedKeyPair {
   /** PKCS#8 PEM. */
@@ -63,16 +64,6 @@ export function dnsTxtRecord(domain: string, selector: string, record: string, t
   const quoted = strings.map((s) => `"${s}"`).join(' ');
   const zoneLine = `${name}${ttl === undefined ? '' : ` ${ttl}`} IN TXT ( ${quoted} )`;
   return { name, strings, zoneLine };
-}
-
-/** Splits text into DNS character-strings of at most 255 octets (RFC 1035 §3.3). */
-export function splitTxtStrings(text: string, max = 255): string[] {
-  const bytes = Buffer.from(text, 'utf8');
-  const strings: string[] = [];
-  for (let offset = 0; offset < bytes.length; offset += max) {
-    strings.push(bytes.subarray(offset, offset + max).toString('utf8'));
-  }
-  return strings.length ? strings : [''];
 }
 
 /** The `text/plain` body served at `/.well-known/domainkey/<domain>/<selector>`: one record per line. */

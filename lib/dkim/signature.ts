@@ -2,6 +2,7 @@
  * The DKIM-Signature header as iSchedule profiles it (draft -05 §5.2): parse and check every tag
  * before any key is fetched, so a malformed signature costs no network I/O.
  */
+import { isDomainName } from '../dns/names.js';
 import { VerificationError } from '../errors.js';
 import type { SignatureAlgorithm } from './key-record.js';
 import { decodeBase64Tag, parseTagList, splitColonList, TagListError } from './tag-list.js';
@@ -35,8 +36,6 @@ export interface SignaturePolicy {
 }
 
 const REQUIRED_TAGS = ['v', 'a', 'b', 'bh', 'd', 's', 'h', 'q'] as const;
-const DOMAIN =
-  /^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$/;
 const SELECTOR =
   /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*$/;
 const DIGITS = /^[0-9]{1,12}$/;
@@ -72,7 +71,8 @@ export function parseSignature(value: string, policy: SignaturePolicy = {}): Par
   }
 
   const domain = d!.toLowerCase().replace(/\.$/, '');
-  if (!DOMAIN.test(domain)) throw new VerificationError('malformed-signature', `d=${d} is not a domain name`);
+  if (!isDomainName(domain))
+    throw new VerificationError('malformed-signature', `d=${d} is not a domain name`);
   const selector = s!.toLowerCase();
   if (!SELECTOR.test(selector))
     throw new VerificationError('malformed-signature', `s=${s} is not a selector`);

@@ -12,7 +12,7 @@ import {
   type TCPServer,
   type UDPServer,
 } from 'dns2';
-import { splitTxtStrings } from '../dkim/keys.js';
+import { splitTxtStrings } from './names.js';
 
 export type ZoneRecord =
   | { readonly type: 'TXT'; readonly name: string; readonly text: string; readonly ttl?: number }

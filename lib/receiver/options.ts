@@ -8,6 +8,7 @@ import { keyRecord } from '../dkim/keys.js';
 import { chainKeys, dnsKeys, type KeyResolver, wellKnownKeys } from '../dkim/resolvers.js';
 import { checkSigningKey, type SigningKey } from '../dkim/sign.js';
 import { DnsClient, type DnsOptions } from '../dns/client.js';
+import { isDomainName } from '../dns/names.js';
 import type { BusyPeriod } from '../itip/freebusy.js';
 import type { ScheduleMessage } from '../itip/message.js';
 import type { Capabilities } from '../xml/capabilities.js';
@@ -154,8 +155,6 @@ export interface ResolvedOptions<User> {
 }
 
 const UTC_DATE_TIME = /^\d{8}T\d{6}Z$/;
-const DOMAIN =
-  /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
 export function resolveOptions<User>(options: IScheduleRouterOptions<User>): ResolvedOptions<User> {
   if (!options || typeof options !== 'object')
@@ -164,7 +163,7 @@ export function resolveOptions<User>(options: IScheduleRouterOptions<User>): Res
   if (domains.length === 0)
     throw new TypeError('options.domains must list the calendar-user domains received for');
   for (const d of domains)
-    if (!DOMAIN.test(d)) throw new TypeError(`options.domains: "${d}" is not a domain name`);
+    if (!isDomainName(d)) throw new TypeError(`options.domains: "${d}" is not a domain name`);
 
   const adapter = options.adapter;
   for (const method of ['lookupUser', 'deliverToInbox', 'getFreeBusy'] as const) {

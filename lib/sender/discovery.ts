@@ -5,13 +5,12 @@
  */
 import createDebug from 'debug';
 import type { DnsClient } from '../dns/client.js';
+import { isDomainName } from '../dns/names.js';
 import { orderSrv } from '../dns/srv.js';
 
 const debug = createDebug('ischedule:sender:discovery');
 
 export const WELL_KNOWN_PATH = '/.well-known/ischedule';
-const HOST =
-  /^(?=.{1,254}$)(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$/;
 
 export interface Receiver {
   /** The recipient domain this receiver serves. */
@@ -44,7 +43,7 @@ export async function discoverReceiver(
     const records = await options.dns.srv(service);
     if (records.length > 0) {
       // A hostile or broken zone may name anything as a target: keep only host names.
-      const targets = orderSrv(records.filter((r) => r.target === '.' || HOST.test(r.target)));
+      const targets = orderSrv(records.filter((r) => r.target === '.' || isDomainName(r.target)));
       if (targets.length === 0) {
         debug('%s: SRV says no service (".")', service);
         return undefined;

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { QUERY_METHODS, type QueryMethod } from '../dkim/signature.js';
+import { isDomainName } from '../dns/names.js';
 import { isCalendarAddress } from '../itip/address.js';
 import type { CapabilityOptions, PolicyOptions } from '../receiver/options.js';
 
@@ -31,9 +32,6 @@ export interface ServerConfig {
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
-
-const DOMAIN =
-  /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/i;
 
 /** Reads a config file; relative paths in it are relative to the file's folder. */
 export function loadConfig(file: string): ServerConfig {
@@ -76,7 +74,7 @@ export function parseConfig(json: unknown, baseDir: string): ServerConfig {
   const domains = stringArray(root.domains, 'domains').map((d) => d.toLowerCase());
   if (domains.length === 0) throw new ConfigError('domains must list at least one calendar-user domain');
   for (const [i, d] of domains.entries())
-    if (!DOMAIN.test(d)) throw new ConfigError(`domains[${i}] "${d}" is not a domain name`);
+    if (!isQualifiedDomain(d)) throw new ConfigError(`domains[${i}] "${d}" is not a domain name`);
 
   const users = stringArray(root.users, 'users');
   for (const [i, u] of users.entries()) {
@@ -97,7 +95,7 @@ export function parseConfig(json: unknown, baseDir: string): ServerConfig {
       string(signingJson.privateKeyFile ?? `${signingJson.selector}.private.pem`, 'signing.privateKeyFile'),
     ),
   };
-  if (!DOMAIN.test(signing.domain))
+  if (!isQualifiedDomain(signing.domain))
     throw new ConfigError(`signing.domain "${signing.domain}" is not a domain name`);
   if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(signing.selector))
     throw new ConfigError(`signing.selector "${signing.selector}" is not a selector`);
@@ -143,6 +141,11 @@ export function parseConfig(json: unknown, baseDir: string): ServerConfig {
     ...(root.path !== undefined && { path: string(root.path, 'path') }),
     ...(root.extraPaths !== undefined && { extraPaths: stringArray(root.extraPaths, 'extraPaths') }),
   };
+}
+
+/** A domain of at least two labels, without the trailing dot. */
+function isQualifiedDomain(name: string): boolean {
+  return isDomainName(name) && name.includes('.') && !name.endsWith('.');
 }
 
 function object(value: unknown, key: string): Json {

@@ -46,3 +46,30 @@ describe('orderSrv (RFC 2782)', () => {
     );
   });
 });
+
+describe('isDomainName', () => {
+  it('accepts host and domain names, refuses what is not one', async () => {
+    const { isDomainName } = await import('../../lib/index.js');
+    for (const good of [
+      'example.com',
+      'Cal.Example.COM.',
+      'localhost',
+      'a-b.example',
+      `${'a'.repeat(63)}.example`,
+    ]) {
+      assert.ok(isDomainName(good), good);
+    }
+    for (const bad of [
+      '',
+      '.',
+      'a..b',
+      '-a.example',
+      'a-.example',
+      'not a host/..',
+      `${'a'.repeat(64)}.example`,
+      'under_score.example',
+    ]) {
+      assert.ok(!isDomainName(bad), bad);
+    }
+  });
+});

@@ -1,0 +1,20 @@
+/** Domain names and TXT strings: the syntax every module that handles DNS data shares. */
+
+// Letter-digit-hyphen labels of at most 63 octets, at most 253 octets in all, one trailing dot allowed.
+const DOMAIN_NAME =
+  /^(?=.{1,253}\.?$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$/;
+
+/** Whether `name` is a host or domain name (case-insensitive; a trailing dot is allowed). */
+export function isDomainName(name: string): boolean {
+  return DOMAIN_NAME.test(name);
+}
+
+/** Splits text into DNS character-strings of at most 255 octets (RFC 1035 §3.3). */
+export function splitTxtStrings(text: string, max = 255): string[] {
+  const bytes = Buffer.from(text, 'utf8');
+  const strings: string[] = [];
+  for (let offset = 0; offset < bytes.length; offset += max) {
+    strings.push(bytes.subarray(offset, offset + max).toString('utf8'));
+  }
+  return strings.length ? strings : [''];
+}
