@@ -4,6 +4,7 @@
  */
 import { isDomainName } from '../dns/names.js';
 import { VerificationError } from '../errors.js';
+import type { Mutable } from '../text.js';
 import type { SignatureAlgorithm } from './key-record.js';
 import { decodeBase64Tag, parseTagList, splitColonList, TagListError } from './tag-list.js';
 
@@ -113,8 +114,6 @@ export function parseSignature(value: string, policy: SignaturePolicy = {}): Par
   if (bodyLength !== undefined) parsed.bodyLength = bodyLength;
   return parsed;
 }
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 function parseAlgorithm(a: string, policy: SignaturePolicy): SignatureAlgorithm {
   if (a === 'rsa-sha256' || a === 'ed25519-sha256') return a;

@@ -3,6 +3,7 @@
  *   tag-list = tag-spec *( ";" tag-spec ) [ ";" ]
  *   tag-spec = [FWS] tag-name [FWS] "=" [FWS] tag-value [FWS]
  */
+import { printable } from '../text.js';
 
 export class TagListError extends Error {
   override name = 'TagListError';
@@ -37,13 +38,13 @@ export function parseTagList(text: string): TagList {
     if (i === length && tags.size > 0) return tags;
     const nameStart = i;
     if (i === length || !isAlpha(text.charCodeAt(i))) {
-      throw new TagListError(`invalid tag name at "${printable(text.slice(nameStart))}"`);
+      throw new TagListError(`invalid tag name at "${printable(text.slice(nameStart), 40)}"`);
     }
     i++;
     while (i < length && isNameChar(text.charCodeAt(i))) i++;
     const name = text.slice(nameStart, i);
     while (i < length && isFws(text.charCodeAt(i))) i++;
-    if (text.charCodeAt(i) !== EQUALS) throw new TagListError(`tag "${printable(name)}" has no "="`);
+    if (text.charCodeAt(i) !== EQUALS) throw new TagListError(`tag "${printable(name, 40)}" has no "="`);
     i++;
     while (i < length && isFws(text.charCodeAt(i))) i++;
     const valueStart = i;
@@ -84,9 +85,4 @@ function hasFws(value: string): boolean {
 export function splitColonList(value: string): string[] {
   const items = value.split(':');
   return hasFws(value) ? items.map((item) => item.replace(EDGE_FWS, '')) : items;
-}
-
-function printable(text: string): string {
-  const shown = text.length > 40 ? `${text.slice(0, 40)}…` : text;
-  return shown.replace(/[^\x20-\x7e]/g, '?');
 }

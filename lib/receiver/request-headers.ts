@@ -2,6 +2,7 @@
 import { type HeaderList, headerValues } from '../dkim/canonicalize.js';
 import { IScheduleError } from '../errors.js';
 import { isCalendarAddress } from '../itip/address.js';
+import { printable } from '../text.js';
 
 export interface ContentType {
   readonly component?: string;
@@ -111,9 +112,4 @@ function splitParameters(value: string): string[] {
       parts.push(`${match[1]}=${(match[2] ?? '').trim()}`);
   }
   return parts;
-}
-
-function printable(text: string): string {
-  const shown = text.length > 80 ? `${text.slice(0, 80)}…` : text;
-  return shown.replace(/[^\x20-\x7e]/g, '?');
 }

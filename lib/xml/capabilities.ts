@@ -2,6 +2,7 @@
  * The capabilities document (draft -05 §2.3): built from a receiver's options, and read
  * tolerantly from what real receivers serve (§2.6).
  */
+import type { Mutable } from '../text.js';
 import {
   childElements,
   escapeXml,
@@ -146,8 +147,6 @@ export function parseCapabilities(xml: string): Capabilities {
   }
   return result;
 }
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** Apple writes the serial number as a `<version>` child of `<capabilities>`. */
 function directVersion(caps: ReturnType<typeof parseXml>): string | undefined {

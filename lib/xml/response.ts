@@ -3,6 +3,7 @@
  * draft -05 §4: built strictly, read tolerantly (any prefix, `responsedescription` of -00/-01,
  * CDATA, `DAV:` error wrappers, unknown error elements).
  */
+import type { Mutable } from '../text.js';
 import {
   childElements,
   DAV_NS,
@@ -65,7 +66,7 @@ export function parseScheduleResponse(xml: string): RecipientResponse[] {
     throw new XmlError(`expected IS:schedule-response, got ${root.localName ?? root.nodeName}`);
   }
   return childElements(root, 'response').map((response) => {
-    const result: { -readonly [K in keyof RecipientResponse]: RecipientResponse[K] } = {
+    const result: Mutable<RecipientResponse> = {
       // -00 used a DAV:href inside recipient.
       recipient: (textOf(firstChild(response, 'recipient')) ?? '').trim(),
       requestStatus: (textOf(firstChild(response, 'request-status')) ?? '').trim(),
