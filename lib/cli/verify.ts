@@ -2,9 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { explainVerification } from '../dkim/explain.js';
-import { chainKeys, dnsKeys, type KeyResolver, wellKnownKeys } from '../dkim/resolvers.js';
+import { defaultKeys, type KeyResolver } from '../dkim/resolvers.js';
 import { QUERY_METHODS } from '../dkim/signature.js';
-import { DnsClient } from '../dns/client.js';
 import { parseWireRequest } from '../http/wire.js';
 import { dnsServers, mark, table } from './common.js';
 import { CommandError, type Output } from './output.js';
@@ -51,8 +50,8 @@ export async function verify(argv: string[], out: Output): Promise<void> {
   if (record) {
     keys = { methods: QUERY_METHODS, lookup: async () => [record] };
   } else {
-    const dns = new DnsClient(dnsServers(values.dns));
-    keys = chainKeys(dnsKeys({ client: dns }), wellKnownKeys({ dns, timeout: 5000 }));
+    const dns = dnsServers(values.dns);
+    keys = defaultKeys({ ...(dns && { dns }), timeout: 5000 });
   }
   const explanation = await explainVerification({
     headers: request.headers,

@@ -28,6 +28,7 @@ export {
 export {
   chainKeys,
   type DnsKeysOptions,
+  defaultKeys,
   dnsKeys,
   KeyLookupError,
   type KeyQuery,

@@ -102,6 +102,15 @@ export function dnsKeys(options: DnsKeysOptions = {}): KeyResolver {
   };
 }
 
+/**
+ * The usual way to find senders' keys: `dns/txt`, then `http/well-known`, over one DNS client
+ * (the receiver's default).
+ */
+export function defaultKeys(options: WellKnownKeysOptions = {}): KeyResolver {
+  const dns = options.dns instanceof DnsClient ? options.dns : new DnsClient(options.dns);
+  return chainKeys(dnsKeys({ client: dns }), wellKnownKeys({ ...options, dns }));
+}
+
 export interface WellKnownKeysOptions {
   /** DNS for the `_domainkey_lookup._tcp` SRV and the key server's address. */
   readonly dns?: DnsClient | DnsOptions;

@@ -5,9 +5,9 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import type { Request } from 'express';
 import { keyRecord } from '../dkim/keys.js';
-import { chainKeys, dnsKeys, type KeyResolver, wellKnownKeys } from '../dkim/resolvers.js';
+import { defaultKeys, type KeyResolver } from '../dkim/resolvers.js';
 import { checkSigningKey, type SigningKey } from '../dkim/sign.js';
-import { DnsClient, type DnsOptions } from '../dns/client.js';
+import type { DnsOptions } from '../dns/client.js';
 import { isDomainName } from '../dns/names.js';
 import type { BusyPeriod } from '../itip/freebusy.js';
 import type { ScheduleMessage } from '../itip/message.js';
@@ -213,11 +213,7 @@ export function resolveOptions<User>(options: IScheduleRouterOptions<User>): Res
   for (const path of paths)
     if (!path.startsWith('/')) throw new TypeError(`the path "${path}" must start with "/"`);
 
-  let keys = options.keys;
-  if (!keys) {
-    const dns = new DnsClient(options.dns);
-    keys = chainKeys(dnsKeys({ client: dns }), wellKnownKeys({ dns }));
-  }
+  const keys = options.keys ?? defaultKeys(options.dns ? { dns: options.dns } : {});
   if (!Array.isArray(keys.methods) || typeof keys.lookup !== 'function') {
     throw new TypeError('options.keys must be a KeyResolver (methods and lookup)');
   }
