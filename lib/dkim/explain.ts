@@ -3,10 +3,17 @@
  * when a peer says `verification-failed`. The same functions as verifyRequest, run one by one.
  */
 import { VerificationError } from '../errors.js';
-import { bodyHash, canonicalBodyLength, type HeaderList, headerValues, signedData } from './canonicalize.js';
+import { bodyHash, canonicalBodyLength, type HeaderList, signedData } from './canonicalize.js';
 import type { KeyResolver } from './resolvers.js';
 import { type ParsedSignature, parseSignature } from './signature.js';
-import { checkBody, checkSignatureHeader, checkSignatureValue, findKey, signedBytes } from './verify.js';
+import {
+  checkBody,
+  checkSignatureValue,
+  checkTimes,
+  findKey,
+  signedBytes,
+  theSignatureHeader,
+} from './verify.js';
 
 export interface Check {
   readonly name: string;
@@ -47,15 +54,11 @@ export async function explainVerification(options: ExplainOptions): Promise<Expl
   };
 
   let parsed: ParsedSignature | undefined;
-  const values = headerValues(options.headers, 'DKIM-Signature');
-  const header = values[0];
-  if (values.length !== 1 || header === undefined) {
-    return fail(
-      'DKIM-Signature',
-      values.length
-        ? `${values.length} DKIM-Signature headers; exactly one is allowed`
-        : 'no DKIM-Signature header',
-    );
+  let header: string | undefined;
+  try {
+    header = theSignatureHeader(options.headers);
+  } catch (error) {
+    return fail('DKIM-Signature', error);
   }
   checks.push({ name: 'DKIM-Signature', ok: true, detail: 'exactly one' });
   try {
@@ -70,7 +73,7 @@ export async function explainVerification(options: ExplainOptions): Promise<Expl
   });
   const now = options.now ?? Math.floor(Date.now() / 1000);
   try {
-    checkSignatureHeader({ ...options, now });
+    checkTimes(parsed, now, options.clockSkew ?? 300);
   } catch (error) {
     return fail('time', error);
   }

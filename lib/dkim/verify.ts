@@ -71,7 +71,15 @@ export function checkSignatureHeader(options: SignatureCheckOptions): {
   header: string;
   parsed: ParsedSignature;
 } {
-  const values = headerValues(options.headers, 'DKIM-Signature');
+  const header = theSignatureHeader(options.headers);
+  const parsed = parseSignature(header, { allowSha1: options.allowSha1 ?? false });
+  checkTimes(parsed, options.now ?? Math.floor(Date.now() / 1000), options.clockSkew ?? 300);
+  return { header, parsed };
+}
+
+/** The one DKIM-Signature value of a request; none or several is a VerificationError. */
+export function theSignatureHeader(headers: HeaderList): string {
+  const values = headerValues(headers, 'DKIM-Signature');
   if (values.length === 0)
     throw new VerificationError('no-signature', 'the request has no DKIM-Signature header');
   if (values.length > 1) {
@@ -80,10 +88,7 @@ export function checkSignatureHeader(options: SignatureCheckOptions): {
       `the request has ${values.length} DKIM-Signature headers; send one`,
     );
   }
-  const header = values[0]!;
-  const parsed = parseSignature(header, { allowSha1: options.allowSha1 ?? false });
-  checkTimes(parsed, options.now ?? Math.floor(Date.now() / 1000), options.clockSkew ?? 300);
-  return { header, parsed };
+  return values[0]!;
 }
 
 /** The octets the signature covers, as this request presents them. */
@@ -110,7 +115,8 @@ export function checkSignatureValue(parsed: ParsedSignature, data: Buffer, key: 
   }
 }
 
-function checkTimes(parsed: ParsedSignature, now: number, clockSkew: number): void {
+/** `t=` no further ahead than the clock skew allows, `x=` not past. */
+export function checkTimes(parsed: ParsedSignature, now: number, clockSkew: number): void {
   if (parsed.signedAt !== undefined && parsed.signedAt > now + clockSkew) {
     throw new VerificationError(
       'signed-in-future',
