@@ -72,7 +72,12 @@ export class CapabilitiesCache {
     if (response.status === 304 && previous) {
       entry = { ...previous, expires: Date.now() + lifetime };
     } else if (response.status === 200) {
-      const capabilities = parseCapabilities(response.body.toString('utf8'));
+      let capabilities: Capabilities;
+      try {
+        capabilities = parseCapabilities(response.body.toString('utf8'));
+      } catch (error) {
+        throw new Error(`${query.href} served no usable capabilities document: ${(error as Error).message}`);
+      }
       const target = new URL(finalUrl);
       target.search = '';
       const serial =

@@ -209,8 +209,8 @@ export class IScheduleClient {
         debug('%s refused connections, trying the next target', url.href);
       }
     }
-    const reason =
-      lastError instanceof RedirectError ? lastError.message : `receiver unreachable: ${lastError?.message}`;
+    const unreachable = lastError instanceof HttpError && lastError.code === 'connect';
+    const reason = `${unreachable ? 'receiver unreachable' : 'receiver failed'}: ${lastError?.message}`;
     this.#options.logger?.warn?.('iSchedule delivery failed', { domain, reason });
     return recipients.map((r) => failure(r, 'temporary-failure', '5.1;Service unavailable', reason));
   }

@@ -245,6 +245,35 @@ describe('IScheduleClient across domains on loopback (HTTPS, dns2)', () => {
     assert.equal(results[2]?.code, '3.7');
   });
 
+  it('reports a DNS failure and an unusable capabilities document as temporary failures', async () => {
+    const deaf = world.client('example.com', { dns: { servers: ['127.0.0.1:9'], timeout: 200 } });
+    const [lost] = await deaf.send({
+      originator: 'mailto:bernard@example.com',
+      recipients: ['mailto:cyrus@example.org'],
+      calendar: event('REQUEST', attendees),
+    });
+    assert.equal(lost?.outcome, 'temporary-failure');
+    assert.match(lost?.description ?? '', /DNS lookup for example\.org failed/);
+    // A receiver whose capabilities query answers HTML.
+    world.zone.addRecords(
+      {
+        type: 'SRV',
+        name: '_ischedules._tcp.example.html',
+        priority: 0,
+        weight: 0,
+        port: world.domains['example.org']!.port,
+        target: 'cal.example.org.',
+      },
+      { type: 'TXT', name: '_ischedules._tcp.example.html', text: 'path=/not-ischedule' },
+    );
+    const calendar = event('REQUEST', [...attendees, 'ATTENDEE:mailto:x@example.html']);
+    const [html] = await world
+      .client('example.com')
+      .send({ originator: 'mailto:bernard@example.com', recipients: ['mailto:x@example.html'], calendar });
+    assert.equal(html?.outcome, 'temporary-failure');
+    assert.match(html?.description ?? '', /receiver failed: .*(capabilities|HTTP 404)/);
+  });
+
   it('refuses before any network I/O what the sender-side rules forbid', async () => {
     const client = world.client('example.com');
     const before = client.stats;

@@ -167,6 +167,22 @@ describe('reading receivers’ answers', () => {
     assert.match(looped?.description ?? '', /more than 3 redirects/);
   });
 
+  it('treats a 200 whose body is hostile or not a schedule-response as a temporary failure', async () => {
+    for (const xml of [
+      '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "x">]><schedule-response xmlns="urn:ietf:params:xml:ns:ischedule">&a;</schedule-response>',
+      '<html><body>welcome</body></html>',
+      '<schedule-response xmlns="urn:ietf:params:xml:ns:ischedule"><response>',
+    ]) {
+      script = xmlAnswer(200, xml);
+      const [result] = await send();
+      assert.equal(result?.outcome, 'temporary-failure', xml);
+      assert.match(result?.description ?? '', /unreadable schedule-response/);
+    }
+    // A well-formed answer that leaves the recipient out does not count as delivered either.
+    script = xmlAnswer(200, '<schedule-response xmlns="urn:ietf:params:xml:ns:ischedule"/>');
+    assert.match((await send())[0]?.description ?? '', /did not answer for this recipient/);
+  });
+
   it('bounds the size of the answer it reads', async () => {
     script = (_req, _body, res) =>
       res.writeHead(200, { 'Content-Type': 'application/xml' }).end('x'.repeat(5000));
