@@ -66,7 +66,9 @@ export type VerificationFailure =
   | 'key-unusable'
   | 'key-lookup-failed'
   | 'body-hash-mismatch'
-  | 'signature-mismatch';
+  | 'signature-mismatch'
+  /** Set by the receiver, not by verifyRequest: a signature or message id seen before. */
+  | 'replayed';
 
 /** A DKIM verification failure: always the `verification-failed` element, with a precise reason. */
 export class VerificationError extends IScheduleError {

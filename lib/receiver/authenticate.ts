@@ -102,12 +102,11 @@ export async function checkReplay(
   const expiresAt = verified.expiresAt * 1000;
   for (const key of keys) {
     if (!(await store.remember(key, expiresAt))) {
-      throw new IScheduleError(
-        'verification-failed',
+      throw new VerificationError(
+        'replayed',
         key.startsWith('id:')
           ? `iSchedule-Message-ID ${messageId} from ${verified.domain} was already received (replay refused)`
           : 'this signature was already used (replay refused)',
-        403,
       );
     }
   }

@@ -2,7 +2,7 @@
  * The router's one options object: defaults merged and everything checked when the factory
  * runs, so a misconfiguration is a TypeError at startup, not a 500 at the first request.
  */
-import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, KeyObject } from 'node:crypto';
 import type { Request } from 'express';
 import { keyRecord } from '../dkim/keys.js';
 import { defaultKeys, type KeyResolver } from '../dkim/resolvers.js';
@@ -250,10 +250,7 @@ function publishedKeys(signing: IScheduleRouterOptions['signing']): Map<string, 
       throw new TypeError(`options.signing[${index}] needs domain and selector`);
     let privateKey: KeyObject;
     try {
-      privateKey =
-        typeof key.privateKey === 'object' && 'type' in key.privateKey && !Buffer.isBuffer(key.privateKey)
-          ? (key.privateKey as KeyObject)
-          : createPrivateKey(key.privateKey as string | Buffer);
+      privateKey = key.privateKey instanceof KeyObject ? key.privateKey : createPrivateKey(key.privateKey);
       checkSigningKey(
         privateKey,
         privateKey.asymmetricKeyType === 'ed25519' ? 'ed25519-sha256' : 'rsa-sha256',

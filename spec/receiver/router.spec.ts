@@ -9,6 +9,7 @@ import {
   parseScheduleMessage,
   privateExchangeKeys,
   selectPublicKey,
+  signRequest,
 } from '../../lib/index.js';
 import { draftHeaders, fixture, keys, testKeyResolver } from '../support/fixtures.js';
 import { describeResponse, post, startReceiver } from '../support/receiver.js';
@@ -163,6 +164,30 @@ describe('createIScheduleRouter routes', () => {
       assert.equal(parsed.delivered.length, 0);
     } finally {
       await parsed.close();
+    }
+  });
+});
+
+describe('refusals an administrator sees', () => {
+  it('logs signature refusals, replays included, with their reason', async () => {
+    const warnings: Array<Record<string, unknown> | undefined> = [];
+    const receiver = await startReceiver({
+      router: { logger: { warn: (_m, details) => warnings.push(details) } },
+    });
+    try {
+      const headers = draftHeaders();
+      headers.push(['DKIM-Signature', signRequest({ headers, body: invitation, key: keys.jupiter })]);
+      assert.equal((await post(receiver, { headers, body: invitation, key: false })).status, 200);
+      const again = await post(receiver, { headers, body: invitation, key: false });
+      assert.equal(again.status, 403);
+      assert.equal(again.error?.code, 'verification-failed');
+      assert.deepEqual(
+        warnings.map((w) => w?.reason),
+        ['replayed'],
+      );
+      assert.equal(receiver.delivered.length, 1);
+    } finally {
+      await receiver.close();
     }
   });
 });
