@@ -52,11 +52,6 @@ export class ZoneServer {
     this.#misbehave = options.misbehave;
   }
 
-  /** Replaces the zone's records. */
-  setRecords(records: readonly ZoneRecord[]): void {
-    this.#records = [...records];
-  }
-
   addRecords(...records: readonly ZoneRecord[]): void {
     this.#records.push(...records);
   }

@@ -15,8 +15,8 @@ import type { DeliveryResult, ResolvedOptions } from './options.js';
 const debug = createDebug('ischedule:receiver:deliver');
 
 const REQUEST_STATUS = /^[1-5]\.\d{1,2}(?:\.\d{1,2})?;/;
-export const INVALID_USER = '3.7;Invalid calendar user';
-export const SERVICE_UNAVAILABLE = '5.1;Service unavailable';
+const INVALID_USER = '3.7;Invalid calendar user';
+const SERVICE_UNAVAILABLE = '5.1;Service unavailable';
 
 export interface Delivery {
   readonly originator: string;

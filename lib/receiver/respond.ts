@@ -2,7 +2,7 @@
 import type { Response } from 'express';
 import { buildError } from '../xml/response.js';
 
-export const XML_TYPE = 'application/xml; charset=utf-8';
+const XML_TYPE = 'application/xml; charset=utf-8';
 
 export function setIScheduleHeaders(res: Response, serialNumber: number): void {
   res.setHeader('iSchedule-Version', '1.0');
