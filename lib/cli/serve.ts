@@ -53,10 +53,14 @@ export async function serve(argv: string[], out: Output): Promise<void> {
     server = await startServer(config, logger);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE' || code === 'EACCES') {
+    if (code === 'EADDRINUSE' || (code === 'EACCES' && !(error as NodeJS.ErrnoException).path)) {
       throw new CommandError(
         `cannot listen on ${config.listen.host}:${config.listen.port}: ${code} (choose another with --port)`,
       );
+    }
+    // Unreadable files and unusable keys named in the config: the administrator's to fix.
+    if (error instanceof TypeError || code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
+      throw new CommandError(`cannot start the server: ${(error as Error).message}`);
     }
     throw error;
   }

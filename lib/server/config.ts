@@ -2,7 +2,7 @@
  * The standalone server's JSON configuration: read, checked and resolved against the config
  * file's folder. Every problem names the key and says what is wrong.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { QUERY_METHODS, type QueryMethod } from '../dkim/signature.js';
 import { isDomainName } from '../dns/names.js';
@@ -69,6 +69,9 @@ export function parseConfig(json: unknown, baseDir: string): ServerConfig {
   else {
     const t = object(rawTls, 'tls');
     tls = { cert: resolve(string(t.cert, 'tls.cert')), key: resolve(string(t.key, 'tls.key')) };
+    for (const key of ['cert', 'key'] as const) {
+      if (!existsSync(tls[key])) throw new ConfigError(`tls.${key}: no file at ${tls[key]}`);
+    }
   }
 
   const domains = stringArray(root.domains, 'domains').map((d) => d.toLowerCase());

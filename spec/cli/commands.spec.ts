@@ -279,6 +279,32 @@ describe('ischedule serve refuses a bad config, naming the key', () => {
       assert.match(result.stderr, pattern);
     });
   }
+  it('names a TLS file that does not exist, and a signing key file that is not a key', async () => {
+    const missing = path.join(dir, 'missing-tls.json');
+    writeFileSync(missing, JSON.stringify({ ...base, tls: { cert: 'nope.pem', key: 'nope.key' } }));
+    const noTls = await cli(['serve', '--config', missing]);
+    assert.equal(noTls.code, 1);
+    assert.match(noTls.stderr, /tls\.cert: no file at .*nope\.pem/);
+    writeFileSync(path.join(dir, 'garbage.pem'), 'not a key');
+    const garbage = path.join(dir, 'garbage-key.json');
+    writeFileSync(
+      garbage,
+      JSON.stringify({
+        ...base,
+        tls: false,
+        listen: { port: 0 },
+        signing: { domain: 'example.org', selector: 's', privateKeyFile: 'garbage.pem' },
+      }),
+    );
+    const badKey = await cli(['serve', '--config', garbage]);
+    assert.equal(badKey.code, 1);
+    assert.match(
+      badKey.stderr,
+      /cannot start the server: options\.signing\[0\] \(s\._domainkey\.example\.org\)/,
+    );
+    assert.doesNotMatch(badKey.stderr, /internal error|\n\s+at /);
+  });
+
   it('says when the file is not JSON', async () => {
     const file = path.join(dir, 'broken.json');
     writeFileSync(file, '{ nope');
