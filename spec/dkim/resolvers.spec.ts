@@ -198,6 +198,9 @@ describe('wellKnownKeys (q=http/well-known) against an HTTPS key server', () => 
     assert.deepEqual(await lookup(), []);
     answer = { status: 500, type: 'text/plain', body: '' };
     await assert.rejects(lookup(), /HTTP 500/);
+    // Keys come from the server the domain's SRV names: a redirect elsewhere is not followed.
+    answer = { status: 301, type: 'text/plain', body: '' };
+    await assert.rejects(lookup(), /HTTP 301/);
     answer = { status: 200, type: 'text/html', body: jupiter };
     await assert.rejects(lookup(), /not text\/plain/);
     answer = { status: 200, type: 'text/plain', body: 'x'.repeat(100_000) };
