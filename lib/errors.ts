@@ -27,17 +27,37 @@ export type IScheduleErrorCode =
   /** Not a draft element: an internal fault or an unavailable service, answered as 5xx. */
   | 'service-unavailable';
 
+export interface IScheduleErrorDetails {
+  /**
+   * What only the log may see: addresses resolved, remote error text, fetched content. Never
+   * sent to the peer, whose description says what failed in our own words.
+   */
+  readonly detail?: string;
+  /** Seconds after which a retry may succeed (sent as Retry-After with a 503). */
+  readonly retryAfter?: number;
+}
+
 export class IScheduleError extends Error {
   override name = 'IScheduleError';
   /** The iSchedule error element, e.g. `verification-failed`. */
   readonly code: IScheduleErrorCode;
   /** The HTTP status a receiver answers with. */
   readonly status: number;
+  /** Internal detail for the log (see IScheduleErrorDetails). */
+  readonly detail?: string;
+  readonly retryAfter?: number;
 
-  constructor(code: IScheduleErrorCode, description: string, status = defaultStatus(code)) {
+  constructor(
+    code: IScheduleErrorCode,
+    description: string,
+    status = defaultStatus(code),
+    details: IScheduleErrorDetails = {},
+  ) {
     super(description);
     this.code = code;
     this.status = status;
+    if (details.detail !== undefined) this.detail = details.detail;
+    if (details.retryAfter !== undefined) this.retryAfter = details.retryAfter;
   }
 
   /** The human-readable `response-description`. */
@@ -61,6 +81,9 @@ export type VerificationFailure =
   | 'body-length-limit'
   | 'signed-in-future'
   | 'expired'
+  /** `t=` is absent and the receiver requires it, or `x=` lies further after `t=` than allowed. */
+  | 'missing-timestamp'
+  | 'lifetime-too-long'
   | 'no-key'
   | 'key-revoked'
   | 'key-unusable'
@@ -75,8 +98,8 @@ export class VerificationError extends IScheduleError {
   override name = 'VerificationError';
   readonly reason: VerificationFailure;
 
-  constructor(reason: VerificationFailure, description: string) {
-    super('verification-failed', description, 403);
+  constructor(reason: VerificationFailure, description: string, detail?: string) {
+    super('verification-failed', description, 403, detail === undefined ? {} : { detail });
     this.reason = reason;
   }
 }

@@ -5,11 +5,13 @@ export { orderSrv } from './dns/srv.js';
 export {
   IScheduleError,
   type IScheduleErrorCode,
+  type IScheduleErrorDetails,
   VerificationError,
   type VerificationFailure,
 } from './errors.js';
 export { parseWireRequest, type WireRequest } from './http/wire.js';
 export * from './itip/index.js';
+export { AddressPolicy } from './net/address-policy.js';
 export * from './receiver/index.js';
 export * from './sender/index.js';
 export * from './server/index.js';

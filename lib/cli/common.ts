@@ -1,5 +1,6 @@
 /** Options and output shared by the commands. */
 import { readFileSync } from 'node:fs';
+import { AddressPolicy } from '../net/address-policy.js';
 import { CommandError } from './output.js';
 
 export function readText(file: string, what: string): string {
@@ -16,6 +17,21 @@ export function readText(file: string, what: string): string {
 export function dnsServers(values: readonly string[] | undefined): { servers: string[] } | undefined {
   return values?.length ? { servers: [...values] } : undefined;
 }
+
+/** `--allow-network CIDR` (repeatable): networks reachable besides the public Internet. */
+export function allowedNetworks(values: readonly string[] | undefined): string[] | undefined {
+  if (!values?.length) return undefined;
+  try {
+    new AddressPolicy(values, '--allow-network');
+  } catch (error) {
+    throw new CommandError((error as Error).message);
+  }
+  return [...values];
+}
+
+export const ALLOW_NETWORK_HELP = `  --allow-network  a network (CIDR, e.g. 10.0.0.0/8, or one address) that receivers and key
+               servers found through DNS may be in; repeatable. By default only public
+               addresses are reached: DNS answers are untrusted.`;
 
 export function requireValue(value: string | undefined, option: string): string {
   if (!value) throw new CommandError(`${option} is required`);

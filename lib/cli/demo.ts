@@ -25,6 +25,7 @@ a free-busy query, printing each step's statuses and where the delivered files l
   --dir   where the two servers keep their data (default ./.data/demo, emptied first)`;
 
 const ALICE = 'mailto:alice@alpha.example';
+const LOOPBACK = ['127.0.0.0/8', '::1'];
 const BOB = 'mailto:bob@beta.example';
 
 export async function demo(argv: string[], out: Output): Promise<void> {
@@ -54,6 +55,7 @@ export async function demo(argv: string[], out: Output): Promise<void> {
           privateKeyFile: path.join(root, domain, 'keys', 'demo.private.pem'),
         },
         keys: { methods: ['dns/txt'], privateExchange: {}, dns: { servers: [dnsServer] } },
+        allowNetworks: LOOPBACK,
       };
       const server = await startServer(config);
       servers[domain] = server;
@@ -89,6 +91,8 @@ export async function demo(argv: string[], out: Output): Promise<void> {
         signing: servers[domain]!.signing,
         dns: { servers: [dnsServer] },
         tls: { ca },
+        // The demo's DNS points at loopback: allowed here by name, as a private setup would.
+        allowNetworks: LOOPBACK,
       });
       clients.push(client);
       return client;

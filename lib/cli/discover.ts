@@ -1,7 +1,7 @@
 /** `ischedule discover`: a domain's receiver and its capabilities, in readable form. */
 import { parseArgs } from 'node:util';
 import { IScheduleClient } from '../sender/client.js';
-import { dnsServers, readText, table } from './common.js';
+import { ALLOW_NETWORK_HELP, allowedNetworks, dnsServers, readText, table } from './common.js';
 import { CommandError, type Output } from './output.js';
 
 export const discoverHelp = `Usage: ischedule discover DOMAIN [--dns HOST:PORT] [--ca FILE] [--json]
@@ -10,7 +10,8 @@ Looks up DOMAIN's iSchedule receiver (SRV _ischedules._tcp, TXT path=) and print
 capabilities: versions, accepted components and methods, limits, administrator.
 
   --dns   use this name server (HOST:PORT), repeatable
-  --ca    trust this CA certificate (PEM) too`;
+  --ca    trust this CA certificate (PEM) too
+${ALLOW_NETWORK_HELP}`;
 
 export async function discover(argv: string[], out: Output): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -18,6 +19,7 @@ export async function discover(argv: string[], out: Output): Promise<void> {
     allowPositionals: true,
     options: {
       dns: { type: 'string', multiple: true },
+      'allow-network': { type: 'string', multiple: true },
       ca: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
@@ -25,8 +27,10 @@ export async function discover(argv: string[], out: Output): Promise<void> {
   const domain = positionals[0];
   if (!domain) throw new CommandError('discover needs a DOMAIN');
   const dns = dnsServers(values.dns);
+  const allowNetworks = allowedNetworks(values['allow-network']);
   const client = new IScheduleClient({
     ...(dns && { dns }),
+    ...(allowNetworks && { allowNetworks }),
     ...(values.ca && { tls: { ca: readText(values.ca, 'CA certificate') } }),
   });
   try {

@@ -11,8 +11,9 @@ import { signRequest } from '../dkim/sign.js';
 import { verifyRequest } from '../dkim/verify.js';
 import { DnsClient } from '../dns/client.js';
 import { orderSrv } from '../dns/srv.js';
+import { addressPolicy } from '../net/address-policy.js';
 import { IScheduleClient } from '../sender/client.js';
-import { dnsServers, mark, readText, table } from './common.js';
+import { ALLOW_NETWORK_HELP, allowedNetworks, dnsServers, mark, readText, table } from './common.js';
 import { CommandError, type Output } from './output.js';
 
 export const doctorHelp = `Usage: ischedule doctor DOMAIN [--selector S] [--key FILE] [--dns HOST:PORT] [--ca FILE]
@@ -25,7 +26,8 @@ published record verifies). Exits 1 when a check fails.
   --selector  the DKIM selector to check
   --key       the domain's private key (PEM), for the round trip
   --dns       use this name server (HOST:PORT), repeatable
-  --ca        trust this CA certificate (PEM) too`;
+  --ca        trust this CA certificate (PEM) too
+${ALLOW_NETWORK_HELP}`;
 
 interface Row {
   readonly check: string;
@@ -41,12 +43,15 @@ export async function doctor(argv: string[], out: Output): Promise<void> {
       selector: { type: 'string' },
       key: { type: 'string' },
       dns: { type: 'string', multiple: true },
+      'allow-network': { type: 'string', multiple: true },
       ca: { type: 'string' },
     },
   });
   const domain = positionals[0]?.toLowerCase();
   if (!domain) throw new CommandError('doctor needs a DOMAIN');
   const ca = values.ca ? readText(values.ca, 'CA certificate') : undefined;
+  const allowNetworks = allowedNetworks(values['allow-network']);
+  const policy = addressPolicy(allowNetworks);
   const dns = new DnsClient(dnsServers(values.dns));
   const rows: Row[] = [];
   const add = (check: string, ok: boolean | undefined, detail: string) => rows.push({ check, ok, detail });
@@ -93,8 +98,13 @@ export async function doctor(argv: string[], out: Output): Promise<void> {
     const { host, port } = target;
     try {
       const addresses = await dns.addresses(host);
-      const address = addresses[0];
-      if (!address) throw new Error(`${host} has no A/AAAA record: publish one`);
+      const address = addresses.find((a) => !policy.refusal(a));
+      if (!addresses[0]) throw new Error(`${host} has no A/AAAA record: publish one`);
+      if (!address) {
+        throw new Error(
+          `${host} resolves only to ${addresses.join(', ')} (${policy.refusal(addresses[0])}): senders on the Internet cannot reach it; to test a private setup, give --allow-network`,
+        );
+      }
       const detail = await checkTls(address, port, host, ca);
       tlsOk = true;
       add('TLS', true, detail);
@@ -108,6 +118,7 @@ export async function doctor(argv: string[], out: Output): Promise<void> {
     const client = new IScheduleClient({
       dns,
       ...(ca && { tls: { ca } }),
+      ...(allowNetworks && { allowNetworks }),
     });
     try {
       const receiver = await client.discover(domain);
@@ -150,7 +161,7 @@ export async function doctor(argv: string[], out: Output): Promise<void> {
       const fromWellKnown =
         records.length > 0
           ? []
-          : await wellKnownKeys({ dns, ...(ca && { ca }), timeout: 5000 })
+          : await wellKnownKeys({ dns, ...(ca && { ca }), allowNetworks: policy, timeout: 5000 })
               .lookup({ domain, selector, method: 'http/well-known' })
               .catch(() => []);
       const found = records.length ? records : fromWellKnown;
@@ -182,7 +193,7 @@ export async function doctor(argv: string[], out: Output): Promise<void> {
       await verifyRequest({
         headers,
         body,
-        keys: defaultKeys({ dns, ...(ca && { ca }) }),
+        keys: defaultKeys({ dns, ...(ca && { ca }), allowNetworks: policy }),
       });
       add('round trip', true, 'the key signs what the published record verifies');
     } catch (error) {

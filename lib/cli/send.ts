@@ -4,7 +4,7 @@ import { QUERY_METHODS, type QueryMethod } from '../dkim/signature.js';
 import { IScheduleError } from '../errors.js';
 import { addressDomain } from '../itip/address.js';
 import { IScheduleClient } from '../sender/client.js';
-import { dnsServers, readText, requireValue, table } from './common.js';
+import { ALLOW_NETWORK_HELP, allowedNetworks, dnsServers, readText, requireValue, table } from './common.js';
 import { CommandError, type Output } from './output.js';
 
 export const sendHelp = `Usage: ischedule send --from ADDR --to ADDR [--to ADDR...] --key FILE --domain D --selector S
@@ -21,6 +21,7 @@ Exits 0 when every recipient got it, 1 otherwise.
   --ca         trust this CA certificate (PEM) too, e.g. a self-signed receiver's
   --dns        use this name server (HOST:PORT), repeatable
   --q          key query methods to announce (q=), e.g. private-exchange:dns/txt
+${ALLOW_NETWORK_HELP}
   --json       print the results as JSON`;
 
 export async function send(argv: string[], out: Output): Promise<void> {
@@ -36,6 +37,7 @@ export async function send(argv: string[], out: Output): Promise<void> {
       server: { type: 'string' },
       ca: { type: 'string' },
       dns: { type: 'string', multiple: true },
+      'allow-network': { type: 'string', multiple: true },
       q: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
@@ -58,14 +60,17 @@ export async function send(argv: string[], out: Output): Promise<void> {
     const queryMethods = values.q?.split(':') as QueryMethod[] | undefined;
     if (queryMethods?.some((m) => !QUERY_METHODS.includes(m)))
       throw new Error(`--q must list some of ${QUERY_METHODS.join(':')}`);
+    const allowNetworks = allowedNetworks(values['allow-network']);
     client = new IScheduleClient({
       signing: key,
       overrides,
+      ...(allowNetworks && { allowNetworks }),
       ...(queryMethods && { queryMethods }),
       ...(dns && { dns }),
       ...(values.ca && { tls: { ca: readText(values.ca, 'CA certificate') } }),
     });
   } catch (error) {
+    if (error instanceof CommandError) throw error;
     throw new CommandError((error as Error).message);
   }
   try {

@@ -2,12 +2,13 @@
  * Every verification check of a request, in order, with its outcome: what an administrator reads
  * when a peer says `verification-failed`. The same functions as verifyRequest, run one by one.
  */
-import { VerificationError } from '../errors.js';
+import { IScheduleError, VerificationError } from '../errors.js';
 import { bodyHash, canonicalBodyLength, type HeaderList, signedData } from './canonicalize.js';
 import type { KeyResolver } from './resolvers.js';
 import { type ParsedSignature, parseSignature } from './signature.js';
 import {
   checkBody,
+  checkLifetime,
   checkSignatureValue,
   checkTimes,
   findKey,
@@ -29,6 +30,9 @@ export interface ExplainOptions {
   readonly now?: number;
   readonly clockSkew?: number;
   readonly allowSha1?: boolean;
+  /** As in verifyRequest: refuse a signature without `t=`, or valid longer than this. */
+  readonly requireTimestamp?: boolean;
+  readonly maxLifetime?: number;
 }
 
 export interface Explanation {
@@ -42,7 +46,10 @@ export async function explainVerification(options: ExplainOptions): Promise<Expl
   const checks: Check[] = [];
   const names = ['DKIM-Signature', 'tags', 'time', 'body hash', 'key', 'signature'];
   const fail = (name: string, error: unknown): Explanation => {
-    const detail = error instanceof VerificationError ? `${error.reason}: ${error.message}` : String(error);
+    // The administrator reads the whole story, the internal detail included.
+    const reason = error instanceof VerificationError ? `${error.reason}: ` : '';
+    const more = error instanceof IScheduleError && error.detail ? ` [${error.detail}]` : '';
+    const detail = error instanceof Error ? `${reason}${error.message}${more}` : String(error);
     checks.push({ name, ok: false, detail });
     for (const rest of names.slice(names.indexOf(name) + 1))
       checks.push({ name: rest, ok: undefined, detail: 'not checked' });
@@ -74,6 +81,7 @@ export async function explainVerification(options: ExplainOptions): Promise<Expl
   const now = options.now ?? Math.floor(Date.now() / 1000);
   try {
     checkTimes(parsed, now, options.clockSkew ?? 300);
+    checkLifetime(parsed, now, options);
   } catch (error) {
     return fail('time', error);
   }

@@ -5,6 +5,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { VerificationError } from '../errors.js';
 import { LruCache } from '../lru.js';
+import { printable } from '../text.js';
 import { decodeBase64Tag, parseTagList, splitColonList, TagListError } from './tag-list.js';
 
 export type SignatureAlgorithm = 'rsa-sha256' | 'rsa-sha1' | 'ed25519-sha256';
@@ -16,20 +17,28 @@ export interface PublicKeyChoice {
 }
 
 const MIN_RSA_BITS = 1024;
+/** Larger moduli cost far more to verify; RFC 8301 asks verifiers for 1024 to 4096 bits. */
+const MAX_RSA_BITS = 8192;
+/** A large public exponent makes one verification cost as much as dozens. */
+const MAX_RSA_EXPONENT = 2n ** 32n;
 
 /**
  * Picks the key to verify with. Records whose v/k/h/s tags rule them out are skipped; the first
  * remaining one decides: empty `p=` is a revoked key, an unimportable or short key is unusable.
  * Throws a VerificationError (`no-key`, `key-revoked`, `key-unusable`).
  */
-export function selectPublicKey(records: readonly string[], algorithm: SignatureAlgorithm): PublicKeyChoice {
+export function selectPublicKey(
+  records: readonly string[],
+  algorithm: SignatureAlgorithm,
+  where = 'the selector',
+): PublicKeyChoice {
   // The same published records come back on every request from a domain (resolvers hand out
   // their cached arrays): decide once per array, and once per content for fresh arrays.
   const byArray = choicesByArray.get(records);
   const known = byArray?.get(algorithm);
   if (known) return known;
   const cacheKey = `${algorithm}\n${records.join('\n')}`;
-  const choice = choices.get(cacheKey) ?? choosePublicKey(records, algorithm);
+  const choice = choices.get(cacheKey) ?? choosePublicKey(records, algorithm, where);
   choices.set(cacheKey, choice);
   if (byArray) byArray.set(algorithm, choice);
   else choicesByArray.set(records, new Map([[algorithm, choice]]));
@@ -39,20 +48,31 @@ export function selectPublicKey(records: readonly string[], algorithm: Signature
 const choices = new LruCache<string, PublicKeyChoice>(1000);
 const choicesByArray = new WeakMap<readonly string[], Map<SignatureAlgorithm, PublicKeyChoice>>();
 
-function choosePublicKey(records: readonly string[], algorithm: SignatureAlgorithm): PublicKeyChoice {
+/**
+ * The description names tags, never their values: a key record is fetched text, and a peer
+ * that chose `d=` must not read what some server answered (that is the log's, as `detail`).
+ */
+function choosePublicKey(
+  records: readonly string[],
+  algorithm: SignatureAlgorithm,
+  where: string,
+): PublicKeyChoice {
   const skipped: string[] = [];
+  const details: string[] = [];
   for (const record of records) {
     let tags: ReadonlyMap<string, string>;
     try {
       tags = parseTagList(record);
     } catch (error) {
       if (!(error instanceof TagListError)) throw error;
-      skipped.push(`malformed record (${error.message})`);
+      skipped.push('a malformed record');
+      details.push(`malformed record (${printable(error.message)})`);
       continue;
     }
     const unsuitable = whyUnsuitable(tags, algorithm);
     if (unsuitable) {
       skipped.push(unsuitable);
+      details.push(`${unsuitable}: ${printable(record)}`);
       continue;
     }
     const p = tags.get('p') ?? '';
@@ -60,23 +80,27 @@ function choosePublicKey(records: readonly string[], algorithm: SignatureAlgorit
       throw new VerificationError('key-revoked', 'the key record is revoked (empty p=)');
     return { key: importPublicKey(p, algorithm), record };
   }
-  if (skipped.length === 0) throw new VerificationError('no-key', 'no key record was found for the selector');
-  throw new VerificationError('key-unusable', `no usable key record: ${skipped.join('; ')}`);
+  if (skipped.length === 0) throw new VerificationError('no-key', `no key record was found at ${where}`);
+  throw new VerificationError(
+    'key-unusable',
+    `no usable key record at ${where}: ${skipped.join('; ')}`,
+    details.join('; '),
+  );
 }
 
 function whyUnsuitable(tags: ReadonlyMap<string, string>, algorithm: SignatureAlgorithm): string | undefined {
   const v = tags.get('v');
-  if (v !== undefined && v !== 'DKIM1') return `v=${v} is not DKIM1`;
+  if (v !== undefined && v !== 'DKIM1') return 'v= is not DKIM1';
   const keyType = algorithm === 'ed25519-sha256' ? 'ed25519' : 'rsa';
   const k = tags.get('k') ?? 'rsa';
-  if (k !== keyType) return `k=${k} does not match a=${algorithm}`;
+  if (k !== keyType) return `k= is not ${keyType}, as a=${algorithm} needs`;
   const hash = algorithm === 'rsa-sha1' ? 'sha1' : 'sha256';
   const h = tags.get('h');
-  if (h !== undefined && !splitColonList(h).includes(hash)) return `h=${h} does not allow ${hash}`;
+  if (h !== undefined && !splitColonList(h).includes(hash)) return `h= does not allow ${hash}`;
   const s = tags.get('s');
   if (s !== undefined) {
     const services = splitColonList(s);
-    if (!services.includes('*') && !services.includes('ischedule')) return `s=${s} does not allow ischedule`;
+    if (!services.includes('*') && !services.includes('ischedule')) return 's= does not allow ischedule';
   }
   if (!tags.has('p')) return 'p= is missing';
   return undefined;
@@ -118,6 +142,16 @@ function importRsa(der: Buffer): KeyObject {
   const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
   if (bits < MIN_RSA_BITS) {
     throw new VerificationError('key-unusable', `the RSA key has ${bits} bits, fewer than ${MIN_RSA_BITS}`);
+  }
+  if (bits > MAX_RSA_BITS) {
+    throw new VerificationError('key-unusable', `the RSA key has ${bits} bits, more than ${MAX_RSA_BITS}`);
+  }
+  const exponent = key.asymmetricKeyDetails?.publicExponent ?? 0n;
+  if (exponent < 3n || exponent >= MAX_RSA_EXPONENT || exponent % 2n === 0n) {
+    throw new VerificationError(
+      'key-unusable',
+      'the RSA key has an unusual public exponent (use 65537); large ones make verification costly',
+    );
   }
   return key;
 }

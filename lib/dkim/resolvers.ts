@@ -4,9 +4,13 @@
  * verifier asks them in the order the signature's `q=` lists the methods.
  */
 import createDebug from 'debug';
-import { DnsClient, type DnsOptions } from '../dns/client.js';
+import { abortable, CapacityError, ConcurrencyLimit, SharedTasks } from '../concurrency.js';
+import { DnsClient, DnsError, type DnsOptions } from '../dns/client.js';
+import { isDomainName, registrableDomain } from '../dns/names.js';
 import { orderSrv } from '../dns/srv.js';
 import { HttpError, httpRequest } from '../http/request.js';
+import { LruCache } from '../lru.js';
+import { type AddressPolicy, addressPolicy, isAddressLike } from '../net/address-policy.js';
 import type { QueryMethod } from './signature.js';
 
 const debug = createDebug('ischedule:dkim:keys');
@@ -15,6 +19,8 @@ export interface KeyQuery {
   readonly domain: string;
   readonly selector: string;
   readonly method: QueryMethod;
+  /** Aborts when the answer is no longer wanted (the lookup's deadline, a client gone). */
+  readonly signal?: AbortSignal;
 }
 
 /** Finds key records (tag lists, as published) for a domain and selector by some `q=` methods. */
@@ -28,9 +34,23 @@ export interface KeyResolver {
   lookup(query: KeyQuery): Promise<readonly string[]>;
 }
 
-/** A temporary failure to look a key up: the key may exist, but could not be fetched. */
+/**
+ * A temporary failure to look a key up: the key may exist, but could not be fetched. The
+ * message says what failed in our own words and may be shown to the peer; `detail` (addresses,
+ * remote error text) is for the log only.
+ */
 export class KeyLookupError extends Error {
   override name = 'KeyLookupError';
+  readonly detail: string | undefined;
+  constructor(message: string, detail?: string) {
+    super(message);
+    this.detail = detail;
+  }
+}
+
+/** Too many key lookups are running already: not the peer's fault, retry shortly. */
+export class KeyLookupBusyError extends KeyLookupError {
+  override name = 'KeyLookupBusyError';
 }
 
 /** The owner name of a key record: `<selector>._domainkey.<domain>`. */
@@ -51,6 +71,7 @@ export function chainKeys(...resolvers: readonly KeyResolver[]): KeyResolver {
           const records = await resolver.lookup(query);
           if (records.length > 0) return records;
         } catch (error) {
+          if (error instanceof KeyLookupBusyError || query.signal?.aborted) throw error;
           failure = error;
         }
       }
@@ -87,19 +108,26 @@ export interface DnsKeysOptions extends DnsOptions {
 
 /** `dns/txt`: the TXT records at `<selector>._domainkey.<domain>`, chunks joined. */
 export function dnsKeys(options: DnsKeysOptions = {}): KeyResolver {
-  const dns = options.client ?? new DnsClient(options);
+  const dns = options.client ?? keyDnsClient(options);
   return {
     methods: ['dns/txt'],
-    async lookup({ domain, selector }) {
+    async lookup({ domain, selector, signal }) {
+      const name = keyRecordName(domain, selector);
       try {
-        return await dns.txt(keyRecordName(domain, selector));
+        return await abortable(dns.txt(name), signal);
       } catch (error) {
-        throw new KeyLookupError(
-          `DNS lookup of ${keyRecordName(domain, selector)} failed: ${(error as Error).message}`,
-        );
+        throw dnsFailure(name, error, signal);
       }
     },
   };
+}
+
+/**
+ * A DNS client for key lookups: records are cached at least a minute (a flood of requests is one
+ * query) and at most an hour (a rotated or revoked key is noticed), whatever TTL the zone gives.
+ */
+export function keyDnsClient(options: DnsOptions = {}): DnsClient {
+  return new DnsClient({ minTtl: 60, maxTtl: 3600, ...options });
 }
 
 /**
@@ -107,7 +135,7 @@ export function dnsKeys(options: DnsKeysOptions = {}): KeyResolver {
  * (the receiver's default).
  */
 export function defaultKeys(options: WellKnownKeysOptions = {}): KeyResolver {
-  const dns = options.dns instanceof DnsClient ? options.dns : new DnsClient(options.dns);
+  const dns = options.dns instanceof DnsClient ? options.dns : keyDnsClient(options.dns);
   return chainKeys(dnsKeys({ client: dns }), wellKnownKeys({ ...options, dns }));
 }
 
@@ -118,71 +146,175 @@ export interface WellKnownKeysOptions {
   readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
   /** Verify key servers' certificates (default true; turning it off defeats the purpose). */
   readonly rejectUnauthorized?: boolean;
-  /** Milliseconds for the whole fetch (default 5000). */
+  /**
+   * Networks key servers may be in besides the public Internet, e.g. `["10.0.0.0/8"]`
+   * (default none: a signature's `d=` must not make us connect inside our own network).
+   */
+  readonly allowNetworks?: readonly string[] | AddressPolicy;
+  /** Milliseconds for one key server's answer (default 5000). */
   readonly timeout?: number;
-  /** Largest key document accepted, octets (default 65536). */
+  /** Largest key document accepted, octets (default 16384). */
   readonly maxBytes?: number;
   /** When no SRV record exists, try `https://<domain>/` as CalendarServer does (default true). */
   readonly fallbackToDomain?: boolean;
+  /** Key documents remembered (default 1000), each for its max-age within 60 s to 1 h. */
+  readonly cacheSize?: number;
+  /** Fetches running at once (default 16), and for one registrable domain (default 2). */
+  readonly maxConcurrent?: number;
+  readonly maxConcurrentPerDomain?: number;
 }
+
+/** Key servers tried per lookup at most: 40 SRV targets must not mean 40 connections. */
+export const MAX_KEY_SERVERS = 3;
+/** Records read from one key document or TXT answer at most. */
+const MAX_RECORDS = 16;
+/** Seconds a key document is kept: its max-age within these bounds, else the default. */
+const DOCUMENT_TTL = { min: 60, max: 3600, default: 600 } as const;
+/** Seconds "no key here" and a failed fetch are remembered. */
+const NEGATIVE_TTL = 60;
+const FAILURE_TTL = 10;
+
+type CachedDocument = { readonly records: readonly string[] } | { readonly error: KeyLookupError };
 
 /**
  * `http/well-known`: SRV `_domainkey_lookup._tcp.<domain>` names the key server; GET
  * `https://<server>/.well-known/domainkey/<domain>/<selector>`, a `text/plain` body with one
- * record per line. Always HTTPS, never redirected.
+ * record per line. Always HTTPS, never redirected, only to allowed addresses. Documents (and
+ * their absence, and failures) are cached; concurrent lookups of one key share one fetch.
  */
 export function wellKnownKeys(options: WellKnownKeysOptions = {}): KeyResolver {
   const dns = options.dns instanceof DnsClient ? options.dns : new DnsClient(options.dns);
-  const timeout = options.timeout ?? 5000;
-  const maxBytes = options.maxBytes ?? 65536;
-  return {
-    methods: ['http/well-known'],
-    async lookup({ domain, selector }) {
-      const urls = await keyDocumentUrls(dns, domain, selector, options.fallbackToDomain ?? true);
-      let failure: Error | undefined;
+  const context: FetchContext = {
+    dns,
+    timeout: options.timeout ?? 5000,
+    maxBytes: options.maxBytes ?? 16384,
+    policy: addressPolicy(options.allowNetworks, 'wellKnownKeys allowNetworks'),
+    ...(options.ca !== undefined && { ca: options.ca }),
+    rejectUnauthorized: options.rejectUnauthorized ?? true,
+  };
+  const fallback = options.fallbackToDomain ?? true;
+  const cache = new LruCache<string, CachedDocument>(options.cacheSize ?? 1000);
+  const shared = new SharedTasks<string, readonly string[]>();
+  const limit = new ConcurrencyLimit({
+    total: options.maxConcurrent ?? 16,
+    perGroup: options.maxConcurrentPerDomain ?? 2,
+  });
+
+  const fetchDocument = async (domain: string, selector: string, signal: AbortSignal) => {
+    // Random sub-domains of one attacker's domain are one group.
+    const release = acquire(limit, registrableDomain(domain) ?? domain);
+    try {
+      const urls = await keyDocumentUrls(dns, domain, selector, fallback, signal);
+      let failure: KeyLookupError | undefined;
       for (const url of urls) {
         try {
-          return await fetchKeyDocument(url, { dns, timeout, maxBytes, options });
+          return await fetchKeyDocument(url, context, signal);
         } catch (error) {
-          failure = error as Error;
-          debug('key server %s failed: %s', url.href, failure.message);
+          failure = error as KeyLookupError;
+          debug('key server %s failed: %s', url.href, failure.detail ?? failure.message);
+          if (signal.aborted) break;
         }
       }
-      if (failure) throw failure instanceof KeyLookupError ? failure : new KeyLookupError(failure.message);
-      return [];
+      if (failure) throw failure;
+      return { records: [], ttl: NEGATIVE_TTL };
+    } finally {
+      release();
+    }
+  };
+
+  return {
+    methods: ['http/well-known'],
+    async lookup({ domain, selector, signal }) {
+      const key = `${domain}/${selector}`.toLowerCase();
+      const cached = cache.get(key);
+      if (cached) {
+        if ('error' in cached) throw cached.error;
+        return cached.records;
+      }
+      return shared.run(key, signal, async (sharedSignal) => {
+        try {
+          const { records, ttl } = await fetchDocument(domain, selector, sharedSignal);
+          cache.set(key, { records }, ttl * 1000);
+          return records;
+        } catch (error) {
+          const failure =
+            error instanceof KeyLookupError
+              ? error
+              : new KeyLookupError(`the key lookup for ${domain} failed`, String(error));
+          // Busy and abandoned lookups say nothing about the key server: not remembered.
+          if (!(failure instanceof KeyLookupBusyError) && !sharedSignal.aborted)
+            cache.set(key, { error: failure }, FAILURE_TTL * 1000);
+          throw failure;
+        }
+      });
     },
   };
 }
 
-/** The key document URLs to try, in RFC 2782 order: always https, whatever the SRV port. */
+function acquire(limit: ConcurrencyLimit, group: string): () => void {
+  try {
+    return limit.acquire(group);
+  } catch (error) {
+    if (!(error instanceof CapacityError)) throw error;
+    throw new KeyLookupBusyError(
+      'too many key lookups are in progress here; retry shortly',
+      `key fetches: ${error.message}`,
+    );
+  }
+}
+
+/**
+ * The key document URLs to try, in RFC 2782 order: always https, whatever the SRV port; at most
+ * MAX_KEY_SERVERS; targets that are no host names (IP literals included) skipped.
+ */
 export async function keyDocumentUrls(
   dns: DnsClient,
   domain: string,
   selector: string,
   fallbackToDomain = true,
+  signal?: AbortSignal,
 ): Promise<URL[]> {
   const path = `/.well-known/domainkey/${encodeURIComponent(domain)}/${encodeURIComponent(selector)}`;
-  const origins = await keyServers(dns, domain, fallbackToDomain);
+  const origins = await keyServers(dns, domain, fallbackToDomain, signal);
   return origins.map((origin) => new URL(path, origin));
 }
 
-async function keyServers(dns: DnsClient, domain: string, fallback: boolean): Promise<string[]> {
+async function keyServers(
+  dns: DnsClient,
+  domain: string,
+  fallback: boolean,
+  signal: AbortSignal | undefined,
+): Promise<string[]> {
+  const service = `_domainkey_lookup._tcp.${domain}`;
   let records: Awaited<ReturnType<DnsClient['srv']>>;
   try {
-    records = await dns.srv(`_domainkey_lookup._tcp.${domain}`);
+    records = await abortable(dns.srv(service), signal);
   } catch (error) {
-    throw new KeyLookupError(
-      `SRV lookup for the key server of ${domain} failed: ${(error as Error).message}`,
-    );
+    throw dnsFailure(service, error, signal);
   }
-  if (records.length === 0) return fallback ? [`https://${domain}`] : [];
-  return orderSrv(records).map((r) => `https://${r.target.replace(/\.$/, '')}:${r.port}`);
+  if (records.length === 0) {
+    // A single label ("localhost") or an address is no domain with a web server of its own.
+    return fallback && domain.includes('.') && !isAddressLike(domain) ? [`https://${domain}`] : [];
+  }
+  const hosts = orderSrv(records).filter((r) => isDomainName(r.target) && !isAddressLike(r.target));
+  return hosts.slice(0, MAX_KEY_SERVERS).map((r) => `https://${r.target.replace(/\.$/, '')}:${r.port}`);
+}
+
+interface FetchContext {
+  readonly dns: DnsClient;
+  readonly timeout: number;
+  readonly maxBytes: number;
+  readonly policy: AddressPolicy;
+  readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
+  readonly rejectUnauthorized: boolean;
 }
 
 async function fetchKeyDocument(
   url: URL,
-  context: { dns: DnsClient; timeout: number; maxBytes: number; options: WellKnownKeysOptions },
-): Promise<string[]> {
+  context: FetchContext,
+  signal: AbortSignal,
+): Promise<{ records: string[]; ttl: number }> {
+  const server = `the key server ${url.hostname}`;
   let response: Awaited<ReturnType<typeof httpRequest>>;
   try {
     response = await httpRequest({
@@ -190,27 +322,77 @@ async function fetchKeyDocument(
       timeout: context.timeout,
       maxBytes: context.maxBytes,
       dns: context.dns,
+      policy: context.policy,
+      signal,
       headers: [['Accept', 'text/plain']],
-      ...(context.options.ca !== undefined && { ca: context.options.ca }),
-      ...(context.options.rejectUnauthorized !== undefined && {
-        rejectUnauthorized: context.options.rejectUnauthorized,
-      }),
+      ...(context.ca !== undefined && { ca: context.ca }),
+      rejectUnauthorized: context.rejectUnauthorized,
     });
   } catch (error) {
-    const reason = error instanceof HttpError ? error.message : String(error);
-    throw new KeyLookupError(`fetching ${url.href} failed: ${reason}`);
+    const detail = `${url.href}: ${(error as Error).message}`;
+    throw new KeyLookupError(`${server} ${httpFailure(error, context)}`, detail);
   }
-  if (response.status === 404 || response.status === 410) return [];
-  if (response.status !== 200) throw new KeyLookupError(`${url.href} answered HTTP ${response.status}`);
+  if (response.status === 404 || response.status === 410) return { records: [], ttl: NEGATIVE_TTL };
+  if (response.status !== 200)
+    throw new KeyLookupError(`${server} answered HTTP ${response.status}`, url.href);
   const type = (response.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
-  if (type !== 'text/plain')
-    throw new KeyLookupError(`${url.href} served ${type || 'no content type'}, not text/plain`);
-  return splitRecordLines(response.body.toString('utf8'));
+  if (type !== 'text/plain') {
+    throw new KeyLookupError(
+      `${server} did not serve text/plain`,
+      `${url.href} served ${type || 'no content type'}`,
+    );
+  }
+  return {
+    records: splitRecordLines(response.body.toString('utf8')),
+    ttl: documentTtl(response.headers['cache-control']),
+  };
+}
+
+/** What went wrong with a key server, in our words: no addresses, no remote error text. */
+function httpFailure(error: unknown, context: FetchContext): string {
+  switch (error instanceof HttpError ? error.code : 'network') {
+    case 'connect':
+      return 'is unreachable';
+    case 'refused':
+      return 'has no address this receiver may connect to (only public addresses are used)';
+    case 'tls':
+      return 'failed the TLS check (its certificate is not trusted or not for its name)';
+    case 'timeout':
+      return `did not answer within ${context.timeout} ms`;
+    case 'too-large':
+      return `sent a key document over ${context.maxBytes} octets`;
+    case 'aborted':
+      return 'was not asked to the end (the lookup was abandoned)';
+    default:
+      return 'broke the connection';
+  }
+}
+
+function documentTtl(cacheControl: string | undefined): number {
+  const match = /(?:^|,)\s*max-age=(\d{1,9})/i.exec(cacheControl ?? '');
+  const ttl = match ? Number(match[1]) : DOCUMENT_TTL.default;
+  return Math.min(DOCUMENT_TTL.max, Math.max(DOCUMENT_TTL.min, ttl));
+}
+
+/** A DNS failure in our words; the name server's address and error text go to the detail. */
+function dnsFailure(name: string, error: unknown, signal: AbortSignal | undefined): KeyLookupError {
+  if (signal?.aborted) return new KeyLookupError(`the DNS lookup of ${name} was abandoned`);
+  const code = error instanceof DnsError ? error.code : 'network';
+  const why =
+    code === 'timeout'
+      ? 'timed out'
+      : code === 'network'
+        ? 'got no answer'
+        : code === 'malformed'
+          ? 'got an unreadable answer'
+          : `failed (${code})`;
+  return new KeyLookupError(`the DNS lookup of ${name} ${why}`, String((error as Error)?.message ?? error));
 }
 
 function splitRecordLines(text: string): string[] {
   return text
     .split(/\r?\n/)
     .map((line) => line.trim())
-    .filter((line) => line.length > 0);
+    .filter((line) => line.length > 0)
+    .slice(0, MAX_RECORDS);
 }

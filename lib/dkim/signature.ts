@@ -4,7 +4,8 @@
  */
 import { isDomainName } from '../dns/names.js';
 import { VerificationError } from '../errors.js';
-import type { Mutable } from '../text.js';
+import { isAddressLike } from '../net/address-policy.js';
+import { type Mutable, printable } from '../text.js';
 import type { SignatureAlgorithm } from './key-record.js';
 import { decodeBase64Tag, parseTagList, splitColonList, TagListError } from './tag-list.js';
 
@@ -72,8 +73,8 @@ export function parseSignature(value: string, policy: SignaturePolicy = {}): Par
   }
 
   const domain = d!.toLowerCase().replace(/\.$/, '');
-  if (!isDomainName(domain))
-    throw new VerificationError('malformed-signature', `d=${d} is not a domain name`);
+  if (!isDomainName(domain) || isAddressLike(domain))
+    throw new VerificationError('malformed-signature', `d=${printable(d!)} is not a domain name`);
   const selector = s!.toLowerCase();
   if (!SELECTOR.test(selector))
     throw new VerificationError('malformed-signature', `s=${s} is not a selector`);

@@ -3,10 +3,10 @@
  * first: tags, times and the body hash before any key is looked up.
  */
 import { createHash, type KeyObject, verify } from 'node:crypto';
-import { VerificationError } from '../errors.js';
+import { IScheduleError, VerificationError } from '../errors.js';
 import { bodyHash, canonicalBodyLength, type HeaderList, headerValues, signedData } from './canonicalize.js';
 import { type PublicKeyChoice, type SignatureAlgorithm, selectPublicKey } from './key-record.js';
-import { KeyLookupError, type KeyResolver } from './resolvers.js';
+import { KeyLookupBusyError, KeyLookupError, type KeyResolver } from './resolvers.js';
 import { type ParsedSignature, parseSignature, type QueryMethod } from './signature.js';
 
 export interface VerifyOptions {
@@ -22,6 +22,17 @@ export interface VerifyOptions {
   readonly clockSkew?: number;
   /** Accept `a=rsa-sha1` signatures (refused by default, RFC 8301). */
   readonly allowSha1?: boolean;
+  /** Refuse a signature without `t=` (default false here; the receiver requires it). */
+  readonly requireTimestamp?: boolean;
+  /**
+   * The longest a signature may be valid, seconds: `x=` further than this after `t=` (or after
+   * now, without `t=`) is refused. Default: no bound here; the receiver sets one.
+   */
+  readonly maxLifetime?: number;
+  /** Milliseconds for the whole key lookup, every method and server included (default 5000). */
+  readonly keyLookupTimeout?: number;
+  /** Abandons the key lookup (e.g. the client went away). */
+  readonly signal?: AbortSignal;
 }
 
 export interface VerifiedRequest {
@@ -47,7 +58,10 @@ export async function verifyRequest(options: VerifyOptions): Promise<VerifiedReq
   const body = typeof options.body === 'string' ? Buffer.from(options.body, 'utf8') : options.body;
   checkBody(parsed, body);
 
-  const { key, method } = await findKey(parsed, options.keys);
+  const { key, method } = await findKey(parsed, options.keys, {
+    timeout: options.keyLookupTimeout ?? 5000,
+    ...(options.signal && { signal: options.signal }),
+  });
   checkSignatureValue(parsed, signedBytes(options.headers, parsed, header), key);
   return {
     domain: parsed.domain,
@@ -61,7 +75,10 @@ export async function verifyRequest(options: VerifyOptions): Promise<VerifiedReq
   };
 }
 
-export type SignatureCheckOptions = Pick<VerifyOptions, 'headers' | 'now' | 'clockSkew' | 'allowSha1'>;
+export type SignatureCheckOptions = Pick<
+  VerifyOptions,
+  'headers' | 'now' | 'clockSkew' | 'allowSha1' | 'requireTimestamp' | 'maxLifetime'
+>;
 
 /**
  * The checks that need neither body nor key: exactly one DKIM-Signature, well-formed, supported
@@ -73,7 +90,9 @@ export function checkSignatureHeader(options: SignatureCheckOptions): {
 } {
   const header = theSignatureHeader(options.headers);
   const parsed = parseSignature(header, { allowSha1: options.allowSha1 ?? false });
-  checkTimes(parsed, options.now ?? Math.floor(Date.now() / 1000), options.clockSkew ?? 300);
+  const now = options.now ?? Math.floor(Date.now() / 1000);
+  checkTimes(parsed, now, options.clockSkew ?? 300);
+  checkLifetime(parsed, now, options);
   return { header, parsed };
 }
 
@@ -131,6 +150,32 @@ export function checkTimes(parsed: ParsedSignature, now: number, clockSkew: numb
   }
 }
 
+/**
+ * How long a replay cache must remember a signature is bounded: `t=` present when required, and
+ * `x=` no further than `maxLifetime` after `t=` (or after now, without `t=`).
+ */
+export function checkLifetime(
+  parsed: ParsedSignature,
+  now: number,
+  policy: Pick<VerifyOptions, 'requireTimestamp' | 'maxLifetime'>,
+): void {
+  if (policy.requireTimestamp && parsed.signedAt === undefined) {
+    throw new VerificationError(
+      'missing-timestamp',
+      'the DKIM-Signature has no t= tag; this receiver requires the signing time',
+    );
+  }
+  const { maxLifetime } = policy;
+  if (maxLifetime === undefined || parsed.expiresAt === undefined) return;
+  const from = parsed.signedAt ?? now;
+  if (parsed.expiresAt - from > maxLifetime) {
+    throw new VerificationError(
+      'lifetime-too-long',
+      `x=${parsed.expiresAt} is ${parsed.expiresAt - from} s after ${parsed.signedAt === undefined ? 'now' : `t=${parsed.signedAt}`}; this receiver accepts signatures valid for at most ${maxLifetime} s`,
+    );
+  }
+}
+
 export function checkBody(parsed: ParsedSignature, body: Uint8Array): void {
   const hash = parsed.algorithm === 'rsa-sha1' ? 'sha1' : 'sha256';
   if (parsed.bodyLength !== undefined) {
@@ -147,31 +192,57 @@ export function checkBody(parsed: ParsedSignature, body: Uint8Array): void {
   }
 }
 
-/** The key to verify with, tried by the `q=` methods in order. */
+/**
+ * The key to verify with, tried by the `q=` methods in order, all within one deadline. Failures
+ * are described in our words (KeyLookupError messages); their detail goes to the error's
+ * `detail`, for the log. Our own overload is a 503 with Retry-After, not the peer's fault.
+ */
 export async function findKey(
   parsed: ParsedSignature,
   keys: KeyResolver,
+  limits: { readonly timeout?: number; readonly signal?: AbortSignal } = {},
 ): Promise<PublicKeyChoice & { method: QueryMethod }> {
+  const where = `${parsed.selector}._domainkey.${parsed.domain}`;
+  const deadline = AbortSignal.timeout(limits.timeout ?? 5000);
+  const signal = limits.signal ? AbortSignal.any([limits.signal, deadline]) : deadline;
   const tried: string[] = [];
   const failures: string[] = [];
+  const details: string[] = [];
   for (const method of parsed.queryMethods) {
     if (!keys.methods.includes(method)) continue;
     tried.push(method);
     let records: readonly string[];
     try {
-      records = await keys.lookup({ domain: parsed.domain, selector: parsed.selector, method });
+      records = await keys.lookup({ domain: parsed.domain, selector: parsed.selector, method, signal });
     } catch (error) {
-      failures.push(error instanceof KeyLookupError ? error.message : `${method}: ${String(error)}`);
+      if (error instanceof KeyLookupBusyError) {
+        throw new IScheduleError('service-unavailable', error.message, 503, {
+          retryAfter: 5,
+          ...(error.detail && { detail: error.detail }),
+        });
+      }
+      if (deadline.aborted) {
+        throw new VerificationError(
+          'key-lookup-failed',
+          `the key for ${where} could not be found within ${limits.timeout ?? 5000} ms`,
+          [...details, `${method}: ${describe(error)}`].join('; '),
+        );
+      }
+      if (signal.aborted) throw error;
+      failures.push(
+        error instanceof KeyLookupError ? `${method}: ${error.message}` : `${method}: the lookup failed`,
+      );
+      details.push(`${method}: ${describe(error)}`);
       continue;
     }
     if (records.length === 0) continue;
-    return { ...selectPublicKey(records, parsed.algorithm), method };
+    return { ...selectPublicKey(records, parsed.algorithm, where), method };
   }
-  const where = `${parsed.selector}._domainkey.${parsed.domain}`;
   if (failures.length > 0) {
     throw new VerificationError(
       'key-lookup-failed',
       `the key for ${where} could not be fetched: ${failures.join('; ')}`,
+      details.join('; '),
     );
   }
   if (tried.length === 0) {
@@ -180,5 +251,10 @@ export async function findKey(
       `none of the key query methods q=${parsed.queryMethods.join(':')} is enabled here (enabled: ${keys.methods.join(', ') || 'none'})`,
     );
   }
-  throw new VerificationError('no-key', `no key record for ${where} (tried ${tried.join(', ')})`);
+  throw new VerificationError('no-key', `no key record at ${where} (tried ${tried.join(', ')})`);
+}
+
+function describe(error: unknown): string {
+  if (error instanceof KeyLookupError) return error.detail ?? error.message;
+  return error instanceof Error ? error.message : String(error);
 }

@@ -29,6 +29,8 @@ export interface DnsOptions {
   readonly failureTtl?: number;
   /** Upper bound on any cached TTL, seconds (default 86400). */
   readonly maxTtl?: number;
+  /** Lower bound on a positive answer's cached TTL, seconds (default 0: as the zone says). */
+  readonly minTtl?: number;
 }
 
 export interface SrvRecord {
@@ -50,6 +52,7 @@ export class DnsClient {
   readonly #negativeTtl: number;
   readonly #failureTtl: number;
   readonly #maxTtl: number;
+  readonly #minTtl: number;
   readonly #cache: LruCache<string, Answer>;
   readonly #inFlight = new Map<string, Promise<Answer>>();
   /** Questions sent to a name server (cache misses), for benchmarks and tests. */
@@ -64,6 +67,7 @@ export class DnsClient {
     this.#negativeTtl = options.negativeTtl ?? 60;
     this.#failureTtl = options.failureTtl ?? 5;
     this.#maxTtl = options.maxTtl ?? 86400;
+    this.#minTtl = Math.min(options.minTtl ?? 0, this.#maxTtl);
     this.#cache = new LruCache(options.cacheSize ?? 1000);
   }
 
@@ -133,7 +137,9 @@ export class DnsClient {
           continue;
         }
         const records = matching(response, name, Packet.TYPE[type]);
-        const ttl = records.length ? Math.min(...records.map((r) => r.ttl)) : this.#negativeTtl;
+        const ttl = records.length
+          ? Math.max(this.#minTtl, Math.min(...records.map((r) => r.ttl)))
+          : this.#negativeTtl;
         debug('%s: %d record(s), ttl %d', question, records.length, ttl);
         return this.#remember(question, { records }, Math.min(ttl, this.#maxTtl));
       } catch (error) {

@@ -1,4 +1,5 @@
 /** Domain names and TXT strings: the syntax every module that handles DNS data shares. */
+import { getDomain } from 'tldts';
 
 // Letter-digit-hyphen labels of at most 63 octets, at most 253 octets in all, one trailing dot allowed.
 const DOMAIN_NAME =
@@ -17,4 +18,13 @@ export function splitTxtStrings(text: string, max = 255): string[] {
     strings.push(bytes.subarray(offset, offset + max).toString('utf8'));
   }
   return strings.length ? strings : [''];
+}
+
+/**
+ * The registrable domain of a host name (`cal.example.co.uk` -> `example.co.uk`), by the Public
+ * Suffix List with its private section (so `a.github.io` and `b.github.io` differ); undefined
+ * for IP addresses, single labels and public suffixes themselves.
+ */
+export function registrableDomain(host: string): string | undefined {
+  return getDomain(host.replace(/\.$/, ''), { allowPrivateDomains: true }) ?? undefined;
 }

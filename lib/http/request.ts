@@ -2,6 +2,8 @@
  * One bounded HTTPS exchange: a deadline on the whole exchange, a cap on the response body, TLS
  * verified unless the caller explicitly says otherwise, and host names resolved through the
  * package's DNS client when one is given (so tests and private deployments need no system DNS).
+ * With an address policy, only addresses it allows are dialled: the address checked is the
+ * address connected to, so no second resolution can slip in between.
  */
 
 import http from 'node:http';
@@ -9,6 +11,7 @@ import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import net from 'node:net';
 import type { DnsClient } from '../dns/client.js';
+import { type AddressPolicy, unbracket } from '../net/address-policy.js';
 
 export interface HttpRequest {
   readonly url: URL;
@@ -24,6 +27,10 @@ export interface HttpRequest {
   /** Verify the server certificate (default true). */
   readonly rejectUnauthorized?: boolean;
   readonly dns?: DnsClient;
+  /** Only connect to addresses this policy allows (untrusted names); absent: any address. */
+  readonly policy?: AddressPolicy;
+  /** Abandons the exchange (a caller's deadline, a client that went away). */
+  readonly signal?: AbortSignal;
 }
 
 export interface HttpResponse {
@@ -33,15 +40,33 @@ export interface HttpResponse {
   readonly body: Buffer;
 }
 
+export type HttpErrorCode =
+  /** No answer within the deadline. */
+  | 'timeout'
+  /** The answer was larger than allowed. */
+  | 'too-large'
+  /** No connection was made: nothing was sent. */
+  | 'connect'
+  /** The address policy refused every address of the host: nothing was sent. */
+  | 'refused'
+  /** The TLS handshake failed (certificate not trusted, wrong name, protocol). */
+  | 'tls'
+  /** The caller abandoned the exchange. */
+  | 'aborted'
+  | 'network';
+
 export class HttpError extends Error {
   override name = 'HttpError';
-  /** `timeout`, `too-large`, `connect` (nothing was sent), `network`. */
-  readonly code: 'timeout' | 'too-large' | 'connect' | 'network';
-  constructor(code: HttpError['code'], message: string) {
+  readonly code: HttpErrorCode;
+  constructor(code: HttpErrorCode, message: string) {
     super(message);
     this.code = code;
   }
 }
+
+/** Thrown by the guarded lookup when the policy refuses every address of a host. */
+const ADDRESS_REFUSED = 'ERR_ISCHEDULE_ADDRESS_REFUSED';
+const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 
 export function httpRequest(request: HttpRequest): Promise<HttpResponse> {
   const { url } = request;
@@ -49,6 +74,15 @@ export function httpRequest(request: HttpRequest): Promise<HttpResponse> {
   if (!secure && url.protocol !== 'http:')
     return Promise.reject(new HttpError('network', `unsupported URL ${url.href}`));
   const transport = secure ? https : http;
+  const literal = unbracket(url.hostname);
+  if (request.policy && net.isIP(literal)) {
+    const refusal = request.policy.refusal(literal);
+    if (refusal)
+      return Promise.reject(
+        new HttpError('refused', `${url.origin}: ${refusal}, not allowed (allowNetworks)`),
+      );
+  }
+  if (request.signal?.aborted) return Promise.reject(new HttpError('aborted', `${url.origin}: abandoned`));
   // Headers go out as a raw list, exactly as given; Node then adds no Host of its own.
   const headers: string[] = [];
   const given = request.headers ?? [];
@@ -63,9 +97,11 @@ export function httpRequest(request: HttpRequest): Promise<HttpResponse> {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      request.signal?.removeEventListener('abort', onAbort);
       req.destroy();
       reject(error);
     };
+    const onAbort = () => fail(new HttpError('aborted', `${url.origin}: abandoned`));
     const req = transport.request(url, {
       method: request.method ?? 'GET',
       headers,
@@ -76,8 +112,9 @@ export function httpRequest(request: HttpRequest): Promise<HttpResponse> {
           ca: request.ca as https.RequestOptions['ca'],
           rejectUnauthorized: request.rejectUnauthorized ?? true,
         }),
-      ...(request.dns && !net.isIP(url.hostname) && { lookup: dnsLookup(request.dns) }),
+      ...(request.dns && !net.isIP(literal) && { lookup: dnsLookup(request.dns, request.policy) }),
     });
+    request.signal?.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(
       () => fail(new HttpError('timeout', `${url.origin} did not answer within ${request.timeout} ms`)),
       request.timeout,
@@ -87,9 +124,7 @@ export function httpRequest(request: HttpRequest): Promise<HttpResponse> {
       else socket.once('connect', () => (connected = true));
     });
     req.on('error', (error: NodeJS.ErrnoException) => {
-      const refused =
-        !connected && ['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH'].includes(error.code ?? '');
-      fail(new HttpError(refused ? 'connect' : 'network', `${url.origin}: ${error.message}`));
+      fail(new HttpError(classify(error, connected), `${url.origin}: ${error.message}`));
     });
     req.on('response', (res) => {
       const declared = Number(res.headers['content-length'] ?? 0);
@@ -111,6 +146,7 @@ export function httpRequest(request: HttpRequest): Promise<HttpResponse> {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        request.signal?.removeEventListener('abort', onAbort);
         resolve({
           status: res.statusCode ?? 0,
           headers: flattenHeaders(res.headers),
@@ -122,6 +158,14 @@ export function httpRequest(request: HttpRequest): Promise<HttpResponse> {
   });
 }
 
+function classify(error: NodeJS.ErrnoException, connected: boolean): HttpErrorCode {
+  const code = error.code ?? '';
+  if (code === ADDRESS_REFUSED) return 'refused';
+  if (!connected && CONNECT_FAILURES.has(code)) return 'connect';
+  if (/^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|ERR_OSSL)/.test(code)) return 'tls';
+  return 'network';
+}
+
 function flattenHeaders(headers: http.IncomingHttpHeaders): Record<string, string> {
   const flat: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
@@ -130,15 +174,28 @@ function flattenHeaders(headers: http.IncomingHttpHeaders): Record<string, strin
   return flat;
 }
 
-/** A `net` lookup function answered by the package's DNS client. */
-export function dnsLookup(dns: DnsClient): LookupFunction {
+/**
+ * A `net` lookup function answered by the package's DNS client. With a policy, addresses it
+ * refuses are dropped; a host left with none fails with ADDRESS_REFUSED.
+ */
+export function dnsLookup(dns: DnsClient, policy?: AddressPolicy): LookupFunction {
   return (hostname, options, callback) => {
     dns.addresses(hostname).then(
       (addresses) => {
-        const all = addresses.map((address) => ({ address, family: net.isIPv6(address) ? 6 : 4 }));
+        const refused: string[] = [];
+        const usable = addresses.filter((address) => {
+          const refusal = policy?.refusal(address);
+          if (refusal) refused.push(`${address} (${refusal})`);
+          return !refusal;
+        });
+        const all = usable.map((address) => ({ address, family: net.isIPv6(address) ? 6 : 4 }));
         if (all.length === 0) {
-          const error: NodeJS.ErrnoException = new Error(`no address for ${hostname}`);
-          error.code = 'ENOTFOUND';
+          const error: NodeJS.ErrnoException = new Error(
+            refused.length
+              ? `${hostname} resolves only to addresses not allowed (allowNetworks): ${refused.join(', ')}`
+              : `no address for ${hostname}`,
+          );
+          error.code = refused.length ? ADDRESS_REFUSED : 'ENOTFOUND';
           return callback(error, '', 0);
         }
         if (options.all) return (callback as unknown as (e: null, a: typeof all) => void)(null, all);

@@ -10,9 +10,15 @@ import type { Exchange } from './exchange.js';
 
 const debug = createDebug('ischedule:sender:capabilities');
 
+/** Largest capabilities document accepted, octets (real ones are a few kilobytes). */
+export const MAX_CAPABILITIES_BYTES = 65536;
+
 export interface CachedCapabilities {
   readonly capabilities: Capabilities;
-  /** The URL that answered (after redirects): where POSTs go. */
+  /**
+   * Where POSTs go: the URL that answered, when a redirect kept it on the same origin (it saves
+   * a redirect per POST); else the URL asked, whose redirects each POST follows under the rules.
+   */
   readonly url: URL;
   readonly etag?: string;
   readonly serial?: string;
@@ -66,7 +72,7 @@ export class CapabilitiesCache {
       ['Connection', 'close'],
     ];
     if (previous?.etag) headers.push(['If-None-Match', previous.etag]);
-    const { response, finalUrl } = await this.#exchange.get(query, headers);
+    const { response, finalUrl } = await this.#exchange.get(query, headers, MAX_CAPABILITIES_BYTES);
     const lifetime = maxAge(response.headers['cache-control']) ?? this.#defaultLifetime;
     let entry: CachedCapabilities;
     if (response.status === 304 && previous) {
@@ -78,7 +84,8 @@ export class CapabilitiesCache {
       } catch (error) {
         throw new Error(`${query.href} served no usable capabilities document: ${(error as Error).message}`);
       }
-      const target = new URL(finalUrl);
+      // A capabilities redirect never makes another server the POST target.
+      const target = new URL(finalUrl.origin === url.origin ? finalUrl : url);
       target.search = '';
       const serial =
         response.headers['ischedule-capabilities']?.trim() ?? capabilities.serialNumber?.toString();

@@ -16,6 +16,7 @@ import { HttpError } from '../http/request.js';
 import { addressDomain, isCalendarAddress, normalizeAddress, withinDomain } from '../itip/address.js';
 import { parseScheduleMessage, type ScheduleMessage } from '../itip/message.js';
 import { checkParticipants } from '../itip/rules.js';
+import { addressPolicy } from '../net/address-policy.js';
 import { type CachedCapabilities, CapabilitiesCache } from './capabilities-cache.js';
 import { discoverReceiver, type Receiver } from './discovery.js';
 import { Exchange, RedirectError } from './exchange.js';
@@ -48,13 +49,22 @@ export interface IScheduleClientOptions {
     /** Verify receivers' certificates (default true). Turning it off exposes every message. */
     readonly rejectUnauthorized?: boolean;
   };
-  /** Domain -> receiver URL, consulted before DNS (private deployments, tests; may be http://). */
+  /**
+   * Domain -> receiver URL, consulted before DNS (private deployments, tests; may be http://).
+   * What the operator names here is trusted as named: its origin may be any address.
+   */
   readonly overrides?: Readonly<Record<string, string>>;
+  /**
+   * Networks that receivers found through DNS (and redirects) may be in besides the public
+   * Internet, as CIDR blocks or addresses (default none): without this, a recipient domain's
+   * DNS can never make the client connect to loopback, private or link-local addresses.
+   */
+  readonly allowNetworks?: readonly string[];
   /** Try parent domains when a domain has no SRV record (default false). */
   readonly subdomainFallback?: boolean;
   /** Milliseconds for one HTTP exchange (default 30000). */
   readonly timeout?: number;
-  /** Largest response accepted, octets (default 4 MiB). */
+  /** Largest schedule response accepted, octets (default 1 MiB; capabilities: 64 KiB). */
   readonly maxResponseBytes?: number;
   /** Receivers whose capabilities are kept (default 1000). */
   readonly capabilitiesCacheSize?: number;
@@ -99,7 +109,9 @@ export class IScheduleClient {
     this.#exchange = new Exchange({
       dns: this.dns,
       timeout: options.timeout ?? 30_000,
-      maxResponseBytes: options.maxResponseBytes ?? 4 << 20,
+      maxResponseBytes: options.maxResponseBytes ?? 1 << 20,
+      policy: addressPolicy(options.allowNetworks, 'IScheduleClient allowNetworks'),
+      trustedOrigins: new Set([...this.#overrides.values()].map((url) => url.origin)),
       ...(options.tls?.ca !== undefined && { ca: options.tls.ca }),
       rejectUnauthorized: options.tls?.rejectUnauthorized ?? true,
       attempts: options.attempts ?? 3,
@@ -204,13 +216,27 @@ export class IScheduleClient {
         return await this.#sendToReceiver(url, recipients, message, originator, key);
       } catch (error) {
         lastError = error as Error;
-        // A target that refuses connections moves the request to the next one.
-        if (!(error instanceof HttpError && error.code === 'connect')) break;
-        debug('%s refused connections, trying the next target', url.href);
+        // Nothing reached a target that refused connections or may not be reached: try the next.
+        if (!(error instanceof HttpError && (error.code === 'connect' || error.code === 'refused'))) break;
+        debug('%s: %s, trying the next target', url.href, lastError.message);
       }
     }
-    const unreachable = lastError instanceof HttpError && lastError.code === 'connect';
-    const reason = `${unreachable ? 'receiver unreachable' : 'receiver failed'}: ${lastError?.message}`;
+    return this.#failed(domain, recipients, lastError);
+  }
+
+  /** What a failure to reach any of a domain's receivers means for its recipients. */
+  #failed(domain: string, recipients: readonly string[], error: Error | undefined): RecipientResult[] {
+    const code = error instanceof HttpError ? error.code : undefined;
+    if (code === 'refused') {
+      // Only private addresses: as good as no receiver; the host falls back to iMIP.
+      const why = `no address of ${domain}'s receiver may be reached: ${error?.message}`;
+      return recipients.map((r) => failure(r, 'no-receiver', '5.2;Invalid calendar service', why));
+    }
+    if (error instanceof RedirectError) {
+      const why = `receiver refused: ${error.message}`;
+      return recipients.map((r) => failure(r, 'refused', '5.2;Invalid calendar service', why));
+    }
+    const reason = `${code === 'connect' ? 'receiver unreachable' : 'receiver failed'}: ${error?.message}`;
     this.#options.logger?.warn?.('iSchedule delivery failed', { domain, reason });
     return recipients.map((r) => failure(r, 'temporary-failure', '5.1;Service unavailable', reason));
   }
@@ -282,8 +308,12 @@ export class IScheduleClient {
       return resultsFromResponse(batch, response, finalUrl);
     } catch (error) {
       if (error instanceof HttpError && error.code === 'connect') throw error;
-      const reason =
-        error instanceof HttpError || error instanceof RedirectError ? error.message : String(error);
+      // A redirect this client will not follow: retrying the same receiver cannot help.
+      if (error instanceof RedirectError || (error instanceof HttpError && error.code === 'refused')) {
+        const why = `receiver refused: ${error.message}`;
+        return batch.map((r) => failure(r, 'refused', '5.2;Invalid calendar service', why, url));
+      }
+      const reason = error instanceof HttpError ? error.message : String(error);
       return batch.map((r) => failure(r, 'temporary-failure', '5.1;Service unavailable', reason, url));
     }
   }

@@ -7,10 +7,13 @@ import createDebug from 'debug';
 import type { DnsClient } from '../dns/client.js';
 import { isDomainName } from '../dns/names.js';
 import { orderSrv } from '../dns/srv.js';
+import { isAddressLike } from '../net/address-policy.js';
 
 const debug = createDebug('ischedule:sender:discovery');
 
 export const WELL_KNOWN_PATH = '/.well-known/ischedule';
+/** Receiver targets tried per domain at most. */
+export const MAX_TARGETS = 3;
 
 export interface Receiver {
   /** The recipient domain this receiver serves. */
@@ -42,8 +45,11 @@ export async function discoverReceiver(
     const service = `_ischedules._tcp.${candidate}`;
     const records = await options.dns.srv(service);
     if (records.length > 0) {
-      // A hostile or broken zone may name anything as a target: keep only host names.
-      const targets = orderSrv(records.filter((r) => r.target === '.' || isDomainName(r.target)));
+      // A hostile or broken zone may name anything as a target: keep only host names, and only
+      // a few of them (a send tries the next only when a target refuses connections).
+      const targets = orderSrv(
+        records.filter((r) => r.target === '.' || (isDomainName(r.target) && !isAddressLike(r.target))),
+      ).slice(0, MAX_TARGETS);
       if (targets.length === 0) {
         debug('%s: SRV says no service (".")', service);
         return undefined;

@@ -1,13 +1,17 @@
 /**
  * HTTP exchanges with receivers: one keep-alive agent per origin, TLS verified unless turned off
- * explicitly, redirects followed by the client itself (POST stays POST, at most 3 hops, never
- * from https to http), bounded retries for refused connections and 503 Retry-After.
+ * explicitly, redirects followed by the client itself (POST stays POST, at most 3 hops, only to
+ * https within the receiver's registrable domain), bounded retries for refused connections and
+ * 503 Retry-After. Receivers found through DNS, and every redirect, are reached only at
+ * addresses the policy allows; the origins the operator named (overrides) are trusted as named.
  */
 import http from 'node:http';
 import https from 'node:https';
 import createDebug from 'debug';
 import type { DnsClient } from '../dns/client.js';
-import { dnsLookup, HttpError, type HttpResponse, httpRequest } from '../http/request.js';
+import { registrableDomain } from '../dns/names.js';
+import { HttpError, type HttpResponse, httpRequest } from '../http/request.js';
+import { type AddressPolicy, isAddressLike } from '../net/address-policy.js';
 
 const debug = createDebug('ischedule:sender:http');
 
@@ -25,6 +29,10 @@ export interface ExchangeOptions {
   /** First backoff, doubled each time (default 200 ms); Retry-After above `maxRetryAfter` is not waited for. */
   readonly backoffMs: number;
   readonly maxRetryAfterMs: number;
+  /** Which addresses untrusted URLs may reach. */
+  readonly policy: AddressPolicy;
+  /** Origins the operator configured (overrides): reached as named, without the policy. */
+  readonly trustedOrigins: ReadonlySet<string>;
 }
 
 export class RedirectError extends Error {
@@ -41,11 +49,13 @@ export class Exchange {
     this.#options = options;
   }
 
+  /** A GET, redirects followed; `maxBytes` bounds the answer (default maxResponseBytes). */
   get(
     url: URL,
     headers: ReadonlyArray<readonly [string, string]>,
+    maxBytes = this.#options.maxResponseBytes,
   ): Promise<{ response: HttpResponse; finalUrl: URL }> {
-    return this.#follow(url, 'GET', headers, undefined);
+    return this.#follow(url, 'GET', headers, undefined, maxBytes);
   }
 
   /** POSTs the exact headers and body, re-POSTing on redirects; retries refusals and 503. */
@@ -57,7 +67,7 @@ export class Exchange {
     const { attempts, backoffMs, maxRetryAfterMs } = this.#options;
     for (let attempt = 1; ; attempt++) {
       try {
-        const result = await this.#follow(url, 'POST', headers, body);
+        const result = await this.#follow(url, 'POST', headers, body, this.#options.maxResponseBytes);
         const wait = retryAfter(result.response, maxRetryAfterMs);
         if (result.response.status !== 503 || wait === undefined || attempt >= attempts) return result;
         debug('%s: 503, retrying in %d ms', url.href, wait);
@@ -76,11 +86,17 @@ export class Exchange {
     this.#agents.clear();
   }
 
+  /** Whether `url` is one the operator named, reached without the address policy. */
+  trusted(url: URL): boolean {
+    return this.#options.trustedOrigins.has(url.origin);
+  }
+
   async #follow(
     start: URL,
     method: string,
     headers: ReadonlyArray<readonly [string, string]>,
     body: Buffer | undefined,
+    maxBytes: number,
   ): Promise<{ response: HttpResponse; finalUrl: URL }> {
     let url = start;
     for (let hop = 0; ; hop++) {
@@ -91,9 +107,10 @@ export class Exchange {
         headers,
         ...(body && { body }),
         timeout: this.#options.timeout,
-        maxBytes: this.#options.maxResponseBytes,
+        maxBytes,
         agent: this.#agent(url),
         dns: this.#options.dns,
+        ...(!this.trusted(url) && { policy: this.#options.policy }),
       });
       const location = response.headers.location;
       if (!REDIRECTS.has(response.status) || !location) return { response, finalUrl: url };
@@ -104,20 +121,31 @@ export class Exchange {
       } catch {
         throw new RedirectError(`${url.href} redirected to an invalid location`);
       }
-      if (url.protocol === 'https:' && next.protocol !== 'https:') {
-        throw new RedirectError(`${url.href} redirected to ${next.protocol} (refused: never leave https)`);
-      }
-      if (next.protocol !== 'https:' && next.protocol !== 'http:')
-        throw new RedirectError(`redirect to ${next.protocol} refused`);
+      const refusal = this.#redirectRefusal(url, next, start);
+      if (refusal) throw new RedirectError(`${url.href} redirected ${refusal} (refused)`);
       debug('%s %s -> %d %s', method, url.href, response.status, next.href);
       url = next;
     }
   }
 
+  /**
+   * A redirect may stay on its origin, go to an origin the operator named, or go to https on
+   * the registrable domain of the receiver first asked; anything else is refused.
+   */
+  #redirectRefusal(from: URL, to: URL, start: URL): string | undefined {
+    if (to.origin === from.origin) return undefined;
+    if (to.protocol !== 'https:') return `to ${to.protocol} (only https is followed)`;
+    if (this.trusted(to)) return undefined;
+    const home = isAddressLike(start.hostname) ? undefined : registrableDomain(start.hostname);
+    if (home && !isAddressLike(to.hostname) && registrableDomain(to.hostname) === home) return undefined;
+    return `to ${to.host}, outside ${home ?? start.host}`;
+  }
+
   #agent(url: URL): http.Agent {
     let agent = this.#agents.get(url.origin);
     if (!agent) {
-      const common = { keepAlive: true, maxSockets: 16, lookup: dnsLookup(this.#options.dns) };
+      // No lookup here: each request brings its own, guarded by the policy when untrusted.
+      const common = { keepAlive: true, maxSockets: 16 };
       agent =
         url.protocol === 'https:'
           ? new https.Agent({

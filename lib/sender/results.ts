@@ -57,7 +57,7 @@ export function resultsFromResponse(
   if (response.status >= 200 && response.status < 300) {
     let responses: RecipientResponse[];
     try {
-      responses = parseScheduleResponse(text);
+      responses = parseScheduleResponse(text, batch.length);
     } catch (error) {
       return batch.map((r) =>
         failure(

@@ -15,9 +15,22 @@ const ELEMENT_NODE = 1;
 const TEXT_NODE = 3;
 const CDATA_SECTION_NODE = 4;
 
-/** Parses a document and returns its root element; throws XmlError on anything malformed. */
-export function parseXml(text: string): Element {
+/** How large a peer's document may be: xmldom's cost grows with elements and depth. */
+export interface XmlBounds {
+  readonly maxElements: number;
+  readonly maxDepth: number;
+  readonly maxAttributes: number;
+}
+
+export const DEFAULT_XML_BOUNDS: XmlBounds = { maxElements: 2000, maxDepth: 16, maxAttributes: 16 };
+
+/**
+ * Parses a document and returns its root element; throws XmlError on anything malformed or
+ * beyond the bounds (checked by a linear scan before xmldom builds anything).
+ */
+export function parseXml(text: string, bounds: XmlBounds = DEFAULT_XML_BOUNDS): Element {
   if (/<!DOCTYPE/i.test(text)) throw new XmlError('XML with a DOCTYPE is refused');
+  checkShape(text, bounds);
   let root: Element | null;
   try {
     const parser = new DOMParser({
@@ -32,6 +45,50 @@ export function parseXml(text: string): Element {
   if (!root) throw new XmlError('the document has no root element');
   return root;
 }
+
+/** Counts elements, nesting and attributes, skipping comments, CDATA and processing instructions. */
+function checkShape(text: string, bounds: XmlBounds): void {
+  let elements = 0;
+  let depth = 0;
+  for (let at = text.indexOf('<'); at >= 0; at = text.indexOf('<', at + 1)) {
+    const skip = SKIPPED.find(([open]) => text.startsWith(open, at));
+    if (skip) {
+      const end = text.indexOf(skip[1], at + skip[0].length);
+      if (end < 0) throw new XmlError(`an unterminated ${skip[0]}`);
+      at = end + skip[1].length - 1;
+      continue;
+    }
+    if (text[at + 1] === '!')
+      throw new XmlError('XML declarations other than comments and CDATA are refused');
+    // The tag runs to the first ">" outside quotes; its attributes are the "=" outside quotes.
+    let attributes = 0;
+    let quote = '';
+    let end = at + 1;
+    for (; end < text.length; end++) {
+      const c = text[end];
+      if (quote) {
+        if (c === quote) quote = '';
+      } else if (c === '"' || c === "'") quote = c;
+      else if (c === '=') attributes++;
+      else if (c === '>') break;
+    }
+    if (end >= text.length) throw new XmlError('an unterminated tag');
+    if (text[at + 1] === '/') depth--;
+    else if (text[end - 1] !== '/') depth++;
+    if (text[at + 1] !== '/' && ++elements > bounds.maxElements)
+      throw new XmlError(`the document has more than ${bounds.maxElements} elements`);
+    if (depth > bounds.maxDepth) throw new XmlError(`elements nest deeper than ${bounds.maxDepth}`);
+    if (attributes > bounds.maxAttributes)
+      throw new XmlError(`an element has more than ${bounds.maxAttributes} attributes`);
+    at = end;
+  }
+}
+
+const SKIPPED: ReadonlyArray<readonly [string, string]> = [
+  ['<!--', '-->'],
+  ['<![CDATA[', ']]>'],
+  ['<?', '?>'],
+];
 
 export function isElement(
   node: Node | null | undefined,

@@ -7,6 +7,7 @@ import type { Mutable } from '../text.js';
 import {
   childElements,
   DAV_NS,
+  DEFAULT_XML_BOUNDS,
   escapeXml,
   firstChild,
   ISCHEDULE_NS,
@@ -59,9 +60,12 @@ export function buildError(code: string, description: string): string {
 
 const DESCRIPTIONS = ['response-description', 'responsedescription', 'error-description'];
 
-/** Reads an `IS:schedule-response`. Throws XmlError if the document is something else. */
-export function parseScheduleResponse(xml: string): RecipientResponse[] {
-  const root = parseXml(xml);
+/**
+ * Reads an `IS:schedule-response`. Throws XmlError if the document is something else, or larger
+ * than a response for `recipients` recipients can be (each response holds a few elements).
+ */
+export function parseScheduleResponse(xml: string, recipients = 100): RecipientResponse[] {
+  const root = parseXml(xml, { ...DEFAULT_XML_BOUNDS, maxElements: 16 + 16 * recipients });
   if (root.namespaceURI !== ISCHEDULE_NS || root.localName !== 'schedule-response') {
     throw new XmlError(`expected IS:schedule-response, got ${root.localName ?? root.nodeName}`);
   }

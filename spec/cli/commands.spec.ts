@@ -103,6 +103,8 @@ describe('ischedule serve, send, verify, doctor (child processes)', () => {
       'jupiter',
       '--dns',
       dnsServer,
+      '--allow-network',
+      '127.0.0.0/8',
       '--ca',
       ca(),
       file,
@@ -123,6 +125,7 @@ describe('ischedule serve, send, verify, doctor (child processes)', () => {
       signing: keys.jupiter,
       dns: { servers: [dnsServer] },
       tls: { ca: readFileSync(ca(), 'utf8') },
+      allowNetworks: ['127.0.0.0/8'],
     });
     try {
       const results = await Promise.all(
@@ -215,6 +218,8 @@ describe('ischedule serve, send, verify, doctor (child processes)', () => {
       path.join(dir, 'keys/cli.pem'),
       '--dns',
       dnsServer,
+      '--allow-network',
+      '127.0.0.0/8',
       '--ca',
       ca(),
     ]);
@@ -231,13 +236,18 @@ describe('ischedule serve, send, verify, doctor (child processes)', () => {
       jupiterPem,
       '--dns',
       dnsServer,
+      '--allow-network',
+      '127.0.0.0/8',
       '--ca',
       ca(),
     ]);
     assert.equal(wrongKey.code, 1);
     assert.match(wrongKey.stdout, /FAIL\s+round trip\s+.*does not match the published record/);
-    const noCa = await cli(['doctor', 'example.org', '--dns', dnsServer]);
+    const noCa = await cli(['doctor', 'example.org', '--dns', dnsServer, '--allow-network', '127.0.0.1']);
     assert.match(noCa.stdout, /FAIL\s+TLS\s+.*certificate/i);
+    // A receiver at a loopback address is unreachable from the Internet: doctor says so.
+    const private_ = await cli(['doctor', 'example.org', '--dns', dnsServer, '--ca', ca()]);
+    assert.match(private_.stdout, /FAIL\s+TLS\s+.*127\.0\.0\.1 \(a loopback address\).*--allow-network/);
     const nothing = await cli(['doctor', 'nowhere.example', '--dns', dnsServer]);
     assert.match(
       nothing.stdout,
@@ -246,10 +256,26 @@ describe('ischedule serve, send, verify, doctor (child processes)', () => {
   });
 
   it('discover shows the receiver and its capabilities', async () => {
-    const result = await cli(['discover', 'example.org', '--dns', dnsServer, '--ca', ca()]);
+    const result = await cli([
+      'discover',
+      'example.org',
+      '--dns',
+      dnsServer,
+      '--ca',
+      ca(),
+      '--allow-network',
+      '127.0.0.0/8',
+    ]);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /receiver\s+https:\/\/cal\.example\.org:\d+\/\.well-known\/ischedule/);
     assert.match(result.stdout, /VFREEBUSY\s+REQUEST/);
+    // DNS answers are untrusted: without the allowance, a loopback receiver is not contacted.
+    const refused = await cli(['discover', 'example.org', '--dns', dnsServer, '--ca', ca()]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /127\.0\.0\.1 \(a loopback address\)/);
+    const bad = await cli(['discover', 'example.org', '--dns', dnsServer, '--allow-network', 'lan']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /--allow-network\[0\] "lan" is not a network/);
   });
 });
 
@@ -269,6 +295,23 @@ describe('ischedule serve refuses a bad config, naming the key', () => {
     ['keys.methods', { keys: { methods: ['carrier-pigeon'] } }, /keys\.methods\[0\] "carrier-pigeon"/],
     ['keys.dns.servers', { keys: { dns: { servers: ['a:b:c'] } } }, /keys\.dns\.servers\[0\]/],
     ['signing.domain', { signing: { selector: 's' } }, /signing\.domain must be a non-empty string/],
+    [
+      'allowNetworks',
+      { allowNetworks: ['10.0.0.0/40'] },
+      /allowNetworks\[0\] "10\.0\.0\.0\/40" has a prefix outside 0-32/,
+    ],
+    [
+      'http.headersTimeout',
+      { http: { headersTimeout: 0 } },
+      /http\.headersTimeout must be a positive integer/,
+    ],
+    ['http.idle', { http: { idle: 5 } }, /http\.idle is not a setting/],
+    [
+      'inboxQuota.messages',
+      { inboxQuota: { messages: -1 } },
+      /inboxQuota\.messages must be a positive integer/,
+    ],
+    ['limits', { limits: { maxLines: 'many' } }, /options\.limits\.maxLines must be a positive integer/],
   ];
   for (const [key, override, pattern] of cases) {
     it(`names ${key}`, async () => {

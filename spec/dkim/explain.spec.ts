@@ -41,7 +41,7 @@ describe('explainVerification', () => {
     const noKey = await explainVerification({ headers, body, keys: privateExchangeKeys({}) });
     const key = noKey.checks.find((c) => c.name === 'key');
     assert.equal(key?.ok, false);
-    assert.match(key?.detail ?? '', /^no-key: no key record for jupiter\._domainkey\.example\.com/);
+    assert.match(key?.detail ?? '', /^no-key: no key record at jupiter\._domainkey\.example\.com/);
     const known = await explainVerification({ headers, body, keys: privateExchangeKeys(testKeyRecords()) });
     assert.equal(known.verified, true);
   });

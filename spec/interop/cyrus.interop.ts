@@ -12,6 +12,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import {
+  AddressPolicy,
   DnsClient,
   IScheduleClient,
   keyRecord,
@@ -105,6 +106,8 @@ describe('Cyrus IMAP 3.6 (receiver, -05/-06)', needsPeers, () => {
     attempts: 1,
     backoffMs: 1,
     maxRetryAfterMs: 0,
+    policy: new AddressPolicy(['127.0.0.0/8']),
+    trustedOrigins: new Set<string>(),
   });
   after(() => exchange.close());
   const signedHeaders = (version = '1.0'): Array<[string, string]> => {

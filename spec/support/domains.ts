@@ -22,6 +22,8 @@ import {
 import { createSelfSignedCertificate } from '../../lib/tls/certificate.js';
 import type { Delivered } from './receiver.js';
 
+export const LOOPBACK = ['127.0.0.0/8', '::1'];
+
 export interface DomainSpec {
   readonly domain: string;
   readonly key: SigningKey;
@@ -30,6 +32,8 @@ export interface DomainSpec {
   readonly router?: Partial<IScheduleRouterOptions<string>>;
   /** Routes added to the app before the receiver (e.g. a redirecting path). */
   readonly before?: (app: express.Express) => void;
+  /** More host names of this receiver: in its certificate, with A records to 127.0.0.1. */
+  readonly hosts?: readonly string[];
 }
 
 export interface RunningDomain {
@@ -59,7 +63,7 @@ export async function startDomains(specs: readonly DomainSpec[]): Promise<Domain
   const sharedDns = new DnsClient({ servers: [dnsServer] });
   for (const spec of specs) {
     const host = `cal.${spec.domain}`;
-    const { cert, key } = createSelfSignedCertificate({ altNames: [host] });
+    const { cert, key } = createSelfSignedCertificate({ altNames: [host, ...(spec.hosts ?? [])] });
     const delivered: Delivered[] = [];
     const users = new Set(spec.users.map((u) => u.toLowerCase()));
     const app = express();
@@ -105,6 +109,7 @@ export async function startDomains(specs: readonly DomainSpec[]): Promise<Domain
         target: `${host}.`,
       },
       { type: 'A', name: host, address: '127.0.0.1' },
+      ...(spec.hosts ?? []).map((name): ZoneRecord => ({ type: 'A', name, address: '127.0.0.1' })),
       {
         type: 'TXT',
         name: `${spec.key.selector}._domainkey.${spec.domain}`,
@@ -126,6 +131,8 @@ export async function startDomains(specs: readonly DomainSpec[]): Promise<Domain
         signing: domains[domain]!.key,
         dns: { servers: [dnsServer] },
         tls: { ca },
+        // Every test domain lives on loopback: allowed explicitly, as a private setup would.
+        allowNetworks: LOOPBACK,
         ...options,
       });
       clients.push(client);

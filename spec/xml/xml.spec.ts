@@ -149,3 +149,48 @@ describe('schedule responses and errors', () => {
     assert.throws(() => parseError('<html><body>500</body></html>'), XmlError);
   });
 });
+
+describe("a peer's XML is bounded before it is parsed", () => {
+  const NS = 'urn:ietf:params:xml:ns:ischedule';
+  const refusedQuickly = (parse: () => unknown, pattern: RegExp) => {
+    const started = performance.now();
+    assert.throws(parse, (error: unknown) => error instanceof XmlError && pattern.test(error.message));
+    const ms = performance.now() - started;
+    assert.ok(ms < 100, `${ms.toFixed(0)} ms`);
+  };
+
+  it('refuses too many elements, too deep a nesting, too many attributes, in milliseconds', () => {
+    const many = `<schedule-response xmlns="${NS}">${'<response><recipient>a</recipient></response>'.repeat(100_000)}</schedule-response>`;
+    refusedQuickly(() => parseScheduleResponse(many), /more than \d+ elements/);
+    refusedQuickly(
+      () =>
+        parseCapabilities(
+          `<query-result xmlns="${NS}"><capabilities>${'<x/>'.repeat(500_000)}</capabilities></query-result>`,
+        ),
+      /more than 2000 elements/,
+    );
+    refusedQuickly(
+      () =>
+        parseScheduleResponse(
+          `<schedule-response xmlns="${NS}">${'<a>'.repeat(200_000)}${'</a>'.repeat(200_000)}</schedule-response>`,
+        ),
+      /nest deeper than 16/,
+    );
+    const attributes = Array.from({ length: 100_000 }, (_, i) => `a${i}="x"`).join(' ');
+    refusedQuickly(
+      () => parseScheduleResponse(`<schedule-response xmlns="${NS}" ${attributes}/>`),
+      /more than 16 attributes/,
+    );
+  });
+
+  it('counts only real elements: markup inside CDATA, comments and attribute values is text', () => {
+    const tricky = `<?xml version="1.0"?><!-- <a><b><c> --><schedule-response xmlns="${NS}"><response><recipient a="x>y=z">mailto:a@example.org</recipient><request-status>2.0;Success</request-status><calendar-data><![CDATA[${'<v>'.repeat(10_000)}]]></calendar-data></response></schedule-response>`;
+    const [response] = parseScheduleResponse(tricky, 1);
+    assert.equal(response?.requestStatus, '2.0;Success');
+    assert.equal(response?.calendarData?.length, 30_000);
+    assert.throws(
+      () => parseScheduleResponse(`<schedule-response xmlns="${NS}"><!-- never closed`),
+      /unterminated/,
+    );
+  });
+});
