@@ -7,19 +7,25 @@ import type { KeyResolver } from '../dkim/resolvers.js';
 import { type VerifiedRequest, verifyRequest } from '../dkim/verify.js';
 import { IScheduleError, VerificationError } from '../errors.js';
 import { addressDomain, withinDomain } from '../itip/address.js';
+import { printable } from '../text.js';
 import type { ResolvedOptions } from './options.js';
-import type { ReplayStore } from './replay-store.js';
+import { type ReplayStore, ReplayStoreFullError } from './replay-store.js';
 
 type Policy = ResolvedOptions<unknown>['policy'];
 
-/** Verifies the DKIM signature; a signature without `x=` gets the policy's maximum age. */
+/**
+ * Verifies the DKIM signature within the policy's lifetime bounds; a signature without `x=`
+ * expires the policy's maximum age after `t=`.
+ */
 export async function verifySignature(
   headers: HeaderList,
   body: Buffer,
   keys: KeyResolver,
-  policy: Policy,
+  options: Pick<ResolvedOptions<unknown>, 'policy' | 'limits'>,
   now: number,
+  signal?: AbortSignal,
 ): Promise<VerifiedRequest & { readonly expiresAt: number }> {
+  const { policy } = options;
   const verified = await verifyRequest({
     headers,
     body,
@@ -27,6 +33,10 @@ export async function verifySignature(
     now,
     clockSkew: policy.clockSkew,
     allowSha1: policy.allowSha1,
+    requireTimestamp: policy.requireTimestamp,
+    maxLifetime: policy.maxSignatureAge,
+    keyLookupTimeout: options.limits.keyLookupTimeout,
+    ...(signal && { signal }),
   });
   const expiresAt = verified.expiresAt ?? (verified.signedAt ?? now) + policy.maxSignatureAge;
   if (expiresAt < now) {
@@ -86,28 +96,51 @@ export function checkSender(
 }
 
 /**
- * Refuses a signature (or a signing domain's iSchedule-Message-ID, when signed) seen before and
- * not yet expired. Both are remembered until the signature expires.
+ * Refuses a request seen before whose signature has not expired. One key per request: the
+ * signing domain's iSchedule-Message-ID when it is signed (any replay carries the same one),
+ * else the signature itself. Run last before delivery, so that only requests that passed every
+ * other check take room in the store.
  */
 export async function checkReplay(
   verified: VerifiedRequest & { readonly expiresAt: number },
   headers: HeaderList,
   store: ReplayStore,
 ): Promise<void> {
-  // 256 bits of the signature identify it; shorter keys keep a busy store cheap.
-  const keys = [`b:${verified.signature.slice(0, 43)}`];
   const messageIdSigned = verified.signedHeaders.some((h) => h.toLowerCase() === 'ischedule-message-id');
-  const messageId = headerValues(headers, 'iSchedule-Message-ID')[0]?.trim();
-  if (messageIdSigned && messageId) keys.push(`id:${verified.domain}:${messageId}`);
-  const expiresAt = verified.expiresAt * 1000;
-  for (const key of keys) {
-    if (!(await store.remember(key, expiresAt))) {
-      throw new VerificationError(
-        'replayed',
-        key.startsWith('id:')
-          ? `iSchedule-Message-ID ${messageId} from ${verified.domain} was already received (replay refused)`
-          : 'this signature was already used (replay refused)',
-      );
-    }
+  const messageId = messageIdSigned ? headerValues(headers, 'iSchedule-Message-ID')[0]?.trim() : undefined;
+  // 256 bits of the signature identify it; shorter keys keep a busy store cheap.
+  const key = messageId ? `id:${verified.domain}:${messageId}` : `b:${verified.signature.slice(0, 43)}`;
+  let fresh: boolean;
+  try {
+    fresh = await store.remember(key, verified.expiresAt * 1000, { domain: verified.domain });
+  } catch (error) {
+    throw storeFailure(error);
   }
+  if (!fresh) {
+    throw new VerificationError(
+      'replayed',
+      messageId
+        ? `iSchedule-Message-ID ${printable(messageId)} from ${verified.domain} was already received (replay refused)`
+        : 'this signature was already used (replay refused)',
+    );
+  }
+}
+
+/** Nothing is delivered without its replay check: a store that cannot answer is a 503. */
+function storeFailure(error: unknown): IScheduleError {
+  if (error instanceof ReplayStoreFullError) {
+    return new IScheduleError('service-unavailable', error.message, 503, {
+      retryAfter: error.retryAfter,
+      detail: `replay store full; shedding ${error.group}`,
+    });
+  }
+  return new IScheduleError(
+    'service-unavailable',
+    'the receiver cannot check this request for replay now; try again later',
+    503,
+    {
+      retryAfter: 5,
+      detail: `replay store failed: ${error instanceof Error ? error.message : String(error)}`,
+    },
+  );
 }

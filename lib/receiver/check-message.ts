@@ -1,5 +1,6 @@
 /** The iTIP message itself: parsed, matched to its Content-Type, and held to what we advertise. */
 import { IScheduleError } from '../errors.js';
+import { freeBusyRange } from '../itip/freebusy.js';
 import { checkLimits } from '../itip/limits.js';
 import { parseScheduleMessage, type ScheduleMessage } from '../itip/message.js';
 import { checkParticipants } from '../itip/rules.js';
@@ -9,14 +10,18 @@ import type { ContentType } from './request-headers.js';
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 /** Parses the body; its component and METHOD must be what the Content-Type said. */
-export function parseMessage(body: Buffer, contentType: ContentType): ScheduleMessage {
+export function parseMessage(
+  body: Buffer,
+  contentType: ContentType,
+  limits: ResolvedOptions<unknown>['limits'],
+): ScheduleMessage {
   let text: string;
   try {
     text = UTF8.decode(body);
   } catch {
     throw new IScheduleError('invalid-calendar-data', 'the body is not valid UTF-8');
   }
-  const message = parseScheduleMessage(text);
+  const message = parseScheduleMessage(text, limits);
   if (!contentType.component || !contentType.method) {
     throw new IScheduleError(
       'invalid-scheduling-message',
@@ -37,7 +42,7 @@ export function checkMessage(
   message: ScheduleMessage,
   originator: string,
   recipients: readonly string[],
-  capabilities: ResolvedOptions<unknown>['capabilities'],
+  { capabilities, limits }: Pick<ResolvedOptions<unknown>, 'capabilities' | 'limits'>,
 ): void {
   const methods = capabilities.schedulingMessages[message.component];
   if (!methods || (methods.length > 0 && !methods.includes(message.method))) {
@@ -48,4 +53,17 @@ export function checkMessage(
   }
   checkParticipants(message, originator, recipients);
   checkLimits(message, capabilities);
+  if (message.component === 'VFREEBUSY') checkFreeBusySpan(message, limits.maxFreeBusyDays);
+}
+
+/** Free-busy over decades costs the host dearly and answers with thousands of periods. */
+function checkFreeBusySpan(message: ScheduleMessage, maxDays: number): void {
+  const { start, end } = freeBusyRange(message);
+  const days = (end.getTime() - start.getTime()) / 86_400_000;
+  if (days > maxDays) {
+    throw new IScheduleError(
+      'invalid-scheduling-message',
+      `the free-busy request spans ${Math.ceil(days)} days; this receiver answers at most ${maxDays} days at a time`,
+    );
+  }
 }

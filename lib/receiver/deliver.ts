@@ -73,7 +73,14 @@ async function deliverOne<User>(
         adapter.getFreeBusy({ recipient, user, originator, start, end, message, request, signal }),
       );
       if (!Array.isArray(busy)) throw new TypeError('getFreeBusy must return an array of busy periods');
-      return { requestStatus: '2.0;Success', calendarData: buildFreeBusyReply(message, recipient, busy) };
+      const { maxFreeBusyPeriods } = options.limits;
+      // Coalescing sorts the host's list: a list far beyond the limit is a host fault, not data.
+      if (busy.length > 20 * maxFreeBusyPeriods)
+        throw new RangeError(`getFreeBusy returned ${busy.length} periods, over ${20 * maxFreeBusyPeriods}`);
+      return {
+        requestStatus: '2.0;Success',
+        calendarData: buildFreeBusyReply(message, recipient, busy, new Date(), maxFreeBusyPeriods),
+      };
     }
     const result = await bounded('deliverToInbox', (signal) =>
       adapter.deliverToInbox({ recipient, user, originator, message, request, signal }),

@@ -3,9 +3,16 @@ export type {
   DeliveryResult,
   IScheduleAdapter,
   IScheduleRouterOptions,
+  LimitOptions,
   Logger,
   PolicyOptions,
 } from './options.js';
-export { DEFAULT_SCHEDULING_MESSAGES } from './options.js';
-export { MemoryReplayStore, type MemoryReplayStoreOptions, type ReplayStore } from './replay-store.js';
+export { DEFAULT_LIMITS, DEFAULT_SCHEDULING_MESSAGES } from './options.js';
+export {
+  MemoryReplayStore,
+  type MemoryReplayStoreOptions,
+  type ReplayContext,
+  type ReplayStore,
+  ReplayStoreFullError,
+} from './replay-store.js';
 export { createIScheduleRouter } from './router.js';

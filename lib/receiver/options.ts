@@ -11,6 +11,7 @@ import type { DnsOptions } from '../dns/client.js';
 import { isDomainName } from '../dns/names.js';
 import type { BusyPeriod } from '../itip/freebusy.js';
 import type { ScheduleMessage } from '../itip/message.js';
+import { addressPolicy } from '../net/address-policy.js';
 import type { Capabilities } from '../xml/capabilities.js';
 import { MemoryReplayStore, type ReplayStore } from './replay-store.js';
 
@@ -92,8 +93,17 @@ export interface PolicyOptions {
   readonly allowLocalOriginators?: boolean;
   /** Seconds a signature's `t=` may be in the future (default 300). */
   readonly clockSkew?: number;
-  /** Lifetime, seconds, given to signatures without `x=` (default 3600); older ones are refused. */
+  /**
+   * The longest a signature is accepted, seconds (default 3600): `x=` further than this after
+   * `t=` is refused, and a signature without `x=` expires this long after `t=`. It is also how
+   * long the replay store must remember a signature.
+   */
   readonly maxSignatureAge?: number;
+  /**
+   * Refuse signatures without `t=` (default true). Without `t=` a signature's age is unknown and
+   * it can only be remembered for maxSignatureAge from its first receipt.
+   */
+  readonly requireTimestamp?: boolean;
   /** Accept `a=rsa-sha1` (default false, RFC 8301). */
   readonly allowSha1?: boolean;
   /** Only these signing domains (and their sub-domains) may send, when given. */
@@ -102,6 +112,23 @@ export interface PolicyOptions {
   readonly denyDomains?: readonly string[];
   /** Refuse a second request with the same signature or message id (default true). */
   readonly replayProtection?: boolean;
+}
+
+/** Bounds on the work one request may cause (none of them advertised to senders). */
+export interface LimitOptions {
+  /** Milliseconds for a sender's key lookup, every method and server included (default 5000). */
+  readonly keyLookupTimeout?: number;
+  /** iCalendar content lines in one message (default 10000). */
+  readonly maxLines?: number;
+  /** Parameters on one property (default 32) and in the whole message (default 20000). */
+  readonly maxParametersPerProperty?: number;
+  readonly maxParameters?: number;
+  /** Components (VEVENT, VALARM, VTIMEZONE, ...) in one message (default 1000). */
+  readonly maxComponents?: number;
+  /** Longest free-busy range a request may ask for, days (default 366). */
+  readonly maxFreeBusyDays?: number;
+  /** Busy periods answered per recipient (default 5000); more gives that recipient 5.1. */
+  readonly maxFreeBusyPeriods?: number;
 }
 
 export interface IScheduleRouterOptions<User = unknown> {
@@ -114,6 +141,14 @@ export interface IScheduleRouterOptions<User = unknown> {
   readonly keys?: KeyResolver;
   /** DNS for the default key resolvers. */
   readonly dns?: DnsOptions;
+  /**
+   * Networks the default key resolvers may connect to besides the public Internet, as CIDR
+   * blocks or addresses (default none). A signature's `d=` comes from the network: without this,
+   * it can never make the receiver connect to loopback, private or link-local addresses. With
+   * your own `keys`, give the same list to `wellKnownKeys`.
+   */
+  readonly allowNetworks?: readonly string[];
+  readonly limits?: LimitOptions;
   readonly capabilities?: CapabilityOptions;
   readonly policy?: PolicyOptions;
   /** Where seen signatures are remembered (default: in memory, this process only). */
@@ -147,6 +182,7 @@ export interface ResolvedOptions<User> {
     readonly allowDomains?: readonly string[];
   };
   readonly replayStore: ReplayStore;
+  readonly limits: Required<LimitOptions>;
   readonly logger: Logger;
   readonly paths: readonly string[];
   readonly adapterTimeout: number;
@@ -213,7 +249,12 @@ export function resolveOptions<User>(options: IScheduleRouterOptions<User>): Res
   for (const path of paths)
     if (!path.startsWith('/')) throw new TypeError(`the path "${path}" must start with "/"`);
 
-  const keys = options.keys ?? defaultKeys(options.dns ? { dns: options.dns } : {});
+  const keys =
+    options.keys ??
+    defaultKeys({
+      ...(options.dns && { dns: options.dns }),
+      allowNetworks: addressPolicy(options.allowNetworks, 'options.allowNetworks'),
+    });
   if (!Array.isArray(keys.methods) || typeof keys.lookup !== 'function') {
     throw new TypeError('options.keys must be a KeyResolver (methods and lookup)');
   }
@@ -228,18 +269,49 @@ export function resolveOptions<User>(options: IScheduleRouterOptions<User>): Res
       alignment: policy.alignment ?? 'relaxed',
       allowLocalOriginators: policy.allowLocalOriginators ?? false,
       clockSkew: policy.clockSkew ?? 300,
-      maxSignatureAge: policy.maxSignatureAge ?? 3600,
+      maxSignatureAge: positiveNumber('policy.maxSignatureAge', policy.maxSignatureAge, 3600),
+      requireTimestamp: policy.requireTimestamp ?? true,
       allowSha1: policy.allowSha1 ?? false,
       denyDomains: policy.denyDomains ?? [],
       replayProtection: policy.replayProtection ?? true,
       ...(policy.allowDomains && { allowDomains: policy.allowDomains }),
     },
     replayStore: options.replayStore ?? new MemoryReplayStore(),
+    limits: resolveLimits(options.limits ?? {}),
     logger: options.logger ?? {},
     paths,
     adapterTimeout: options.adapterTimeout ?? 10_000,
     publishedKeys: publishedKeys(options.signing),
   };
+}
+
+function positiveNumber(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
+    throw new TypeError(`options.${name} must be a positive number`);
+  return v;
+}
+
+export const DEFAULT_LIMITS: Required<LimitOptions> = {
+  keyLookupTimeout: 5000,
+  maxLines: 10_000,
+  maxParametersPerProperty: 32,
+  maxParameters: 20_000,
+  maxComponents: 1000,
+  maxFreeBusyDays: 366,
+  maxFreeBusyPeriods: 5000,
+};
+
+function resolveLimits(limits: LimitOptions): Required<LimitOptions> {
+  const resolved = { ...DEFAULT_LIMITS };
+  for (const [name, value] of Object.entries(limits) as Array<[keyof LimitOptions, unknown]>) {
+    if (!(name in DEFAULT_LIMITS)) throw new TypeError(`options.limits.${name} is not a known limit`);
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
+      throw new TypeError(`options.limits.${name} must be a positive integer`);
+    resolved[name] = value;
+  }
+  return resolved;
 }
 
 function publishedKeys(signing: IScheduleRouterOptions['signing']): Map<string, string[]> {

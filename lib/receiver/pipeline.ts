@@ -1,7 +1,8 @@
 /**
  * The POST pipeline: one named step after another, in the order of the spec digest's §9. Any
  * step may throw an IScheduleError, which becomes the `IS:error` answer; nothing is delivered
- * unless every step passed.
+ * unless every step passed. The replay check comes last, so that a request refused for any
+ * other reason takes no room in the replay store.
  */
 import type { Request } from 'express';
 import { headerPairs } from '../dkim/canonicalize.js';
@@ -16,6 +17,7 @@ import { checkVersion, readContentType, readOriginator, readRecipients } from '.
 export async function handleSchedulingRequest<User>(
   req: Request,
   options: ResolvedOptions<User>,
+  signal?: AbortSignal,
 ): Promise<RecipientResponse[]> {
   const { capabilities, policy } = options;
   const body = await readBody(req, capabilities.maxContentLength);
@@ -26,11 +28,11 @@ export async function handleSchedulingRequest<User>(
   const recipients = readRecipients(headers, capabilities.maxRecipients);
 
   const now = Math.floor(Date.now() / 1000);
-  const verified = await verifySignature(headers, body, options.keys, policy, now);
+  const verified = await verifySignature(headers, body, options.keys, options, now, signal);
   checkSender(verified, originator, options.domains, policy);
-  if (policy.replayProtection) await checkReplay(verified, headers, options.replayStore);
 
-  const message = parseMessage(body, contentType);
-  checkMessage(message, originator, recipients, capabilities);
+  const message = parseMessage(body, contentType, options.limits);
+  checkMessage(message, originator, recipients, options);
+  if (policy.replayProtection) await checkReplay(verified, headers, options.replayStore);
   return deliverToRecipients({ originator, recipients, message, request: req }, options);
 }

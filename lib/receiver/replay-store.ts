@@ -2,6 +2,14 @@
  * Remembering signatures until they expire, so that a captured request cannot be delivered twice
  * (the draft has no replay defence of its own; §6 of the spec digest).
  */
+import { hash, randomBytes } from 'node:crypto';
+import { registrableDomain } from '../dns/names.js';
+
+/** Who a remembered key belongs to: a full store sheds the largest holders, not everyone. */
+export interface ReplayContext {
+  /** The signing domain (`d=`). */
+  readonly domain: string;
+}
 
 /**
  * A Store in the express-rate-limit style: methods may answer synchronously or with a promise,
@@ -11,46 +19,222 @@ export interface ReplayStore {
   /**
    * Records `key` until `expiresAt` (milliseconds since the epoch). Answers `true` when the key
    * was new, `false` when it was already recorded and has not expired: a replay. Must be atomic.
+   * May throw (a ReplayStoreFullError, or any error when the store cannot answer): the receiver
+   * then answers 503 and delivers nothing.
    */
-  remember(key: string, expiresAt: number): boolean | Promise<boolean>;
+  remember(key: string, expiresAt: number, context?: ReplayContext): boolean | Promise<boolean>;
+}
+
+/** The store cannot take this key now; `retryAfter` seconds from now it will have room. */
+export class ReplayStoreFullError extends Error {
+  override name = 'ReplayStoreFullError';
+  readonly retryAfter: number;
+  /** The registrable domain whose share was shed. */
+  readonly group: string;
+  constructor(message: string, retryAfter: number, group: string) {
+    super(message);
+    this.retryAfter = retryAfter;
+    this.group = group;
+  }
 }
 
 export interface MemoryReplayStoreOptions {
-  /** Most keys held at once (default 100000); when full, new signatures are refused, not forgotten. */
+  /**
+   * Keys held before the store sheds (default 1,000,000, about 24-48 MB). When full, signing
+   * domains holding at least an equal share are refused (503) while the others are still taken,
+   * so memory stays under twice this number.
+   */
   readonly maxEntries?: number;
+  /** Width of the expiry buckets, seconds (default 60): a key is kept until its bucket ends. */
+  readonly bucketSeconds?: number;
   readonly now?: () => number;
 }
 
-/** The default store: a map of keys to expiry, swept of expired entries as it is used. */
+/**
+ * The default store, in this process only: keys become salted 64-bit fingerprints in hash
+ * tables of typed arrays (12 octets a slot, at most half full), one table per expiry bucket, so
+ * expired keys go a whole bucket at a time and nothing is swept per call. A restart forgets
+ * everything, which reopens the replay window of signatures still valid; a shared store
+ * (e.g. Redis) closes it.
+ */
 export class MemoryReplayStore implements ReplayStore {
-  readonly #entries = new Map<string, number>();
   readonly #maxEntries: number;
+  readonly #bucketMs: number;
   readonly #now: () => number;
-  #nextSweep = 0;
+  readonly #salt = randomBytes(16).toString('latin1');
+  /** Buckets by end time, oldest first. */
+  readonly #buckets: Bucket[] = [];
+  readonly #groups = new Groups();
+  #size = 0;
 
   constructor(options: MemoryReplayStoreOptions = {}) {
-    this.#maxEntries = options.maxEntries ?? 100_000;
+    this.#maxEntries = options.maxEntries ?? 1_000_000;
+    if (!Number.isInteger(this.#maxEntries) || this.#maxEntries < 1)
+      throw new TypeError('MemoryReplayStore maxEntries must be a positive integer');
+    this.#bucketMs = (options.bucketSeconds ?? 60) * 1000;
+    if (!(this.#bucketMs >= 1000)) throw new TypeError('MemoryReplayStore bucketSeconds must be at least 1');
     this.#now = options.now ?? Date.now;
   }
 
-  remember(key: string, expiresAt: number): boolean {
+  remember(key: string, expiresAt: number, context?: ReplayContext): boolean {
     const now = this.#now();
-    this.#sweep(now);
-    const known = this.#entries.get(key);
-    if (known !== undefined && known > now) return false;
-    // Forgetting a live key would re-open a replay window; refusing is the safe side.
-    if (this.#entries.size >= this.#maxEntries) throw new Error('the replay store is full');
-    this.#entries.set(key, expiresAt);
+    this.#expire(now);
+    // Hex output is the cheapest form of node:crypto's one-shot hash to read numbers from.
+    const digest = hash('sha256', this.#salt + key, 'hex');
+    const high = Number.parseInt(digest.slice(0, 8), 16);
+    const low = Number.parseInt(digest.slice(8, 16), 16);
+    for (const bucket of this.#buckets) if (bucket.has(high, low)) return false;
+    if (expiresAt <= now) return true; // Already expired: nothing to remember.
+
+    const group = groupOf(context?.domain);
+    if (this.#size >= this.#maxEntries) this.#shed(group, now);
+    const id = this.#groups.id(group);
+    this.#bucketFor(expiresAt).add(high, low, id);
+    this.#groups.add(id, 1);
+    this.#size++;
     return true;
   }
 
+  /** Keys remembered now. */
   get size(): number {
-    return this.#entries.size;
+    this.#expire(this.#now());
+    return this.#size;
   }
 
-  #sweep(now: number): void {
-    if (now < this.#nextSweep && this.#entries.size < this.#maxEntries) return;
-    this.#nextSweep = now + 10_000;
-    for (const [key, expiresAt] of this.#entries) if (expiresAt <= now) this.#entries.delete(key);
+  /** Octets held by the tables (for capacity measurements). */
+  get tableBytes(): number {
+    return this.#buckets.reduce((sum, b) => sum + b.bytes, 0);
+  }
+
+  /** Refuses `group` when it holds at least an equal share of a full store. */
+  #shed(group: string, now: number): void {
+    const share = Math.max(1, Math.floor(this.#maxEntries / this.#groups.count));
+    const held = this.#groups.held(group);
+    if (held < share && this.#size < 2 * this.#maxEntries) return;
+    const retryAfter = Math.max(1, Math.ceil(((this.#buckets[0]?.end ?? now) - now) / 1000));
+    throw new ReplayStoreFullError(
+      `this receiver is remembering too many recent signatures from ${group} (${held} of ${this.#size}); retry in ${retryAfter} s`,
+      retryAfter,
+      group,
+    );
+  }
+
+  #bucketFor(expiresAt: number): Bucket {
+    const end = Math.ceil(expiresAt / this.#bucketMs) * this.#bucketMs;
+    let index = this.#buckets.length;
+    while (index > 0 && this.#buckets[index - 1]!.end > end) index--;
+    const before = this.#buckets[index - 1];
+    if (before?.end === end) return before;
+    const bucket = new Bucket(end);
+    this.#buckets.splice(index, 0, bucket);
+    return bucket;
+  }
+
+  #expire(now: number): void {
+    while (this.#buckets.length > 0 && this.#buckets[0]!.end <= now) {
+      const bucket = this.#buckets.shift()!;
+      this.#size -= bucket.size;
+      for (const [id, count] of bucket.perGroup) this.#groups.add(id, -count);
+    }
+  }
+}
+
+/** Signing domains are counted by registrable domain: random sub-domains are one holder. */
+function groupOf(domain: string | undefined): string {
+  if (!domain) return '(unknown)';
+  return registrableDomain(domain) ?? domain.toLowerCase();
+}
+
+/** Group names to small ids, and how many live keys each holds. */
+class Groups {
+  readonly #ids = new Map<string, number>();
+  readonly #names = new Map<number, string>();
+  readonly #held = new Map<number, number>();
+  #next = 1;
+
+  id(name: string): number {
+    let id = this.#ids.get(name);
+    if (id === undefined) {
+      id = this.#next++;
+      this.#ids.set(name, id);
+      this.#names.set(id, name);
+    }
+    return id;
+  }
+
+  held(name: string): number {
+    const id = this.#ids.get(name);
+    return id === undefined ? 0 : (this.#held.get(id) ?? 0);
+  }
+
+  /** Groups holding keys now. */
+  get count(): number {
+    return Math.max(1, this.#held.size);
+  }
+
+  add(id: number, delta: number): void {
+    const held = (this.#held.get(id) ?? 0) + delta;
+    if (held > 0) {
+      this.#held.set(id, held);
+      return;
+    }
+    this.#held.delete(id);
+    const name = this.#names.get(id);
+    this.#names.delete(id);
+    if (name !== undefined) this.#ids.delete(name);
+  }
+}
+
+/** One expiry bucket: an open-addressing set of 64-bit fingerprints, doubled when half full. */
+class Bucket {
+  readonly end: number;
+  readonly perGroup = new Map<number, number>();
+  size = 0;
+  #high = new Uint32Array(64);
+  #low = new Uint32Array(64);
+  /** Group id per slot; 0 marks an empty slot. */
+  #group = new Uint32Array(64);
+
+  constructor(end: number) {
+    this.end = end;
+  }
+
+  get bytes(): number {
+    return this.#high.byteLength * 3;
+  }
+
+  has(high: number, low: number): boolean {
+    const mask = this.#group.length - 1;
+    for (let slot = (high ^ low) & mask; this.#group[slot] !== 0; slot = (slot + 1) & mask) {
+      if (this.#high[slot] === high && this.#low[slot] === low) return true;
+    }
+    return false;
+  }
+
+  add(high: number, low: number, group: number): void {
+    if ((this.size + 1) * 2 > this.#group.length) this.#grow();
+    this.#place(high, low, group);
+    this.size++;
+    this.perGroup.set(group, (this.perGroup.get(group) ?? 0) + 1);
+  }
+
+  #place(high: number, low: number, group: number): void {
+    const mask = this.#group.length - 1;
+    let slot = (high ^ low) & mask;
+    while (this.#group[slot] !== 0) slot = (slot + 1) & mask;
+    this.#high[slot] = high;
+    this.#low[slot] = low;
+    this.#group[slot] = group;
+  }
+
+  #grow(): void {
+    const [high, low, group] = [this.#high, this.#low, this.#group];
+    const length = group.length * 2;
+    this.#high = new Uint32Array(length);
+    this.#low = new Uint32Array(length);
+    this.#group = new Uint32Array(length);
+    for (let slot = 0; slot < group.length; slot++) {
+      if (group[slot] !== 0) this.#place(high[slot]!, low[slot]!, group[slot]!);
+    }
   }
 }

@@ -8,6 +8,7 @@ import createDebug from 'debug';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { wellKnownBody } from '../dkim/keys.js';
 import { IScheduleError, VerificationError } from '../errors.js';
+import { LruCache } from '../lru.js';
 import { buildCapabilities } from '../xml/capabilities.js';
 import { buildScheduleResponse } from '../xml/response.js';
 import { type IScheduleRouterOptions, type ResolvedOptions, resolveOptions } from './options.js';
@@ -25,6 +26,7 @@ export function createIScheduleRouter<User = unknown>(options: IScheduleRouterOp
   const capabilitiesXml = buildCapabilities(resolved.capabilities);
   const etag = `"${createHash('sha256').update(capabilitiesXml).digest('base64url').slice(0, 22)}"`;
   const router = express.Router({ caseSensitive: true, strict: false });
+  const bursts = new BurstLog();
 
   const withHeaders = (_req: Request, res: Response, next: NextFunction) => {
     setIScheduleHeaders(res, serial);
@@ -38,7 +40,7 @@ export function createIScheduleRouter<User = unknown>(options: IScheduleRouterOp
         case 'HEAD':
           return answerQuery(req, res);
         case 'POST':
-          return answerPost(req, res, resolved);
+          return answerPost(req, res, resolved, bursts);
         case 'OPTIONS':
           res.setHeader('Allow', ALLOW);
           res.setHeader('Cache-Control', `max-age=${resolved.maxAge}`);
@@ -67,6 +69,14 @@ export function createIScheduleRouter<User = unknown>(options: IScheduleRouterOp
     res.end(wellKnownBody(records));
   });
 
+  // A malformed URL on one of our routes (%ZZ in a parameter) is answered here, briefly,
+  // instead of reaching the host's error handler (or Express's, which prints a stack trace).
+  router.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (!(error instanceof URIError) && (error as { status?: number })?.status !== 400) return next(error);
+    if (res.headersSent) return next(error);
+    res.status(400).type('text/plain').end('malformed URL\n');
+  });
+
   function answerQuery(req: Request, res: Response): void {
     if (req.query.action !== 'capabilities') {
       sendError(
@@ -90,22 +100,33 @@ export function createIScheduleRouter<User = unknown>(options: IScheduleRouterOp
   return router;
 }
 
-async function answerPost<User>(req: Request, res: Response, options: ResolvedOptions<User>): Promise<void> {
+async function answerPost<User>(
+  req: Request,
+  res: Response,
+  options: ResolvedOptions<User>,
+  bursts: BurstLog,
+): Promise<void> {
   res.setHeader('Cache-Control', 'no-cache, no-transform');
+  // Work done for a client that went away (key lookups above all) stops with it.
+  const gone = new AbortController();
+  const onClose = () => {
+    if (!res.writableFinished) gone.abort(new Error('the client closed the connection'));
+  };
+  res.once('close', onClose);
   try {
-    const responses = await handleSchedulingRequest(req, options);
+    const responses = await handleSchedulingRequest(req, options, gone.signal);
     sendXml(res, 200, buildScheduleResponse(responses));
   } catch (error) {
+    if (gone.signal.aborted) {
+      debug('client went away: %s', (error as Error)?.message);
+      return;
+    }
     if (error instanceof IScheduleError) {
-      debug('refused: %s (%s)', error.code, error.message);
-      if (error instanceof VerificationError) {
-        options.logger.warn?.('iSchedule signature refused', {
-          reason: error.reason,
-          description: error.message,
-        });
-      }
+      debug('refused: %s (%s) %s', error.code, error.message, error.detail ?? '');
+      logRefusal(error, options, bursts);
       // A body we stopped reading: close the connection rather than read the rest.
       if (error.code === 'max-content-length') res.setHeader('Connection', 'close');
+      if (error.retryAfter !== undefined) res.setHeader('Retry-After', String(error.retryAfter));
       sendError(res, error.status, error.code, error.message);
       return;
     }
@@ -126,5 +147,30 @@ async function answerPost<User>(req: Request, res: Response, options: ResolvedOp
         ? 'this receiver is misconfigured (its request body was consumed before it); its administrator has been told'
         : 'the receiver could not process the request; try again later',
     );
+  } finally {
+    res.off('close', onClose);
+  }
+}
+
+/** Signature refusals are logged with their detail; overload once per burst, not per request. */
+function logRefusal(error: IScheduleError, options: ResolvedOptions<unknown>, bursts: BurstLog): void {
+  const details = {
+    description: error.message,
+    ...(error.detail !== undefined && { detail: error.detail }),
+  };
+  if (error instanceof VerificationError) {
+    options.logger.warn?.('iSchedule signature refused', { reason: error.reason, ...details });
+  } else if (error.code === 'service-unavailable' && bursts.first(error.detail ?? error.message)) {
+    options.logger.warn?.('iSchedule request deferred (503)', details);
+  }
+}
+
+/** Remembers which messages were logged in the last minute. */
+class BurstLog {
+  readonly #seen = new LruCache<string, true>(1000);
+  first(key: string): boolean {
+    if (this.#seen.get(key)) return false;
+    this.#seen.set(key, true, 60_000);
+    return true;
   }
 }

@@ -1,0 +1,25 @@
+/**
+ * Signatures signRequest would not make: without t= or x=, or with tags chosen by the test, to
+ * see how the receiver judges what other implementations send.
+ */
+import { createPrivateKey, sign } from 'node:crypto';
+import { bodyHash, type SigningKey, signedData } from '../../lib/index.js';
+import type { Headers } from './fixtures.js';
+
+export function signWithTags(
+  headers: Headers,
+  body: string | Buffer,
+  key: SigningKey,
+  times: { readonly t?: number; readonly x?: number },
+): string {
+  const names = ['Originator', 'Recipient', 'Content-Type', 'iSchedule-Version', 'iSchedule-Message-ID'];
+  const optional = [
+    times.t === undefined ? '' : `t=${times.t}; `,
+    times.x === undefined ? '' : `x=${times.x}; `,
+  ];
+  const unsigned =
+    `v=1; d=${key.domain}; s=${key.selector}; ${optional.join('')}a=rsa-sha256; q=dns/txt; ` +
+    `c=ischedule-relaxed/simple; h=${names.join(':')}; bh=${bodyHash(Buffer.from(body), 'sha256')}; b=`;
+  const data = Buffer.from(signedData(headers, names, unsigned), 'latin1');
+  return unsigned + sign('sha256', data, createPrivateKey(String(key.privateKey))).toString('base64');
+}
