@@ -29,13 +29,15 @@ export function freeBusyRange(message: ScheduleMessage): FreeBusyRange {
 
 /**
  * The REPLY for one attendee: periods clipped to the range, sorted, merged per FBTYPE, and
- * invalid ones (end not after start, unparseable) dropped.
+ * invalid ones (end not after start, unparseable) dropped. More than `maxPeriods` are coalesced
+ * across the shortest free gaps: short free time may show as busy, but no free time is invented.
  */
 export function buildFreeBusyReply(
   request: ScheduleMessage,
   attendee: string,
   busy: readonly BusyPeriod[],
   now: Date = new Date(),
+  maxPeriods = Number.POSITIVE_INFINITY,
 ): string {
   const range = freeBusyRange(request);
   const byType = new Map<BusyType, Array<[number, number]>>();
@@ -56,8 +58,10 @@ export function buildFreeBusyReply(
   const organizer = request.components[0]!.getFirstProperty('organizer');
   if (organizer) vfreebusy.addProperty(new ICAL.Property(organizer.toJSON()));
   vfreebusy.addPropertyWithValue('attendee', attendee);
+  const merged = new Map([...byType].map(([type, list]) => [type, merge(list)] as const));
+  coalesce(merged, maxPeriods);
   for (const type of ['BUSY-UNAVAILABLE', 'BUSY', 'BUSY-TENTATIVE'] as const) {
-    const periods = merge(byType.get(type) ?? []);
+    const periods = merged.get(type) ?? [];
     if (periods.length === 0) continue;
     const property = new ICAL.Property('freebusy');
     property.setParameter('fbtype', type);
@@ -83,6 +87,26 @@ function merge(periods: Array<[number, number]>): Array<[number, number]> {
     else merged.push([start, end]);
   }
   return merged;
+}
+
+/** Joins each type's periods across their shortest gaps until at most `max` remain in all. */
+function coalesce(byType: Map<BusyType, Array<[number, number]>>, max: number): void {
+  const total = [...byType.values()].reduce((sum, list) => sum + list.length, 0);
+  if (total <= max) return;
+  const gaps = [...byType.values()]
+    .flatMap((list) => list.slice(1).map((period, i) => period[0] - list[i]![1]))
+    .sort((a, b) => a - b);
+  // Joining every gap up to this one removes enough periods (ties may remove a few more).
+  const widest = gaps[Math.min(gaps.length, total - Math.max(max, byType.size)) - 1] ?? 0;
+  for (const [type, list] of byType) {
+    const joined: Array<[number, number]> = [];
+    for (const period of list) {
+      const last = joined.at(-1);
+      if (last && period[0] - last[1] <= widest) last[1] = period[1];
+      else joined.push([period[0], period[1]]);
+    }
+    byType.set(type, joined);
+  }
 }
 
 function utc(ms: number): ICAL.Time {

@@ -4,7 +4,8 @@
  */
 import ICAL from 'ical.js';
 import { IScheduleError } from '../errors.js';
-import { checkDateValue, checkStructure } from './structure.js';
+import { instanceBound } from './recurrence.js';
+import { checkDateValue, checkStructure, type StructureLimits } from './structure.js';
 
 export interface ScheduleMessage {
   /** The iCalendar text exactly as received or given. */
@@ -22,16 +23,23 @@ export interface ScheduleMessage {
   readonly organizer: string | undefined;
   /** ATTENDEE values of every component, unique, in order of appearance. */
   readonly attendees: readonly string[];
+  /**
+   * An upper bound on the instances the message describes, found from its rules without
+   * expanding them (COUNT, or the periods up to UNTIL, plus RDATEs); Infinity for an RRULE
+   * without end.
+   */
+  readonly instances: number;
 }
 
 const DATE_PROPERTIES_WITH_PERIODS = new Set(['period']);
 
 /**
  * Parses and checks an iTIP message. Throws an IScheduleError: `invalid-calendar-data` when the
- * text is not valid iCalendar, `invalid-scheduling-message` when it breaks iTIP's shape.
+ * text is not valid iCalendar (or larger than `limits` allow), `invalid-scheduling-message` when
+ * it breaks iTIP's shape.
  */
-export function parseScheduleMessage(text: string): ScheduleMessage {
-  checkStructure(text);
+export function parseScheduleMessage(text: string, limits?: StructureLimits): ScheduleMessage {
+  checkStructure(text, limits);
   let calendar: ICAL.Component;
   try {
     calendar = new ICAL.Component(ICAL.parse(text) as unknown[]);
@@ -65,7 +73,13 @@ export function parseScheduleMessage(text: string): ScheduleMessage {
     ),
   ];
   if (component === 'VFREEBUSY' && method === 'REQUEST') checkFreeBusyRange(components);
-  return { text, calendar, method, component, uid, components, organizer, attendees };
+  // Overridden instances (RECURRENCE-ID) replace an instance of the master: not extra ones.
+  let instances = 0;
+  for (const c of components) {
+    const bound = instanceBound(c);
+    if (!c.hasProperty('recurrence-id')) instances += bound;
+  }
+  return { text, calendar, method, component, uid, components, organizer, attendees, instances };
 }
 
 /** Every date, date-time and period value is a real date; every TZID is defined or known. */
