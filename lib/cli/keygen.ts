@@ -1,5 +1,6 @@
 /** `ischedule keygen`: a signing key pair and the records that publish it. */
-import { writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, renameSync, writeSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { dnsTxtRecord, generateSigningKey, wellKnownBody } from '../dkim/keys.js';
 import { CommandError, type Output } from './output.js';
@@ -14,7 +15,9 @@ the DNS TXT record (split into 255-octet strings for zone files), the body to se
   --selector   the selector (s=), e.g. cal2026
   --type       rsa (default; every iSchedule peer supports it) or ed25519
   --bits       RSA modulus size (default 2048)
-  --out        write PREFIX.private.pem and PREFIX.public.pem instead of printing the private key
+  --out        write PREFIX.private.pem (mode 0600) and PREFIX.public.pem instead of printing
+               the private key; existing files are kept unless --force
+  --force      replace existing key files
   --json       print the result as JSON`;
 
 export function keygen(argv: string[], out: Output): void {
@@ -26,6 +29,7 @@ export function keygen(argv: string[], out: Output): void {
       type: { type: 'string', default: 'rsa' },
       bits: { type: 'string', default: '2048' },
       out: { type: 'string' },
+      force: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
   });
@@ -42,8 +46,11 @@ export function keygen(argv: string[], out: Output): void {
     ? { private: `${values.out}.private.pem`, public: `${values.out}.public.pem` }
     : undefined;
   if (files) {
-    writeFileSync(files.private, pair.privateKey, { mode: 0o600 });
-    writeFileSync(files.public, pair.publicKey);
+    const existing = [files.private, files.public].find((file) => existsSync(file));
+    if (existing && !values.force)
+      throw new CommandError(`${existing} exists; keygen does not replace keys without --force`);
+    writeKeyFile(files.private, pair.privateKey, 0o600, values.force);
+    writeKeyFile(files.public, pair.publicKey, 0o644, values.force);
   }
   if (values.json) {
     out.json({
@@ -74,4 +81,29 @@ export function keygen(argv: string[], out: Output): void {
   out.line('');
   out.line('Private exchange:');
   out.line(`  "${values.selector}._domainkey.${values.domain}": "${pair.record}"`);
+}
+
+/**
+ * Writes a key file with exactly `mode`: a new file is created with it; with `force`, a fresh
+ * file replaces the old one by rename, so an old file's looser mode is never kept.
+ */
+function writeKeyFile(file: string, text: string, mode: number, force: boolean): void {
+  const target = force ? path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`) : file;
+  let fd: number;
+  try {
+    fd = openSync(target, 'wx', mode);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST' && !force)
+      throw new CommandError(`${file} exists; keygen does not replace keys without --force`);
+    throw new CommandError(
+      `cannot write ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
+  }
+  try {
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+  chmodSync(target, mode); // The umask may have narrowed it; the mode is exactly as asked.
+  if (target !== file) renameSync(target, file);
 }

@@ -7,7 +7,9 @@ import path from 'node:path';
 import { QUERY_METHODS, type QueryMethod } from '../dkim/signature.js';
 import { isDomainName } from '../dns/names.js';
 import { isCalendarAddress } from '../itip/address.js';
-import type { CapabilityOptions, PolicyOptions } from '../receiver/options.js';
+import { AddressPolicy } from '../net/address-policy.js';
+import type { CapabilityOptions, LimitOptions, PolicyOptions } from '../receiver/options.js';
+import type { InboxQuota } from '../store/filesystem.js';
 
 export interface ServerConfig {
   readonly listen: { readonly host: string; readonly port: number };
@@ -27,7 +29,34 @@ export interface ServerConfig {
   /** The receiver's path (default /.well-known/ischedule), and more, e.g. a TXT path=. */
   readonly path?: string;
   readonly extraPaths?: readonly string[];
+  /** Networks key servers may be in besides the public Internet (CIDR blocks or addresses). */
+  readonly allowNetworks?: readonly string[];
+  readonly limits?: LimitOptions;
+  /** Connections and their timeouts (HTTP_DEFAULTS for what is not given). */
+  readonly http?: Partial<HttpLimits>;
+  readonly inboxQuota?: InboxQuota;
 }
+
+export interface HttpLimits {
+  /** Connections open at once; more are closed as they come (default 512). */
+  readonly maxConnections: number;
+  /** Milliseconds for a client to send its request headers (default 10000). */
+  readonly headersTimeout: number;
+  /** Milliseconds for the whole request, body included (default 30000). */
+  readonly requestTimeout: number;
+  /** Milliseconds an idle kept-alive connection stays open (default 5000). */
+  readonly keepAliveTimeout: number;
+  /** Milliseconds for a TLS handshake (default 10000). */
+  readonly tlsHandshakeTimeout: number;
+}
+
+export const HTTP_DEFAULTS: HttpLimits = {
+  maxConnections: 512,
+  headersTimeout: 10_000,
+  requestTimeout: 30_000,
+  keepAliveTimeout: 5_000,
+  tlsHandshakeTimeout: 10_000,
+};
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -129,8 +158,41 @@ export function parseConfig(json: unknown, baseDir: string): ServerConfig {
     dns = { servers };
   }
 
+  const allowNetworks =
+    root.allowNetworks === undefined ? undefined : stringArray(root.allowNetworks, 'allowNetworks');
+  if (allowNetworks) {
+    try {
+      new AddressPolicy(allowNetworks);
+    } catch (error) {
+      throw new ConfigError((error as Error).message);
+    }
+  }
+  const http = { ...HTTP_DEFAULTS };
+  for (const [key, value] of Object.entries(object(root.http ?? {}, 'http'))) {
+    if (!(key in HTTP_DEFAULTS))
+      throw new ConfigError(`http.${key} is not a setting (${Object.keys(HTTP_DEFAULTS).join(', ')})`);
+    http[key as keyof HttpLimits] = positiveInteger(value, `http.${key}`);
+  }
+  let inboxQuota: InboxQuota | undefined;
+  if (root.inboxQuota !== undefined) {
+    const quota = object(root.inboxQuota, 'inboxQuota');
+    for (const key of Object.keys(quota))
+      if (key !== 'messages' && key !== 'bytes')
+        throw new ConfigError(`inboxQuota.${key} is not a setting (messages, bytes)`);
+    inboxQuota = {
+      ...(quota.messages !== undefined && {
+        messages: positiveInteger(quota.messages, 'inboxQuota.messages'),
+      }),
+      ...(quota.bytes !== undefined && { bytes: positiveInteger(quota.bytes, 'inboxQuota.bytes') }),
+    };
+  }
+
   return {
     listen: { host, port: port as number },
+    http,
+    ...(allowNetworks && { allowNetworks }),
+    ...(inboxQuota && { inboxQuota }),
+    ...(root.limits !== undefined && { limits: object(root.limits, 'limits') as LimitOptions }),
     tls,
     domains,
     users,
@@ -159,6 +221,12 @@ function object(value: unknown, key: string): Json {
 
 function string(value: unknown, key: string): string {
   if (typeof value !== 'string' || value === '') throw new ConfigError(`${key} must be a non-empty string`);
+  return value;
+}
+
+function positiveInteger(value: unknown, key: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
+    throw new ConfigError(`${key} must be a positive integer`);
   return value;
 }
 

@@ -7,22 +7,22 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import express from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import { generateSigningKey } from '../dkim/keys.js';
 import {
   chainKeys,
   dnsKeys,
   type KeyResolver,
+  keyDnsClient,
   privateExchangeKeys,
   wellKnownKeys,
 } from '../dkim/resolvers.js';
 import type { SigningKey } from '../dkim/sign.js';
-import { DnsClient } from '../dns/client.js';
 import type { Logger } from '../receiver/options.js';
 import { createIScheduleRouter } from '../receiver/router.js';
 import { filesystemAdapter } from '../store/filesystem.js';
 import { createSelfSignedCertificate } from '../tls/certificate.js';
-import type { ServerConfig } from './config.js';
+import { HTTP_DEFAULTS, type ServerConfig } from './config.js';
 
 export interface RunningServer {
   /** The receiver URL, e.g. https://127.0.0.1:8443/.well-known/ischedule. */
@@ -44,22 +44,51 @@ export async function startServer(config: ServerConfig, logger: Logger = {}): Pr
   app.use(
     createIScheduleRouter({
       domains: config.domains,
-      adapter: filesystemAdapter({ dataDir: config.dataDir, users: config.users }),
+      adapter: filesystemAdapter({
+        dataDir: config.dataDir,
+        users: config.users,
+        logger,
+        ...(config.inboxQuota && { inboxQuota: config.inboxQuota }),
+      }),
       signing,
       keys: keyResolver(config),
       logger,
       ...(config.capabilities && { capabilities: config.capabilities }),
       ...(config.policy && { policy: config.policy }),
+      ...(config.limits && { limits: config.limits }),
       ...(config.path && { path: config.path }),
       ...(config.extraPaths && { extraPaths: config.extraPaths }),
     }),
   );
+  // Everything else, and every fault, gets a short plain answer: no stack, no file paths.
+  app.use((_req: Request, res: Response) => {
+    res.status(404).type('text/plain').end('not found\n');
+  });
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const status = (error as { status?: number })?.status;
+    const clientError = typeof status === 'number' && status >= 400 && status < 500;
+    if (!clientError)
+      logger.error?.('request failed', { error: error instanceof Error ? error.message : String(error) });
+    if (res.headersSent) return void res.destroy();
+    res
+      .status(clientError ? status : 500)
+      .type('text/plain')
+      .end(clientError ? 'bad request\n' : 'internal error\n');
+  });
 
+  const limits = { ...HTTP_DEFAULTS, ...config.http };
+  const serverOptions = {
+    headersTimeout: limits.headersTimeout,
+    requestTimeout: limits.requestTimeout,
+    keepAliveTimeout: limits.keepAliveTimeout,
+    // Timeouts are enforced when connections are checked: often enough to be on time.
+    connectionsCheckingInterval: Math.min(1000, limits.headersTimeout),
+  };
   let certificate: string | undefined;
   let certificateFile: string | undefined;
   let server: http.Server;
   if (config.tls === false) {
-    server = http.createServer(app);
+    server = http.createServer(serverOptions, app);
   } else {
     const tls =
       config.tls === 'self-signed'
@@ -67,8 +96,19 @@ export async function startServer(config: ServerConfig, logger: Logger = {}): Pr
         : { cert: config.tls.cert, key: config.tls.key };
     certificateFile = tls.cert;
     certificate = readFileSync(tls.cert, 'utf8');
-    server = https.createServer({ cert: certificate, key: readFileSync(tls.key) }, app);
+    server = https.createServer(
+      {
+        ...serverOptions,
+        cert: certificate,
+        key: readFileSync(tls.key),
+        handshakeTimeout: limits.tlsHandshakeTimeout,
+      },
+      app,
+    );
   }
+  // headersTimeout also closes a connection that never sends a byte (408), the TLS handshake
+  // timeout one that never finishes its handshake.
+  server.maxConnections = limits.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.listen.port, config.listen.host, () => resolve());
@@ -131,11 +171,14 @@ function selfSigned(config: ServerConfig, logger: Logger): { cert: string; key: 
 }
 
 function keyResolver(config: ServerConfig): KeyResolver {
-  const dns = new DnsClient(config.keys.dns ? { servers: config.keys.dns.servers } : {});
+  const dns = keyDnsClient(config.keys.dns ? { servers: config.keys.dns.servers } : {});
   const resolvers: KeyResolver[] = [];
   for (const method of config.keys.methods) {
     if (method === 'dns/txt') resolvers.push(dnsKeys({ client: dns }));
-    if (method === 'http/well-known') resolvers.push(wellKnownKeys({ dns }));
+    if (method === 'http/well-known')
+      resolvers.push(
+        wellKnownKeys({ dns, ...(config.allowNetworks && { allowNetworks: config.allowNetworks }) }),
+      );
     if (method === 'private-exchange') resolvers.push(privateExchangeKeys(config.keys.privateExchange));
   }
   return chainKeys(...resolvers);

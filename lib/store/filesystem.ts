@@ -14,7 +14,7 @@ import path from 'node:path';
 import ICAL from 'ical.js';
 import { normalizeAddress } from '../itip/address.js';
 import type { BusyPeriod } from '../itip/freebusy.js';
-import type { IScheduleAdapter } from '../receiver/options.js';
+import type { DeliveryResult, IScheduleAdapter, Logger } from '../receiver/options.js';
 
 export interface FilesystemUser {
   /** The calendar address, as configured. */
@@ -32,7 +32,24 @@ export interface FilesystemAdapterOptions {
   readonly maxCalendarFileBytes?: number;
   /** Instances expanded per recurring event at most (default 10000). */
   readonly maxInstances?: number;
+  /**
+   * Most a user's scheduling inbox may hold (default 10000 messages and 50 MiB). A delivery
+   * beyond it answers that recipient `5.1;Service unavailable` (the inbox is full: a sender
+   * retries later) and logs a warning; other recipients are unaffected.
+   */
+  readonly inboxQuota?: InboxQuota;
+  readonly logger?: Logger;
 }
+
+export interface InboxQuota {
+  readonly messages?: number;
+  readonly bytes?: number;
+}
+
+const INBOX_FULL: DeliveryResult = {
+  requestStatus: '5.1;Service unavailable',
+  description: "the recipient's scheduling inbox is full; try again later",
+};
 
 /** The directory of a user: the address without `mailto:`, lower-cased, refused if it could escape. */
 export function userDirectory(dataDir: string, address: string): string {
@@ -50,10 +67,24 @@ export function filesystemAdapter(options: FilesystemAdapterOptions): IScheduleA
       { address, directory: userDirectory(options.dataDir, address) },
     ]),
   );
+  const quota = new InboxUsage(options.inboxQuota ?? {});
   return {
     lookupUser: ({ address }) => users.get(normalizeAddress(address)) ?? null,
     deliverToInbox: async ({ user, message }) => {
-      await writeInbox(user.directory, message.uid, message.text);
+      const size = Buffer.byteLength(message.text);
+      if (!(await quota.reserve(user.directory, size))) {
+        options.logger?.warn?.('iSchedule inbox full: delivery refused', {
+          recipient: user.address,
+          uid: message.uid,
+        });
+        return INBOX_FULL;
+      }
+      try {
+        await writeInbox(user.directory, message.uid, message.text);
+      } catch (error) {
+        quota.release(user.directory, size);
+        throw error;
+      }
       return undefined;
     },
     getFreeBusy: ({ user, start, end }) =>
@@ -91,6 +122,79 @@ export async function writeInbox(directory: string, uid: string, text: string): 
   const dir = await open(inbox, 'r');
   await dir.sync().finally(() => dir.close());
   return target;
+}
+
+/**
+ * What each user's inbox holds, counted once from the disk and then kept up to date by our own
+ * writes. Files removed by others only make the count too high, so the disk is read again before
+ * a delivery is refused (at most every 10 s per user).
+ */
+interface Usage {
+  messages: number;
+  bytes: number;
+  /** When the disk was last read, ms since the epoch. */
+  counted: number;
+}
+
+class InboxUsage {
+  readonly #maxMessages: number;
+  readonly #maxBytes: number;
+  readonly #usage = new Map<string, Usage>();
+  readonly #counting = new Map<string, Promise<Usage>>();
+
+  constructor(quota: InboxQuota) {
+    this.#maxMessages = quota.messages ?? 10_000;
+    this.#maxBytes = quota.bytes ?? 50 << 20;
+  }
+
+  /** Takes room for a message of `size` octets, or answers false when the inbox is full. */
+  async reserve(directory: string, size: number): Promise<boolean> {
+    let usage = this.#usage.get(directory) ?? (await this.#firstCount(directory));
+    if (this.#over(usage, size) && Date.now() - usage.counted > 10_000) usage = await this.#count(directory);
+    if (this.#over(usage, size)) return false;
+    usage.messages++;
+    usage.bytes += size;
+    return true;
+  }
+
+  release(directory: string, size: number): void {
+    const usage = this.#usage.get(directory);
+    if (!usage) return;
+    usage.messages--;
+    usage.bytes -= size;
+  }
+
+  #over(usage: { messages: number; bytes: number }, size: number): boolean {
+    return usage.messages + 1 > this.#maxMessages || usage.bytes + size > this.#maxBytes;
+  }
+
+  /** Concurrent first deliveries to one user share one count. */
+  #firstCount(directory: string): Promise<Usage> {
+    let counting = this.#counting.get(directory);
+    if (!counting) {
+      counting = this.#count(directory).finally(() => this.#counting.delete(directory));
+      this.#counting.set(directory, counting);
+    }
+    return counting;
+  }
+
+  async #count(directory: string): Promise<Usage> {
+    const inbox = path.join(directory, 'inbox');
+    let messages = 0;
+    let bytes = 0;
+    try {
+      for (const name of await readdir(inbox)) {
+        if (!name.endsWith('.ics')) continue;
+        messages++;
+        bytes += (await stat(path.join(inbox, name)).catch(() => ({ size: 0 }))).size;
+      }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    const usage = { messages, bytes, counted: Date.now() };
+    this.#usage.set(directory, usage);
+    return usage;
+  }
 }
 
 interface Bounds {

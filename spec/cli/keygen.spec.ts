@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -35,6 +35,23 @@ describe('ischedule keygen', () => {
     assert.ok(selectPublicKey([out.dns.strings.join('')], 'rsa-sha256').key);
     assert.match(readFileSync(out.files.private, 'utf8'), /BEGIN PRIVATE KEY/);
     assert.equal(statSync(out.files.private).mode & 0o777, 0o600);
+  });
+
+  it('never replaces a key without --force, and always writes the private key 0600', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'keygen-'));
+    const prefix = path.join(dir, 'cal');
+    const args = ['keygen', '--domain', 'example.com', '--selector', 'cal', '--out', prefix];
+    assert.equal((await cli(...args)).code, 0);
+    const original = readFileSync(`${prefix}.private.pem`, 'utf8');
+    const again = await cli(...args);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /cal\.private\.pem exists; keygen does not replace keys without --force/);
+    assert.equal(readFileSync(`${prefix}.private.pem`, 'utf8'), original, 'the old key is intact');
+    chmodSync(`${prefix}.private.pem`, 0o644);
+    const forced = await cli(...args, '--force');
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.notEqual(readFileSync(`${prefix}.private.pem`, 'utf8'), original);
+    assert.equal(statSync(`${prefix}.private.pem`).mode & 0o777, 0o600, 'not the old file mode');
   });
 
   it('explains what is missing and exits non-zero', async () => {
