@@ -14,6 +14,7 @@ import path from 'node:path';
 import ICAL from 'ical.js';
 import { normalizeAddress } from '../itip/address.js';
 import type { BusyPeriod } from '../itip/freebusy.js';
+import { instanceBound } from '../itip/recurrence.js';
 import type { DeliveryResult, IScheduleAdapter, Logger } from '../receiver/options.js';
 
 export interface FilesystemUser {
@@ -30,7 +31,12 @@ export interface FilesystemAdapterOptions {
   /** Calendar files read for free-busy at most (default 10000), and their largest size (1 MiB). */
   readonly maxCalendarFiles?: number;
   readonly maxCalendarFileBytes?: number;
-  /** Instances expanded per recurring event at most (default 10000). */
+  /**
+   * Instances expanded per recurring event at most (default 10000); a free-busy answer needing
+   * more than five times that in all fails for that recipient (5.1) rather than show free time.
+   * Events whose rule the receiver would refuse (no date, or a shape ical.js cannot iterate)
+   * are skipped.
+   */
   readonly maxInstances?: number;
   /**
    * Most a user's scheduling inbox may hold (default 10000 messages and 50 MiB). A delivery
@@ -232,6 +238,7 @@ export async function readBusyPeriods(
     registerZones(calendar);
     for (const vevent of calendar.getAllSubcomponents('vevent')) {
       if (vevent.hasProperty('recurrence-id')) continue;
+      if (!expandable(vevent)) continue;
       const event = new ICAL.Event(vevent, { strictExceptions: true });
       for (const exception of calendar.getAllSubcomponents('vevent')) {
         if (
@@ -243,9 +250,28 @@ export async function readBusyPeriods(
         }
       }
       busy.push(...eventBusy(event, rangeStart, rangeEnd, bounds.maxInstances));
+      if (busy.length > bounds.maxInstances * 5) {
+        // Answering part of the busy time would show the user free when they are not.
+        throw new RangeError(
+          `free-busy for ${calendarDir} needs more than ${bounds.maxInstances * 5} periods`,
+        );
+      }
     }
   }
   return busy;
+}
+
+/**
+ * Whether ical.js can expand the event within bounds: a rule the receiver would refuse (one that
+ * matches no date, or a shape ical.js iterates forever on) is skipped, not expanded.
+ */
+function expandable(vevent: ICAL.Component): boolean {
+  try {
+    instanceBound(vevent);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function eventBusy(

@@ -89,6 +89,33 @@ describe('filesystem adapters', () => {
     );
     assert.deepEqual(capped, []);
     assert.deepEqual(await readBusyPeriods(path.join(dir, 'missing'), new Date(), new Date(), bounds), []);
+
+    // A rule ical.js would iterate forever is skipped; the other events still count.
+    writeFileSync(
+      path.join(dir, 'endless.ics'),
+      event('e', ['DTSTART:20260101T090000Z', 'DTEND:20260101T100000Z', 'RRULE:FREQ=DAILY;BYMONTHDAY=-1']),
+    );
+    const withEndless = await readBusyPeriods(
+      dir,
+      new Date('2026-01-02T00:00:00Z'),
+      new Date('2026-01-04T00:00:00Z'),
+      bounds,
+    );
+    assert.equal(withEndless.length, 3);
+    // More busy periods than it may answer in all: a failure, never a partial (wrongly free) answer.
+    for (let i = 0; i < 6; i++) {
+      writeFileSync(
+        path.join(dir, `daily-${i}.ics`),
+        event(`d${i}`, ['DTSTART:20260101T090000Z', 'DTEND:20260101T100000Z', 'RRULE:FREQ=DAILY']),
+      );
+    }
+    await assert.rejects(
+      readBusyPeriods(dir, new Date('2026-01-01T00:00:00Z'), new Date('2026-03-01T00:00:00Z'), {
+        ...bounds,
+        maxInstances: 5,
+      }),
+      /needs more than 25 periods/,
+    );
   });
 
   it('serves a router: unknown users are null, deliveries land in the inbox', async () => {
