@@ -102,3 +102,36 @@ export class ConcurrencyLimit {
     return this.#running;
   }
 }
+
+/**
+ * An abort that costs nothing until something asks for its signal: creating an AbortController
+ * costs several microseconds, and most requests (their key answered from a cache) never need one.
+ */
+export class LazyAbortController {
+  #controller: AbortController | undefined;
+  #aborted = false;
+  #reason: unknown;
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  get reason(): unknown {
+    return this.#reason;
+  }
+
+  abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+  }
+}

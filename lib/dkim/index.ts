@@ -59,6 +59,7 @@ export {
 export { decodeBase64Tag, parseTagList, type TagList, TagListError } from './tag-list.js';
 export {
   checkSignatureHeader,
+  KeyLookupDeadline,
   type SignatureCheckOptions,
   type VerifiedRequest,
   type VerifyOptions,

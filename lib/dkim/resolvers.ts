@@ -4,7 +4,7 @@
  * verifier asks them in the order the signature's `q=` lists the methods.
  */
 import createDebug from 'debug';
-import { abortable, CapacityError, ConcurrencyLimit, SharedTasks } from '../concurrency.js';
+import { CapacityError, ConcurrencyLimit, SharedTasks } from '../concurrency.js';
 import { DnsClient, DnsError, type DnsOptions } from '../dns/client.js';
 import { isDomainName, registrableDomain } from '../dns/names.js';
 import { orderSrv } from '../dns/srv.js';
@@ -32,6 +32,12 @@ export interface KeyResolver {
    * KeyLookupError when the answer cannot be had now (timeout, server failure).
    */
   lookup(query: KeyQuery): Promise<readonly string[]>;
+  /**
+   * The records when they are known without waiting (a table, a live cache entry), `[]` when
+   * it is known there are none, undefined when only `lookup` can tell. Optional: it lets a
+   * verification that needs no network skip the machinery of deadlines and cancellation.
+   */
+  cached?(query: Omit<KeyQuery, 'signal'>): readonly string[] | undefined;
 }
 
 /**
@@ -63,6 +69,15 @@ export function chainKeys(...resolvers: readonly KeyResolver[]): KeyResolver {
   const methods = [...new Set(resolvers.flatMap((r) => r.methods))];
   return {
     methods,
+    cached(query) {
+      for (const resolver of resolvers) {
+        if (!resolver.methods.includes(query.method)) continue;
+        const records = resolver.cached?.(query);
+        if (records === undefined) return undefined;
+        if (records.length > 0) return records;
+      }
+      return [];
+    },
     async lookup(query) {
       let failure: unknown;
       for (const resolver of resolvers) {
@@ -93,11 +108,12 @@ export function privateExchangeKeys(
     const lines = (typeof value === 'string' ? [value] : value).flatMap(splitRecordLines);
     byName.set(name.toLowerCase().replace(/\.$/, ''), lines);
   }
+  const find = ({ domain, selector }: Omit<KeyQuery, 'signal' | 'method'>) =>
+    byName.get(keyRecordName(domain, selector)) ?? [];
   return {
     methods: ['private-exchange'],
-    async lookup({ domain, selector }) {
-      return byName.get(keyRecordName(domain, selector)) ?? [];
-    },
+    cached: find,
+    lookup: async (query) => find(query),
   };
 }
 
@@ -111,10 +127,11 @@ export function dnsKeys(options: DnsKeysOptions = {}): KeyResolver {
   const dns = options.client ?? keyDnsClient(options);
   return {
     methods: ['dns/txt'],
+    cached: ({ domain, selector }) => dns.cachedTxt(keyRecordName(domain, selector)),
     async lookup({ domain, selector, signal }) {
       const name = keyRecordName(domain, selector);
       try {
-        return await abortable(dns.txt(name), signal);
+        return await dns.txt(name, signal);
       } catch (error) {
         throw dnsFailure(name, error, signal);
       }
@@ -224,6 +241,10 @@ export function wellKnownKeys(options: WellKnownKeysOptions = {}): KeyResolver {
 
   return {
     methods: ['http/well-known'],
+    cached({ domain, selector }) {
+      const cached = cache.get(`${domain}/${selector}`.toLowerCase());
+      return cached && 'records' in cached ? cached.records : undefined;
+    },
     async lookup({ domain, selector, signal }) {
       const key = `${domain}/${selector}`.toLowerCase();
       const cached = cache.get(key);
@@ -288,7 +309,7 @@ async function keyServers(
   const service = `_domainkey_lookup._tcp.${domain}`;
   let records: Awaited<ReturnType<DnsClient['srv']>>;
   try {
-    records = await abortable(dns.srv(service), signal);
+    records = await dns.srv(service, signal);
   } catch (error) {
     throw dnsFailure(service, error, signal);
   }

@@ -29,7 +29,10 @@ export interface VerifyOptions {
    * now, without `t=`) is refused. Default: no bound here; the receiver sets one.
    */
   readonly maxLifetime?: number;
-  /** Milliseconds for the whole key lookup, every method and server included (default 5000). */
+  /**
+   * Milliseconds for the whole key lookup, every method and server included (default 5000).
+   * `Infinity` when `signal` carries the deadline (aborted with a KeyLookupDeadline).
+   */
   readonly keyLookupTimeout?: number;
   /** Abandons the key lookup (e.g. the client went away). */
   readonly signal?: AbortSignal;
@@ -53,15 +56,23 @@ export interface VerifiedRequest {
 }
 
 /** Resolves to what was verified, or rejects with a VerificationError whose `reason` says why. */
-export async function verifyRequest(options: VerifyOptions): Promise<VerifiedRequest> {
+export function verifyRequest(options: VerifyOptions): Promise<VerifiedRequest> {
+  return verifyWith(options, () => options.signal);
+}
+
+/**
+ * verifyRequest, with the abort signal asked for only if the key must be waited for: a caller
+ * whose signal costs something to make (the receiver's, one per request) passes a function.
+ */
+export async function verifyWith(
+  options: Omit<VerifyOptions, 'signal'>,
+  signal: () => AbortSignal | undefined,
+): Promise<VerifiedRequest> {
   const { header, parsed } = checkSignatureHeader(options);
   const body = typeof options.body === 'string' ? Buffer.from(options.body, 'utf8') : options.body;
   checkBody(parsed, body);
 
-  const { key, method } = await findKey(parsed, options.keys, {
-    timeout: options.keyLookupTimeout ?? 5000,
-    ...(options.signal && { signal: options.signal }),
-  });
+  const { key, method } = await findKey(parsed, options.keys, options.keyLookupTimeout, signal);
   checkSignatureValue(parsed, signedBytes(options.headers, parsed, header), key);
   return {
     domain: parsed.domain,
@@ -200,11 +211,65 @@ export function checkBody(parsed: ParsedSignature, body: Uint8Array): void {
 export async function findKey(
   parsed: ParsedSignature,
   keys: KeyResolver,
-  limits: { readonly timeout?: number; readonly signal?: AbortSignal } = {},
+  timeout = 5000,
+  signal: () => AbortSignal | undefined = () => undefined,
 ): Promise<PublicKeyChoice & { method: QueryMethod }> {
   const where = `${parsed.selector}._domainkey.${parsed.domain}`;
-  const deadline = AbortSignal.timeout(limits.timeout ?? 5000);
-  const signal = limits.signal ? AbortSignal.any([limits.signal, deadline]) : deadline;
+  const known = knownKey(parsed, keys, where);
+  if (known) return known;
+  const callerSignal = signal();
+  // A caller that keeps the deadline itself (timeout Infinity; its signal aborts with a
+  // KeyLookupDeadline) adds nothing here. Otherwise one controller and a plain timer, linked to
+  // the caller's signal: AbortSignal.timeout and AbortSignal.any, and each listener on a signal,
+  // cost several microseconds.
+  if (!Number.isFinite(timeout)) return lookupKey(parsed, keys, where, callerSignal);
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new KeyLookupDeadline(timeout)), timeout);
+  const callerGone = () => controller.abort(callerSignal?.reason);
+  callerSignal?.addEventListener('abort', callerGone, { once: true });
+  try {
+    return await lookupKey(parsed, keys, where, controller.signal);
+  } finally {
+    clearTimeout(timer);
+    callerSignal?.removeEventListener('abort', callerGone);
+  }
+}
+
+/**
+ * The key when the resolvers know it without waiting (a table, a live cache): the common case
+ * for a peer that sends often, with no timer, no signal and no await.
+ */
+function knownKey(
+  parsed: ParsedSignature,
+  keys: KeyResolver,
+  where: string,
+): (PublicKeyChoice & { method: QueryMethod }) | undefined {
+  if (!keys.cached) return undefined;
+  for (const method of parsed.queryMethods) {
+    if (!keys.methods.includes(method)) continue;
+    const records = keys.cached({ domain: parsed.domain, selector: parsed.selector, method });
+    if (records === undefined) return undefined;
+    if (records.length > 0) return { ...selectPublicKey(records, parsed.algorithm, where), method };
+  }
+  return undefined;
+}
+
+/** The reason a key lookup's signal aborts when the lookup's deadline passes. */
+export class KeyLookupDeadline extends Error {
+  override name = 'KeyLookupDeadline';
+  readonly timeout: number;
+  constructor(timeout: number) {
+    super(`the key lookup did not finish within ${timeout} ms`);
+    this.timeout = timeout;
+  }
+}
+
+async function lookupKey(
+  parsed: ParsedSignature,
+  keys: KeyResolver,
+  where: string,
+  signal: AbortSignal | undefined,
+): Promise<PublicKeyChoice & { method: QueryMethod }> {
   const tried: string[] = [];
   const failures: string[] = [];
   const details: string[] = [];
@@ -213,7 +278,12 @@ export async function findKey(
     tried.push(method);
     let records: readonly string[];
     try {
-      records = await keys.lookup({ domain: parsed.domain, selector: parsed.selector, method, signal });
+      records = await keys.lookup({
+        domain: parsed.domain,
+        selector: parsed.selector,
+        method,
+        ...(signal && { signal }),
+      });
     } catch (error) {
       if (error instanceof KeyLookupBusyError) {
         throw new IScheduleError('service-unavailable', error.message, 503, {
@@ -221,14 +291,15 @@ export async function findKey(
           ...(error.detail && { detail: error.detail }),
         });
       }
-      if (deadline.aborted) {
+      const reason: unknown = signal?.reason;
+      if (reason instanceof KeyLookupDeadline) {
         throw new VerificationError(
           'key-lookup-failed',
-          `the key for ${where} could not be found within ${limits.timeout ?? 5000} ms`,
+          `the key for ${where} could not be found within ${reason.timeout} ms`,
           [...details, `${method}: ${describe(error)}`].join('; '),
         );
       }
-      if (signal.aborted) throw error;
+      if (signal?.aborted) throw error;
       failures.push(
         error instanceof KeyLookupError ? `${method}: ${error.message}` : `${method}: the lookup failed`,
       );

@@ -6,6 +6,7 @@
 import { getServers } from 'node:dns';
 import createDebug from 'debug';
 import { Packet, type Resource } from 'dns2';
+import { abortable } from '../concurrency.js';
 import { LruCache } from '../lru.js';
 import { DnsError, exchange, type NameServer, type RecordType } from './transport.js';
 
@@ -71,17 +72,26 @@ export class DnsClient {
     this.#cache = new LruCache(options.cacheSize ?? 1000);
   }
 
-  /** TXT records at `name`, each record's strings joined. Empty when there are none. */
-  async txt(name: string): Promise<string[]> {
-    const records = await this.#lookup(name, 'TXT');
-    return records.map((record) =>
-      Array.isArray(record.data) ? record.data.join('') : String(record.data ?? ''),
-    );
+  /**
+   * TXT records at `name`, each record's strings joined. Empty when there are none. A `signal`
+   * stops the wait (the query itself runs to its own timeout for whoever else asked).
+   */
+  async txt(name: string, signal?: AbortSignal): Promise<readonly string[]> {
+    return joinedTxt(await this.#lookup(name, 'TXT', signal));
+  }
+
+  /**
+   * The TXT records at `name` when a live cached answer has them (the same array each time),
+   * `[]` for a cached empty answer, undefined when only a query (or a failure) would tell.
+   */
+  cachedTxt(name: string): readonly string[] | undefined {
+    const answer = this.#cache.get(`${normalize(name)} TXT`);
+    return answer && !('error' in answer) ? joinedTxt(answer.records) : undefined;
   }
 
   /** SRV records at `name`, unordered (see `orderSrv`). */
-  async srv(name: string): Promise<SrvRecord[]> {
-    const records = await this.#lookup(name, 'SRV');
+  async srv(name: string, signal?: AbortSignal): Promise<SrvRecord[]> {
+    const records = await this.#lookup(name, 'SRV', signal);
     return records
       .filter((r) => Number.isInteger(r.port) && typeof r.target === 'string')
       .map((r) => ({
@@ -102,10 +112,11 @@ export class DnsClient {
     return found.filter(Boolean);
   }
 
-  async #lookup(name: string, type: RecordType): Promise<readonly Resource[]> {
+  async #lookup(name: string, type: RecordType, signal?: AbortSignal): Promise<readonly Resource[]> {
     const question = `${normalize(name)} ${type}`;
+    // A cached answer never touches the signal: listening on one costs more than the lookup.
     const cached = this.#cache.get(question);
-    const answer = cached ?? (await this.#shared(question, normalize(name), type));
+    const answer = cached ?? (await abortable(this.#shared(question, normalize(name), type), signal));
     if ('error' in answer) throw answer.error;
     return answer.records;
   }
@@ -155,6 +166,20 @@ export class DnsClient {
     if (ttlSeconds > 0) this.#cache.set(question, answer, ttlSeconds * 1000);
     return answer;
   }
+}
+
+const joined = new WeakMap<readonly Resource[], readonly string[]>();
+
+/** Each TXT record's strings joined; one array per answer, so callers can cache by it. */
+function joinedTxt(records: readonly Resource[]): readonly string[] {
+  let texts = joined.get(records);
+  if (!texts) {
+    texts = records.map((record) =>
+      Array.isArray(record.data) ? record.data.join('') : String(record.data ?? ''),
+    );
+    joined.set(records, texts);
+  }
+  return texts;
 }
 
 /** The answer records of `type` for `name`, following a CNAME chain inside the answer section. */

@@ -101,6 +101,10 @@ export function checkDateValue(value: string, type: 'date' | 'date-time', proper
 
 /** Parameters before the value: unquoted semicolons before the first unquoted colon. */
 function countParameters(line: string, stopAfter: number): number {
+  // Most lines have no parameter: no ";" before the value's ":".
+  const semicolon = line.indexOf(';');
+  const colon = line.indexOf(':');
+  if (semicolon < 0 || (colon >= 0 && semicolon > colon)) return 0;
   let count = 0;
   let quoted = false;
   for (let i = 0; i < line.length; i++) {

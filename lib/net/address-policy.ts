@@ -90,11 +90,9 @@ export function isIpLiteral(host: string): boolean {
  */
 export function isAddressLike(name: string): boolean {
   if (isIpLiteral(name)) return true;
-  try {
-    return isIpLiteral(new URL(`https://${name}/`).hostname);
-  } catch {
-    return false;
-  }
+  // URL parsers take a host for IPv4 when its last label is a number (decimal, octal, 0x hex).
+  const labels = name.replace(/\.$/, '').split('.');
+  return /^(?:0x[0-9a-f]*|[0-9]+)$/i.test(labels[labels.length - 1] ?? '');
 }
 
 export function unbracket(host: string): string {

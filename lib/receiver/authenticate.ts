@@ -2,9 +2,10 @@
  * Who sent this: the DKIM signature, the signing domain against the Originator (alignment and
  * local policy), and replay refusal. Nothing is parsed as iCalendar before these pass.
  */
+import { LazyAbortController } from '../concurrency.js';
 import { type HeaderList, headerValues } from '../dkim/canonicalize.js';
 import type { KeyResolver } from '../dkim/resolvers.js';
-import { type VerifiedRequest, verifyRequest } from '../dkim/verify.js';
+import { KeyLookupDeadline, type VerifiedRequest, verifyWith } from '../dkim/verify.js';
 import { IScheduleError, VerificationError } from '../errors.js';
 import { addressDomain, withinDomain } from '../itip/address.js';
 import { printable } from '../text.js';
@@ -23,21 +24,31 @@ export async function verifySignature(
   keys: KeyResolver,
   options: Pick<ResolvedOptions<unknown>, 'policy' | 'limits'>,
   now: number,
-  signal?: AbortSignal,
+  cancel: LazyAbortController = new LazyAbortController(),
 ): Promise<VerifiedRequest & { readonly expiresAt: number }> {
   const { policy } = options;
-  const verified = await verifyRequest({
-    headers,
-    body,
-    keys,
-    now,
-    clockSkew: policy.clockSkew,
-    allowSha1: policy.allowSha1,
-    requireTimestamp: policy.requireTimestamp,
-    maxLifetime: policy.maxSignatureAge,
-    keyLookupTimeout: options.limits.keyLookupTimeout,
-    ...(signal && { signal }),
-  });
+  // The request's own controller carries the key lookup's deadline: no second one to link.
+  const timeout = options.limits.keyLookupTimeout;
+  const deadline = setTimeout(() => cancel.abort(new KeyLookupDeadline(timeout)), timeout);
+  let verified: VerifiedRequest;
+  try {
+    verified = await verifyWith(
+      {
+        headers,
+        body,
+        keys,
+        now,
+        clockSkew: policy.clockSkew,
+        allowSha1: policy.allowSha1,
+        requireTimestamp: policy.requireTimestamp,
+        maxLifetime: policy.maxSignatureAge,
+        keyLookupTimeout: Number.POSITIVE_INFINITY,
+      },
+      () => cancel.signal,
+    );
+  } finally {
+    clearTimeout(deadline);
+  }
   const expiresAt = verified.expiresAt ?? (verified.signedAt ?? now) + policy.maxSignatureAge;
   if (expiresAt < now) {
     throw new VerificationError(

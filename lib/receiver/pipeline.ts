@@ -5,6 +5,7 @@
  * other reason takes no room in the replay store.
  */
 import type { Request } from 'express';
+import type { LazyAbortController } from '../concurrency.js';
 import { headerPairs } from '../dkim/canonicalize.js';
 import type { RecipientResponse } from '../xml/response.js';
 import { checkReplay, checkSender, verifySignature } from './authenticate.js';
@@ -17,7 +18,8 @@ import { checkVersion, readContentType, readOriginator, readRecipients } from '.
 export async function handleSchedulingRequest<User>(
   req: Request,
   options: ResolvedOptions<User>,
-  signal?: AbortSignal,
+  /** Aborted when the client goes away; also carries the key lookup's deadline. */
+  cancel?: LazyAbortController,
 ): Promise<RecipientResponse[]> {
   const { capabilities, policy } = options;
   const body = await readBody(req, capabilities.maxContentLength);
@@ -28,7 +30,7 @@ export async function handleSchedulingRequest<User>(
   const recipients = readRecipients(headers, capabilities.maxRecipients);
 
   const now = Math.floor(Date.now() / 1000);
-  const verified = await verifySignature(headers, body, options.keys, options, now, signal);
+  const verified = await verifySignature(headers, body, options.keys, options, now, cancel);
   checkSender(verified, originator, options.domains, policy);
 
   const message = parseMessage(body, contentType, options.limits);

@@ -4,6 +4,7 @@
  */
 import { hash, randomBytes } from 'node:crypto';
 import { registrableDomain } from '../dns/names.js';
+import { LruCache } from '../lru.js';
 
 /** Who a remembered key belongs to: a full store sheds the largest holders, not everyone. */
 export interface ReplayContext {
@@ -61,7 +62,8 @@ export class MemoryReplayStore implements ReplayStore {
   readonly #maxEntries: number;
   readonly #bucketMs: number;
   readonly #now: () => number;
-  readonly #salt = randomBytes(16).toString('latin1');
+  // ASCII, so that hashing never needs a UTF-8 conversion of the key.
+  readonly #salt = randomBytes(16).toString('hex');
   /** Buckets by end time, oldest first. */
   readonly #buckets: Bucket[] = [];
   readonly #groups = new Groups();
@@ -139,11 +141,21 @@ export class MemoryReplayStore implements ReplayStore {
   }
 }
 
-/** Signing domains are counted by registrable domain: random sub-domains are one holder. */
+/**
+ * Signing domains are counted by registrable domain: random sub-domains are one holder. The
+ * Public Suffix List lookup is remembered for the domains seen most recently.
+ */
 function groupOf(domain: string | undefined): string {
   if (!domain) return '(unknown)';
-  return registrableDomain(domain) ?? domain.toLowerCase();
+  let group = groups.get(domain);
+  if (group === undefined) {
+    group = registrableDomain(domain) ?? domain.toLowerCase();
+    groups.set(domain, group);
+  }
+  return group;
 }
+
+const groups = new LruCache<string, string>(10_000);
 
 /** Group names to small ids, and how many live keys each holds. */
 class Groups {

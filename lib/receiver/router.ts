@@ -4,8 +4,10 @@
  * public keys at /.well-known/domainkey/<domain>/<selector>.
  */
 import { createHash } from 'node:crypto';
+import type { Socket } from 'node:net';
 import createDebug from 'debug';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { LazyAbortController } from '../concurrency.js';
 import { wellKnownBody } from '../dkim/keys.js';
 import { IScheduleError, VerificationError } from '../errors.js';
 import { LruCache } from '../lru.js';
@@ -108,16 +110,13 @@ async function answerPost<User>(
 ): Promise<void> {
   res.setHeader('Cache-Control', 'no-cache, no-transform');
   // Work done for a client that went away (key lookups above all) stops with it.
-  const gone = new AbortController();
-  const onClose = () => {
-    if (!res.writableFinished) gone.abort(new Error('the client closed the connection'));
-  };
-  res.once('close', onClose);
+  const cancel = new LazyAbortController();
+  const untrack = trackRequest(req, cancel);
   try {
-    const responses = await handleSchedulingRequest(req, options, gone.signal);
+    const responses = await handleSchedulingRequest(req, options, cancel);
     sendXml(res, 200, buildScheduleResponse(responses));
   } catch (error) {
-    if (gone.signal.aborted) {
+    if (cancel.reason === CLIENT_GONE) {
       debug('client went away: %s', (error as Error)?.message);
       return;
     }
@@ -148,8 +147,30 @@ async function answerPost<User>(
         : 'the receiver could not process the request; try again later',
     );
   } finally {
-    res.off('close', onClose);
+    untrack();
   }
+}
+
+/**
+ * Requests in progress on each connection, aborted when it closes: one listener per connection
+ * rather than one per request.
+ */
+const inProgress = new WeakMap<Socket, Set<LazyAbortController>>();
+const CLIENT_GONE = new Error('the client closed the connection');
+
+function trackRequest(req: Request, cancel: LazyAbortController): () => void {
+  const socket = req.socket;
+  let requests = inProgress.get(socket);
+  if (!requests) {
+    const tracked = new Set<LazyAbortController>();
+    requests = tracked;
+    inProgress.set(socket, tracked);
+    socket.once('close', () => {
+      for (const request of tracked) request.abort(CLIENT_GONE);
+    });
+  }
+  requests.add(cancel);
+  return () => requests.delete(cancel);
 }
 
 /** Signature refusals are logged with their detail; overload once per burst, not per request. */

@@ -10,6 +10,8 @@ import {
   keyRecord,
   privateExchangeKeys,
   selectPublicKey,
+  signRequest,
+  verifyRequest,
   wellKnownBody,
   wellKnownKeys,
 } from '../../lib/index.js';
@@ -233,5 +235,66 @@ describe('privateExchangeKeys and chainKeys', () => {
       await chain.lookup({ domain: 'example.com', selector: 'jupiter', method: 'private-exchange' }),
       [jupiter],
     );
+  });
+});
+
+describe('keys known without waiting (cached)', () => {
+  it('is answered by each resolver from what it already holds, and by the chain in order', async () => {
+    const zone = new ZoneServer([{ type: 'TXT', name: 'jupiter._domainkey.example.com', text: jupiter }]);
+    const server = (await zone.listen()).server;
+    try {
+      const query = { domain: 'example.com', selector: 'jupiter', method: 'dns/txt' } as const;
+      const dns = dnsKeys({ servers: [server] });
+      assert.equal(dns.cached?.(query), undefined, 'nothing asked yet: only a lookup can tell');
+      const looked = await dns.lookup(query);
+      assert.deepEqual(dns.cached?.(query), [jupiter]);
+      assert.equal(dns.cached?.(query), looked, 'the same array each time');
+      const table = privateExchangeKeys({ 'venus._domainkey.example.org': venus });
+      assert.deepEqual(
+        table.cached?.({ domain: 'example.org', selector: 'venus', method: 'private-exchange' }),
+        [venus],
+      );
+      assert.deepEqual(
+        table.cached?.({ domain: 'example.org', selector: 'none', method: 'private-exchange' }),
+        [],
+      );
+      const chain = chainKeys(privateExchangeKeys({}), dns);
+      assert.deepEqual(chain.cached?.(query), [jupiter]);
+      assert.equal(chain.cached?.({ ...query, selector: 'other' }), undefined);
+    } finally {
+      await zone.close();
+    }
+  });
+
+  it('lets verification with a known key skip the lookup entirely', async () => {
+    const body = 'BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n';
+    const headers: Array<[string, string]> = [
+      ['Originator', 'mailto:bernard@example.com'],
+      ['Recipient', 'mailto:cyrus@example.org'],
+      ['Content-Type', 'text/calendar; component=VEVENT; method=REQUEST'],
+      ['iSchedule-Version', '1.0'],
+    ];
+    headers.push([
+      'DKIM-Signature',
+      signRequest({ headers, body, key: keys.jupiter, queryMethods: ['dns/txt'] }),
+    ]);
+    let lookups = 0;
+    const resolver = {
+      methods: ['dns/txt'] as const,
+      cached: () => [jupiter],
+      lookup: async () => {
+        lookups++;
+        return [];
+      },
+    };
+    const verified = await verifyRequest({ headers, body, keys: resolver });
+    assert.equal(verified.domain, 'example.com');
+    assert.equal(lookups, 0);
+    // Unknown to the cache: the lookup decides.
+    await assert.rejects(
+      verifyRequest({ headers, body, keys: { ...resolver, cached: () => undefined } }),
+      /no key record/,
+    );
+    assert.equal(lookups, 1);
   });
 });
