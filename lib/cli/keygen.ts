@@ -40,15 +40,15 @@ export function keygen(argv: string[], out: Output): void {
   if (!Number.isInteger(bits) || bits < 1024)
     throw new CommandError('--bits must be an integer of at least 1024');
 
-  const pair = generateSigningKey({ type: values.type, bits });
-  const txt = dnsTxtRecord(values.domain, values.selector, pair.record);
   const files = values.out
     ? { private: `${values.out}.private.pem`, public: `${values.out}.public.pem` }
     : undefined;
+  const existing = files && [files.private, files.public].find((file) => existsSync(file));
+  if (existing && !values.force)
+    throw new CommandError(`${existing} exists; keygen does not replace keys without --force`);
+  const pair = generateSigningKey({ type: values.type, bits });
+  const txt = dnsTxtRecord(values.domain, values.selector, pair.record);
   if (files) {
-    const existing = [files.private, files.public].find((file) => existsSync(file));
-    if (existing && !values.force)
-      throw new CommandError(`${existing} exists; keygen does not replace keys without --force`);
     writeKeyFile(files.private, pair.privateKey, 0o600, values.force);
     writeKeyFile(files.public, pair.publicKey, 0o644, values.force);
   }

@@ -20,7 +20,7 @@ import { addressPolicy } from '../net/address-policy.js';
 import { type CachedCapabilities, CapabilitiesCache } from './capabilities-cache.js';
 import { discoverReceiver, type Receiver } from './discovery.js';
 import { Exchange, RedirectError } from './exchange.js';
-import { failure, type RecipientResult, resultsFromResponse } from './results.js';
+import { failure, type Outcome, type RecipientResult, resultsFromResponse } from './results.js';
 
 const debug = createDebug('ischedule:sender:client');
 
@@ -226,19 +226,10 @@ export class IScheduleClient {
 
   /** What a failure to reach any of a domain's receivers means for its recipients. */
   #failed(domain: string, recipients: readonly string[], error: Error | undefined): RecipientResult[] {
-    const code = error instanceof HttpError ? error.code : undefined;
-    if (code === 'refused') {
-      // Only private addresses: as good as no receiver; the host falls back to iMIP.
-      const why = `no address of ${domain}'s receiver may be reached: ${error?.message}`;
-      return recipients.map((r) => failure(r, 'no-receiver', '5.2;Invalid calendar service', why));
-    }
-    if (error instanceof RedirectError) {
-      const why = `receiver refused: ${error.message}`;
-      return recipients.map((r) => failure(r, 'refused', '5.2;Invalid calendar service', why));
-    }
-    const reason = `${code === 'connect' ? 'receiver unreachable' : 'receiver failed'}: ${error?.message}`;
-    this.#options.logger?.warn?.('iSchedule delivery failed', { domain, reason });
-    return recipients.map((r) => failure(r, 'temporary-failure', '5.1;Service unavailable', reason));
+    const [outcome, status, reason] = classifyFailure(domain, error);
+    const why = `${reason}: ${error?.message}`;
+    this.#options.logger?.warn?.('iSchedule delivery failed', { domain, reason: why });
+    return recipients.map((r) => failure(r, outcome, status, why));
   }
 
   async #sendToReceiver(
@@ -335,6 +326,21 @@ export class IScheduleClient {
     }
     return key;
   }
+}
+
+/** What failing to reach a domain's receivers means: an outcome, a status, and why in our words. */
+function classifyFailure(domain: string, error: Error | undefined): [Outcome, string, string] {
+  const code = error instanceof HttpError ? error.code : undefined;
+  // Only private addresses: as good as no receiver; the host falls back to iMIP.
+  if (code === 'refused')
+    return [
+      'no-receiver',
+      '5.2;Invalid calendar service',
+      `no address of ${domain}'s receiver may be reached`,
+    ];
+  if (error instanceof RedirectError) return ['refused', '5.2;Invalid calendar service', 'receiver refused'];
+  const reason = code === 'connect' ? 'receiver unreachable' : 'receiver failed';
+  return ['temporary-failure', '5.1;Service unavailable', reason];
 }
 
 /** For a free-busy request, the VFREEBUSY's ATTENDEEs must be exactly the batch's Recipients. */
