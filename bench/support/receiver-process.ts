@@ -1,0 +1,35 @@
+/**
+ * One iSchedule receiver in its own process, built from the library at $LIB (a checkout's
+ * root: this one, or a baseline worktree), on a no-op adapter and a private-exchange key. Prints
+ * "PORT n" once listening; stops when its stdin closes.
+ */
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+
+const root = process.env.LIB ?? new URL('../..', import.meta.url).pathname;
+const lib = await import(`${root}/lib/index.ts`);
+const privateKey = readFileSync(
+  new URL('../../fixtures/keys/example.com-jupiter.rsa.pem', import.meta.url),
+  'utf8',
+);
+const app = express();
+app.use(
+  lib.createIScheduleRouter({
+    domains: ['example.org'],
+    keys: lib.privateExchangeKeys({ 'jupiter._domainkey.example.com': lib.keyRecord(privateKey) }),
+    adapter: {
+      lookupUser: ({ address }: { address: string }) => address,
+      deliverToInbox: () => undefined,
+      getFreeBusy: () => [],
+    },
+  }),
+);
+const server = http.createServer(app);
+server.listen(0, '127.0.0.1', () => console.log(`PORT ${(server.address() as AddressInfo).port}`));
+process.stdin.on('end', () => {
+  server.closeAllConnections();
+  server.close(() => process.exit(0));
+});
+process.stdin.resume();
