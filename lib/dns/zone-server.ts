@@ -59,17 +59,28 @@ export class ZoneServer {
   /** Listens on UDP and TCP, same port (0: any free one). Resolves to `host:port`. */
   async listen(port = 0, host = '127.0.0.1'): Promise<{ host: string; port: number; server: string }> {
     const handle = (request: Packet, send: (response: Packet) => void) => this.#answer(request, send);
-    const udp = createUDPServer(handle);
-    await udp.listen(port, host);
-    const bound = (udp.address() as AddressInfo).port;
-    const tcp = createTCPServer(handle);
-    await new Promise<void>((resolve, reject) => {
-      tcp.once('error', reject);
-      tcp.listen(bound, host, () => resolve());
-    });
-    this.#udp = udp;
-    this.#tcp = tcp;
-    return { host, port: bound, server: `${host}:${bound}` };
+    // UDP picks a free port; TCP must then get the same number, which another process may hold:
+    // with any port allowed, try another pair.
+    for (let attempt = 1; ; attempt++) {
+      const udp = createUDPServer(handle);
+      await udp.listen(port, host);
+      const bound = (udp.address() as AddressInfo).port;
+      const tcp = createTCPServer(handle);
+      try {
+        await new Promise<void>((resolve, reject) => {
+          tcp.once('error', reject);
+          tcp.listen(bound, host, () => resolve());
+        });
+      } catch (error) {
+        udp.close();
+        if (port !== 0 || attempt >= 10 || (error as NodeJS.ErrnoException).code !== 'EADDRINUSE')
+          throw error;
+        continue;
+      }
+      this.#udp = udp;
+      this.#tcp = tcp;
+      return { host, port: bound, server: `${host}:${bound}` };
+    }
   }
 
   async close(): Promise<void> {
