@@ -6,6 +6,7 @@
 
 import createDebug from 'debug';
 import type { Request } from 'express';
+import { LazyAbortController } from '../concurrency.js';
 import { addressDomain, normalizeAddress, withinDomain } from '../itip/address.js';
 import { buildFreeBusyReply, freeBusyRange } from '../itip/freebusy.js';
 import type { ScheduleMessage } from '../itip/message.js';
@@ -56,21 +57,39 @@ async function deliverOne<User>(
     };
   }
   const { adapter } = options;
-  // One controller for this recipient's calls; each call still has its own deadline.
-  const controller = new AbortController();
-  const bounded = <T>(name: string, call: (signal: AbortSignal) => T | Promise<T>) =>
+  // One controller for this recipient's calls, made only if an adapter reads its signal (most
+  // never do: creating one costs microseconds); each call still has its own deadline.
+  const controller = new LazyAbortController();
+  const bounded = <T>(name: string, call: (signal: { readonly signal: AbortSignal }) => T | Promise<T>) =>
     withDeadline(name, options.adapterTimeout, controller, call);
   try {
-    const user = await bounded('lookupUser', (signal) =>
-      adapter.lookupUser({ address: recipient, request, signal }),
+    const user = await bounded('lookupUser', (lazy) =>
+      adapter.lookupUser({
+        address: recipient,
+        request,
+        get signal() {
+          return lazy.signal;
+        },
+      }),
     );
     if (user === null || user === undefined)
       return { requestStatus: INVALID_USER, description: 'unknown calendar user' };
 
     if (message.component === 'VFREEBUSY') {
       const { start, end } = freeBusyRange(message);
-      const busy = await bounded('getFreeBusy', (signal) =>
-        adapter.getFreeBusy({ recipient, user, originator, start, end, message, request, signal }),
+      const busy = await bounded('getFreeBusy', (lazy) =>
+        adapter.getFreeBusy({
+          recipient,
+          user,
+          originator,
+          start,
+          end,
+          message,
+          request,
+          get signal() {
+            return lazy.signal;
+          },
+        }),
       );
       if (!Array.isArray(busy)) throw new TypeError('getFreeBusy must return an array of busy periods');
       const { maxFreeBusyPeriods } = options.limits;
@@ -82,8 +101,17 @@ async function deliverOne<User>(
         calendarData: buildFreeBusyReply(message, recipient, busy, new Date(), maxFreeBusyPeriods),
       };
     }
-    const result = await bounded('deliverToInbox', (signal) =>
-      adapter.deliverToInbox({ recipient, user, originator, message, request, signal }),
+    const result = await bounded('deliverToInbox', (lazy) =>
+      adapter.deliverToInbox({
+        recipient,
+        user,
+        originator,
+        message,
+        request,
+        get signal() {
+          return lazy.signal;
+        },
+      }),
     );
     return deliveryStatus(result);
   } catch (error) {
@@ -114,18 +142,19 @@ function deliveryStatus(result: DeliveryResult): Omit<RecipientResponse, 'recipi
 async function withDeadline<T>(
   name: string,
   timeoutMs: number,
-  controller: AbortController,
-  call: (signal: AbortSignal) => T | Promise<T>,
+  controller: LazyAbortController,
+  call: (lazy: { readonly signal: AbortSignal }) => T | Promise<T>,
 ): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      controller.abort();
-      reject(new Error(`${name} did not answer within ${timeoutMs} ms`));
+      const error = new Error(`${name} did not answer within ${timeoutMs} ms`);
+      controller.abort(error);
+      reject(error);
     }, timeoutMs);
   });
   try {
-    return await Promise.race([Promise.resolve().then(() => call(controller.signal)), timeout]);
+    return await Promise.race([Promise.resolve().then(() => call(controller)), timeout]);
   } finally {
     clearTimeout(timer);
   }
