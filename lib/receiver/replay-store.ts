@@ -46,7 +46,7 @@ export interface MemoryReplayStoreOptions {
    * so memory stays under twice this number.
    */
   readonly maxEntries?: number;
-  /** Width of the expiry buckets, seconds (default 60): a key is kept until its bucket ends. */
+  /** Width of the expiry buckets, seconds (default 120): a key is kept until its bucket ends. */
   readonly bucketSeconds?: number;
   readonly now?: () => number;
 }
@@ -73,7 +73,7 @@ export class MemoryReplayStore implements ReplayStore {
     this.#maxEntries = options.maxEntries ?? 1_000_000;
     if (!Number.isInteger(this.#maxEntries) || this.#maxEntries < 1)
       throw new TypeError('MemoryReplayStore maxEntries must be a positive integer');
-    this.#bucketMs = (options.bucketSeconds ?? 60) * 1000;
+    this.#bucketMs = (options.bucketSeconds ?? 120) * 1000;
     if (!(this.#bucketMs >= 1000)) throw new TypeError('MemoryReplayStore bucketSeconds must be at least 1');
     this.#now = options.now ?? Date.now;
   }
