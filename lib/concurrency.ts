@@ -54,11 +54,6 @@ export class SharedTasks<K, V> {
       }
     });
   }
-
-  /** Tasks running now (for tests). */
-  get size(): number {
-    return this.#running.size;
-  }
 }
 
 /** Thrown when a cap is reached: the caller should answer "busy, retry later". */
@@ -97,10 +92,6 @@ export class ConcurrencyLimit {
       else this.#groups.set(group, left);
     };
   }
-
-  get running(): number {
-    return this.#running;
-  }
 }
 
 /**
@@ -118,10 +109,6 @@ export class LazyAbortController {
       if (this.#aborted) this.#controller.abort(this.#reason);
     }
     return this.#controller.signal;
-  }
-
-  get aborted(): boolean {
-    return this.#aborted;
   }
 
   get reason(): unknown {

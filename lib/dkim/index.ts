@@ -37,7 +37,6 @@ export {
   keyDnsClient,
   keyDocumentUrls,
   keyRecordName,
-  MAX_KEY_SERVERS,
   privateExchangeKeys,
   type WellKnownKeysOptions,
   wellKnownKeys,

@@ -182,7 +182,7 @@ export interface WellKnownKeysOptions {
 }
 
 /** Key servers tried per lookup at most: 40 SRV targets must not mean 40 connections. */
-export const MAX_KEY_SERVERS = 3;
+const MAX_KEY_SERVERS = 3;
 /** Records read from one key document or TXT answer at most. */
 const MAX_RECORDS = 16;
 /** Seconds a key document is kept: its max-age within these bounds, else the default. */

@@ -178,7 +178,7 @@ function flattenHeaders(headers: http.IncomingHttpHeaders): Record<string, strin
  * A `net` lookup function answered by the package's DNS client. With a policy, addresses it
  * refuses are dropped; a host left with none fails with ADDRESS_REFUSED.
  */
-export function dnsLookup(dns: DnsClient, policy?: AddressPolicy): LookupFunction {
+function dnsLookup(dns: DnsClient, policy?: AddressPolicy): LookupFunction {
   return (hostname, options, callback) => {
     dns.addresses(hostname).then(
       (addresses) => {

@@ -6,7 +6,6 @@
 
 import createDebug from 'debug';
 import type { Request } from 'express';
-import { LazyAbortController } from '../concurrency.js';
 import { addressDomain, normalizeAddress, withinDomain } from '../itip/address.js';
 import { buildFreeBusyReply, freeBusyRange } from '../itip/freebusy.js';
 import type { ScheduleMessage } from '../itip/message.js';
@@ -57,39 +56,21 @@ async function deliverOne<User>(
     };
   }
   const { adapter } = options;
-  // One controller for this recipient's calls, made only if an adapter reads its signal (most
-  // never do: creating one costs microseconds); each call still has its own deadline.
-  const controller = new LazyAbortController();
-  const bounded = <T>(name: string, call: (signal: { readonly signal: AbortSignal }) => T | Promise<T>) =>
+  // One controller for this recipient's calls; each call still has its own deadline.
+  const controller = new AbortController();
+  const bounded = <T>(name: string, call: (signal: AbortSignal) => T | Promise<T>) =>
     withDeadline(name, options.adapterTimeout, controller, call);
   try {
-    const user = await bounded('lookupUser', (lazy) =>
-      adapter.lookupUser({
-        address: recipient,
-        request,
-        get signal() {
-          return lazy.signal;
-        },
-      }),
+    const user = await bounded('lookupUser', (signal) =>
+      adapter.lookupUser({ address: recipient, request, signal }),
     );
     if (user === null || user === undefined)
       return { requestStatus: INVALID_USER, description: 'unknown calendar user' };
 
     if (message.component === 'VFREEBUSY') {
       const { start, end } = freeBusyRange(message);
-      const busy = await bounded('getFreeBusy', (lazy) =>
-        adapter.getFreeBusy({
-          recipient,
-          user,
-          originator,
-          start,
-          end,
-          message,
-          request,
-          get signal() {
-            return lazy.signal;
-          },
-        }),
+      const busy = await bounded('getFreeBusy', (signal) =>
+        adapter.getFreeBusy({ recipient, user, originator, start, end, message, request, signal }),
       );
       if (!Array.isArray(busy)) throw new TypeError('getFreeBusy must return an array of busy periods');
       const { maxFreeBusyPeriods } = options.limits;
@@ -101,17 +82,8 @@ async function deliverOne<User>(
         calendarData: buildFreeBusyReply(message, recipient, busy, new Date(), maxFreeBusyPeriods),
       };
     }
-    const result = await bounded('deliverToInbox', (lazy) =>
-      adapter.deliverToInbox({
-        recipient,
-        user,
-        originator,
-        message,
-        request,
-        get signal() {
-          return lazy.signal;
-        },
-      }),
+    const result = await bounded('deliverToInbox', (signal) =>
+      adapter.deliverToInbox({ recipient, user, originator, message, request, signal }),
     );
     return deliveryStatus(result);
   } catch (error) {
@@ -142,8 +114,8 @@ function deliveryStatus(result: DeliveryResult): Omit<RecipientResponse, 'recipi
 async function withDeadline<T>(
   name: string,
   timeoutMs: number,
-  controller: LazyAbortController,
-  call: (lazy: { readonly signal: AbortSignal }) => T | Promise<T>,
+  controller: AbortController,
+  call: (signal: AbortSignal) => T | Promise<T>,
 ): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -154,7 +126,7 @@ async function withDeadline<T>(
     }, timeoutMs);
   });
   try {
-    return await Promise.race([Promise.resolve().then(() => call(controller)), timeout]);
+    return await Promise.race([Promise.resolve().then(() => call(controller.signal)), timeout]);
   } finally {
     clearTimeout(timer);
   }
