@@ -244,6 +244,10 @@ export function resolveOptions<User>(options: IScheduleRouterOptions<User>): Res
   if (policy.alignment !== undefined && !['relaxed', 'strict', 'off'].includes(policy.alignment)) {
     throw new TypeError('options.policy.alignment must be relaxed, strict or off');
   }
+  if (policy.requireTimestamp !== undefined && typeof policy.requireTimestamp !== 'boolean')
+    throw new TypeError('options.policy.requireTimestamp must be true or false');
+  // Checked even when the host brings its own keys, where it does not apply: a typo must not pass.
+  const allowNetworks = addressPolicy(options.allowNetworks, 'options.allowNetworks');
 
   const paths = [options.path ?? '/.well-known/ischedule', ...(options.extraPaths ?? [])];
   for (const path of paths)
@@ -253,7 +257,7 @@ export function resolveOptions<User>(options: IScheduleRouterOptions<User>): Res
     options.keys ??
     defaultKeys({
       ...(options.dns && { dns: options.dns }),
-      allowNetworks: addressPolicy(options.allowNetworks, 'options.allowNetworks'),
+      allowNetworks,
     });
   if (!Array.isArray(keys.methods) || typeof keys.lookup !== 'function') {
     throw new TypeError('options.keys must be a KeyResolver (methods and lookup)');

@@ -151,6 +151,13 @@ class InboxUsage {
   constructor(quota: InboxQuota) {
     this.#maxMessages = quota.messages ?? 10_000;
     this.#maxBytes = quota.bytes ?? 50 << 20;
+    for (const [name, value] of [
+      ['messages', this.#maxMessages],
+      ['bytes', this.#maxBytes],
+    ] as const) {
+      if (!Number.isInteger(value) || value < 1)
+        throw new TypeError(`filesystemAdapter inboxQuota.${name} must be a positive integer`);
+    }
   }
 
   /** Takes room for a message of `size` octets, or answers false when the inbox is full. */

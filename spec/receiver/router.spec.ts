@@ -401,6 +401,11 @@ describe('options are checked when the factory runs', () => {
     ['a bad date limit', { capabilities: { minDateTime: '1900-01-01' } }, /minDateTime/],
     ['a bad alignment', { policy: { alignment: 'loose' } }, /alignment/],
     ['a relative path', { path: 'ischedule' }, /must start with/],
+    ['a bad network, own keys or not', { allowNetworks: ['10.0.0.0/99'] }, /allowNetworks\[0\] .* prefix/],
+    ['a requireTimestamp that is no boolean', { policy: { requireTimestamp: 'no' } }, /requireTimestamp/],
+    ['an unknown limit', { limits: { maxLine: 5 } }, /limits\.maxLine is not a known limit/],
+    ['a limit that is no positive integer', { limits: { maxLines: 0 } }, /limits\.maxLines must be/],
+    ['a zero maxSignatureAge', { policy: { maxSignatureAge: 0 } }, /maxSignatureAge/],
   ];
   for (const [name, override, pattern] of cases) {
     it(`throws a TypeError for ${name}`, () => {

@@ -118,6 +118,43 @@ describe('filesystem adapters', () => {
     );
   });
 
+  it('keeps an inbox within its byte quota, and refuses a quota that is no positive integer', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'quota-'));
+    const warnings: unknown[] = [];
+    const adapter = filesystemAdapter({
+      dataDir,
+      users: ['mailto:cyrus@example.org'],
+      inboxQuota: { bytes: 800 },
+      logger: { warn: (_message, details) => warnings.push(details) },
+    });
+    const signal = new AbortController().signal;
+    const request = {} as never;
+    const user = await adapter.lookupUser({ address: 'mailto:cyrus@example.org', request, signal });
+    assert.ok(user);
+    const message = parseScheduleMessage(fixture('draft/a1-request.ics').toString());
+    assert.ok(Buffer.byteLength(message.text) > 400 && Buffer.byteLength(message.text) <= 800);
+    const deliver = () =>
+      adapter.deliverToInbox({
+        recipient: 'mailto:cyrus@example.org',
+        user,
+        originator: 'mailto:bernard@example.com',
+        message,
+        request,
+        signal,
+      });
+    assert.equal(await deliver(), undefined);
+    assert.deepEqual(await deliver(), {
+      requestStatus: '5.1;Service unavailable',
+      description: "the recipient's scheduling inbox is full; try again later",
+    });
+    assert.equal(readdirSync(path.join(dataDir, 'cyrus@example.org', 'inbox')).length, 1);
+    assert.equal(warnings.length, 1);
+    assert.throws(
+      () => filesystemAdapter({ dataDir, users: [], inboxQuota: { messages: 0 } }),
+      /inboxQuota\.messages must be a positive integer/,
+    );
+  });
+
   it('serves a router: unknown users are null, deliveries land in the inbox', async () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'adapter-'));
     const adapter = filesystemAdapter({ dataDir, users: ['mailto:cyrus@example.org'] });
