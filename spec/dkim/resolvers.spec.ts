@@ -6,6 +6,7 @@ import {
   DnsClient,
   dnsKeys,
   generateSigningKey,
+  KeyLookupBusyError,
   KeyLookupError,
   keyRecord,
   privateExchangeKeys,
@@ -162,6 +163,14 @@ describe('wellKnownKeys (q=http/well-known) against an HTTPS key server', () => 
       { type: 'A', name: 'keys.example.com', address: '127.0.0.1' },
       {
         type: 'SRV',
+        name: '_domainkey_lookup._tcp.example.net',
+        priority: 0,
+        weight: 0,
+        port: keyServer.port,
+        target: 'keys.example.com',
+      },
+      {
+        type: 'SRV',
         name: '_domainkey_lookup._tcp.none.example',
         priority: 0,
         weight: 0,
@@ -209,6 +218,20 @@ describe('wellKnownKeys (q=http/well-known) against an HTTPS key server', () => 
     await assert.rejects(lookup(), /over 16384 octets/);
     answer = { status: 200, type: 'text/plain', body: jupiter, delay: 2000 };
     await assert.rejects(lookup(), /did not answer within 500 ms/);
+  });
+
+  it('runs at most maxConcurrent fetches at once, whatever their domains; the rest are busy', async () => {
+    answer = { status: 200, type: 'text/plain', body: jupiter, delay: 300 };
+    const resolver = wellKnownKeys({ dns, ca: keyServer.ca, allowNetworks: ['127.0.0.1'], maxConcurrent: 1 });
+    const query = { selector: 'jupiter', method: 'http/well-known' } as const;
+    const [first, second] = await Promise.allSettled([
+      resolver.lookup({ ...query, domain: 'example.com' }),
+      resolver.lookup({ ...query, domain: 'example.net' }),
+    ]);
+    assert.deepEqual(first.status === 'fulfilled' && first.value, [jupiter]);
+    assert.ok(second.status === 'rejected' && second.reason instanceof KeyLookupBusyError, String(second));
+    // A busy refusal is not remembered: once the first is done, the second gets its turn.
+    assert.deepEqual(await resolver.lookup({ ...query, domain: 'example.net' }), [jupiter]);
   });
 
   it('says "no key" when the domain publishes no key service ("." target), and fails when no server answers', async () => {

@@ -221,6 +221,33 @@ describe('free-busy work per request is bounded', () => {
   });
 });
 
+describe('a host answering too much free-busy', () => {
+  it('fails only that recipient (5.1) when its list is over 20 times maxFreeBusyPeriods', async () => {
+    const at = (hour: number) => new Date(Date.UTC(2004, 8, 2, 0, hour * 5));
+    const many = Array.from({ length: 101 }, (_, i) => ({ start: at(i), end: at(i + 0.5) }));
+    const receiver = await startReceiver({
+      users: ['mailto:cyrus@example.org', 'mailto:mike@example.org'],
+      busy: { 'mailto:cyrus@example.org': many, 'mailto:mike@example.org': many.slice(0, 3) },
+      router: { limits: { maxFreeBusyPeriods: 5 } },
+    });
+    try {
+      const result = await post(receiver, {
+        headers: draftHeaders({
+          recipients: ['mailto:cyrus@example.org', 'mailto:mike@example.org'],
+          component: 'VFREEBUSY',
+        }),
+        body: freebusy,
+      });
+      assert.deepEqual(
+        result.responses?.map((r) => r.requestStatus),
+        ['5.1;Service unavailable', '2.0;Success'],
+      );
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
 describe("a sender's key cannot make verification expensive", () => {
   /** A receiver that finds `record` for jupiter._domainkey.example.com. */
   const receiverWithRecord = (record: string) => {

@@ -132,16 +132,20 @@ describe('redirects from a receiver', () => {
           }),
       },
     ]);
-    world.zone.addRecords({ type: 'A', name: 'evil.test', address: '127.0.0.1' });
+    world.zone.addRecords(
+      { type: 'A', name: 'evil.test', address: '127.0.0.1' },
+      // Inside the receiver's domain, but at an address the client below does not allow.
+      { type: 'A', name: 'inner.example.org', address: '127.0.0.2' },
+    );
   });
   after(async () => {
     await world.close();
     await internal.close();
   });
 
-  const send = async (target: string) => {
+  const send = async (target: string, options: Parameters<Domains['client']>[1] = {}) => {
     redirectTo = target;
-    const client = world.client('example.com');
+    const client = world.client('example.com', options);
     const [result] = await client.send({
       originator: 'mailto:bernard@example.com',
       recipients: ['mailto:cyrus@example.org'],
@@ -173,6 +177,28 @@ describe('redirects from a receiver', () => {
       assert.match(result?.description ?? '', pattern);
     }
     assert.equal(internal.connections, 0);
+  });
+
+  it('within the domain still reach only allowed addresses', async () => {
+    const result = await send('https://inner.example.org:PORT/.well-known/ischedule', {
+      allowNetworks: ['127.0.0.1'],
+    });
+    assert.deepEqual([result?.outcome, result?.code], ['refused', '5.2']);
+    assert.match(
+      result?.description ?? '',
+      /inner\.example\.org resolves only to addresses not allowed .*127\.0\.0\.2/,
+    );
+  });
+
+  it('are followed to an origin the operator named (an override), which is trusted as named', async () => {
+    const named = `https://127.0.0.1:${internal.port}`;
+    const before = internal.requests.length;
+    const result = await send(`${named}/named`, {
+      overrides: { 'partner.test': `${named}/.well-known/ischedule` },
+      tls: { ca: [...world.ca, internal.ca] },
+    });
+    assert.deepEqual(internal.requests.slice(before), ['/named'], 'the redirect reached the named origin');
+    assert.notEqual(result?.outcome, 'refused');
   });
 });
 
