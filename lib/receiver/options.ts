@@ -127,7 +127,10 @@ export interface LimitOptions {
   readonly maxComponents?: number;
   /** Longest free-busy range a request may ask for, days (default 366). */
   readonly maxFreeBusyDays?: number;
-  /** Busy periods answered per recipient (default 5000); more gives that recipient 5.1. */
+  /**
+   * Busy periods answered per recipient (default 5000): more are joined across the shortest free
+   * gaps; a host answering over 20 times this gets that recipient a 5.1.
+   */
   readonly maxFreeBusyPeriods?: number;
 }
 
