@@ -87,7 +87,7 @@ export class Exchange {
   }
 
   /** Whether `url` is one the operator named, reached without the address policy. */
-  trusted(url: URL): boolean {
+  #trusted(url: URL): boolean {
     return this.#options.trustedOrigins.has(url.origin);
   }
 
@@ -110,7 +110,7 @@ export class Exchange {
         maxBytes,
         agent: this.#agent(url),
         dns: this.#options.dns,
-        ...(!this.trusted(url) && { policy: this.#options.policy }),
+        ...(!this.#trusted(url) && { policy: this.#options.policy }),
       });
       const location = response.headers.location;
       if (!REDIRECTS.has(response.status) || !location) return { response, finalUrl: url };
@@ -135,7 +135,7 @@ export class Exchange {
   #redirectRefusal(from: URL, to: URL, start: URL): string | undefined {
     if (to.origin === from.origin) return undefined;
     if (to.protocol !== 'https:') return `to ${to.protocol} (only https is followed)`;
-    if (this.trusted(to)) return undefined;
+    if (this.#trusted(to)) return undefined;
     const home = isAddressLike(start.hostname) ? undefined : registrableDomain(start.hostname);
     if (home && !isAddressLike(to.hostname) && registrableDomain(to.hostname) === home) return undefined;
     return `to ${to.host}, outside ${home ?? start.host}`;
