@@ -5,11 +5,11 @@
  */
 
 import createDebug from 'debug';
-import type { Request } from 'express';
 import { addressDomain, normalizeAddress, withinDomain } from '../itip/address.js';
 import { buildFreeBusyReply, freeBusyRange } from '../itip/freebusy.js';
 import type { ScheduleMessage } from '../itip/message.js';
 import type { RecipientResponse } from '../xml/response.js';
+import type { IncomingRequest } from './handler.js';
 import type { DeliveryResult, ResolvedOptions } from './options.js';
 
 const debug = createDebug('ischedule:receiver:deliver');
@@ -22,7 +22,7 @@ export interface Delivery {
   readonly originator: string;
   readonly recipients: readonly string[];
   readonly message: ScheduleMessage;
-  readonly request: Request;
+  readonly request: IncomingRequest;
 }
 
 /** One response per recipient, in the order and form received; each address handled once. */

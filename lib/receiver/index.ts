@@ -1,3 +1,10 @@
+export {
+  createIScheduleHandler,
+  createIScheduleRouter,
+  type IncomingRequest,
+  type IScheduleHandler,
+  type OutgoingResponse,
+} from './handler.js';
 export type {
   CapabilityOptions,
   DeliveryResult,
@@ -15,4 +22,3 @@ export {
   type ReplayStore,
   ReplayStoreFullError,
 } from './replay-store.js';
-export { createIScheduleRouter } from './router.js';

@@ -3,7 +3,6 @@
  * runs, so a misconfiguration is a TypeError at startup, not a 500 at the first request.
  */
 import { createPrivateKey, KeyObject } from 'node:crypto';
-import type { Request } from 'express';
 import { keyRecord } from '../dkim/keys.js';
 import { defaultKeys, type KeyResolver } from '../dkim/resolvers.js';
 import { checkSigningKey, type SigningKey } from '../dkim/sign.js';
@@ -13,13 +12,14 @@ import type { BusyPeriod } from '../itip/freebusy.js';
 import type { ScheduleMessage } from '../itip/message.js';
 import { addressPolicy } from '../net/address-policy.js';
 import type { Capabilities } from '../xml/capabilities.js';
+import type { IncomingRequest } from './handler.js';
 import { MemoryReplayStore, type ReplayStore } from './replay-store.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
 interface AdapterCall {
-  /** The Express request being answered. */
-  readonly request: Request;
+  /** The request being answered (under Express, Express's request object). */
+  readonly request: IncomingRequest;
   /** Aborted when the call times out: stop work that is no longer awaited. */
   readonly signal: AbortSignal;
 }

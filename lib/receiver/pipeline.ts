@@ -4,19 +4,20 @@
  * unless every step passed. The replay check comes last, so that a request refused for any
  * other reason takes no room in the replay store.
  */
-import type { Request } from 'express';
+
 import type { LazyAbortController } from '../concurrency.js';
 import { headerPairs } from '../dkim/canonicalize.js';
 import type { RecipientResponse } from '../xml/response.js';
 import { checkReplay, checkSender, verifySignature } from './authenticate.js';
 import { checkMessage, parseMessage } from './check-message.js';
 import { deliverToRecipients } from './deliver.js';
+import type { IncomingRequest } from './handler.js';
 import type { ResolvedOptions } from './options.js';
 import { readBody } from './read-body.js';
 import { checkVersion, readContentType, readOriginator, readRecipients } from './request-headers.js';
 
 export async function handleSchedulingRequest<User>(
-  req: Request,
+  req: IncomingRequest,
   options: ResolvedOptions<User>,
   /** Aborted when the client goes away; also carries the key lookup's deadline. */
   cancel?: LazyAbortController,

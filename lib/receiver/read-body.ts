@@ -2,20 +2,23 @@
  * The POST body as the exact octets received: the DKIM body hash covers them, so no parser may
  * decode or re-encode them first. Bounded by max-content-length without buffering the excess.
  */
-import type { Request } from 'express';
+
 import { IScheduleError } from '../errors.js';
+import type { IncomingRequest } from './handler.js';
 
 /** Thrown when a host body parser ran before the router: a setup error, not a peer's fault. */
 export class BodyConsumedError extends Error {
   override name = 'BodyConsumedError';
 }
 
-export async function readBody(req: Request, limit: number): Promise<Buffer> {
-  // A host's express.raw() leaves the exact octets: usable as they are.
-  if (Buffer.isBuffer(req.body)) return checkSize(req.body, limit);
-  if (req.body !== undefined || (req as { _body?: boolean })._body || req.readableEnded) {
+export async function readBody(req: IncomingRequest, limit: number): Promise<Buffer> {
+  // A host's body parser may have run first. express.raw() (or Koa's raw-body) leaves the exact
+  // octets: usable as they are. Anything else has lost them.
+  const parsed = req as { body?: unknown; _body?: boolean };
+  if (Buffer.isBuffer(parsed.body)) return checkSize(parsed.body, limit);
+  if (parsed.body !== undefined || parsed._body || req.readableEnded) {
     throw new BodyConsumedError(
-      'the request body was consumed before the iSchedule router saw it: mount createIScheduleRouter() ' +
+      'the request body was consumed before the iSchedule router saw it: mount the iSchedule handler ' +
         'before any body parser (express.json, express.text, ...), or exclude its paths from them',
     );
   }

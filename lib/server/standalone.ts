@@ -1,13 +1,12 @@
 /**
- * A standalone iSchedule server built only from the package's public pieces: an Express app with
- * the router, filesystem adapters, real TLS (self-signed, or given), keys looked up as configured.
+ * A standalone iSchedule server built only from the package's public pieces: a node:http(s)
+ * server with the receiver's handler, filesystem adapters, real TLS (self-signed, or given), keys looked up as configured.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import express, { type NextFunction, type Request, type Response } from 'express';
 import { generateSigningKey } from '../dkim/keys.js';
 import {
   chainKeys,
@@ -18,8 +17,8 @@ import {
   wellKnownKeys,
 } from '../dkim/resolvers.js';
 import type { SigningKey } from '../dkim/sign.js';
+import { createIScheduleHandler } from '../receiver/handler.js';
 import type { Logger } from '../receiver/options.js';
-import { createIScheduleRouter } from '../receiver/router.js';
 import { filesystemAdapter } from '../store/filesystem.js';
 import { createSelfSignedCertificate } from '../tls/certificate.js';
 import { HTTP_DEFAULTS, type ServerConfig } from './config.js';
@@ -39,43 +38,24 @@ export interface RunningServer {
 export async function startServer(config: ServerConfig, logger: Logger = {}): Promise<RunningServer> {
   mkdirSync(config.dataDir, { recursive: true });
   const signing = loadOrCreateSigningKey(config, logger);
-  const app = express();
-  app.disable('x-powered-by');
-  app.use(
-    createIScheduleRouter({
-      domains: config.domains,
-      adapter: filesystemAdapter({
-        dataDir: config.dataDir,
-        users: config.users,
-        logger,
-        ...(config.inboxQuota && { inboxQuota: config.inboxQuota }),
-      }),
-      signing,
-      keys: keyResolver(config),
+  // Any other path gets the handler's short plain 404: no stack, no file paths.
+  const receiver = createIScheduleHandler({
+    domains: config.domains,
+    adapter: filesystemAdapter({
+      dataDir: config.dataDir,
+      users: config.users,
       logger,
-      ...(config.capabilities && { capabilities: config.capabilities }),
-      ...(config.policy && { policy: config.policy }),
-      ...(config.limits && { limits: config.limits }),
-      ...(config.path && { path: config.path }),
-      ...(config.extraPaths && { extraPaths: config.extraPaths }),
+      ...(config.inboxQuota && { inboxQuota: config.inboxQuota }),
     }),
-  );
-  // Everything else, and every fault, gets a short plain answer: no stack, no file paths.
-  app.use((_req: Request, res: Response) => {
-    res.status(404).type('text/plain').end('not found\n');
+    signing,
+    keys: keyResolver(config),
+    logger,
+    ...(config.capabilities && { capabilities: config.capabilities }),
+    ...(config.policy && { policy: config.policy }),
+    ...(config.limits && { limits: config.limits }),
+    ...(config.path && { path: config.path }),
+    ...(config.extraPaths && { extraPaths: config.extraPaths }),
   });
-  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const status = (error as { status?: number })?.status;
-    const clientError = typeof status === 'number' && status >= 400 && status < 500;
-    if (!clientError)
-      logger.error?.('request failed', { error: error instanceof Error ? error.message : String(error) });
-    if (res.headersSent) return void res.destroy();
-    res
-      .status(clientError ? status : 500)
-      .type('text/plain')
-      .end(clientError ? 'bad request\n' : 'internal error\n');
-  });
-
   const limits = { ...HTTP_DEFAULTS, ...config.http };
   const serverOptions = {
     headersTimeout: limits.headersTimeout,
@@ -88,7 +68,7 @@ export async function startServer(config: ServerConfig, logger: Logger = {}): Pr
   let certificateFile: string | undefined;
   let server: http.Server;
   if (config.tls === false) {
-    server = http.createServer(serverOptions, app);
+    server = http.createServer(serverOptions, receiver);
   } else {
     const tls =
       config.tls === 'self-signed'
@@ -103,7 +83,7 @@ export async function startServer(config: ServerConfig, logger: Logger = {}): Pr
         key: readFileSync(tls.key),
         handshakeTimeout: limits.tlsHandshakeTimeout,
       },
-      app,
+      receiver,
     );
   }
   // headersTimeout also closes a connection that never sends a byte (408), the TLS handshake

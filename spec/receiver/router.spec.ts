@@ -160,7 +160,7 @@ describe('createIScheduleRouter routes', () => {
       const result = await post(parsed, { headers: draftHeaders(), body: invitation });
       assert.equal(result.status, 500);
       assert.equal(result.error?.code, 'service-unavailable');
-      assert.match(errors[0] ?? '', /mount createIScheduleRouter\(\) before any body parser/);
+      assert.match(errors[0] ?? '', /mount the iSchedule handler before any body parser/);
       assert.equal(parsed.delivered.length, 0);
     } finally {
       await parsed.close();

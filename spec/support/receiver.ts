@@ -1,11 +1,16 @@
-/** A host app with the iSchedule router on loopback, an in-memory adapter, and a signed POST helper. */
+/**
+ * A host app with the iSchedule receiver on loopback (Express by default; plain node:http or Koa
+ * on request), an in-memory adapter, and a signed POST helper.
+ */
 
-import type { Server } from 'node:http';
+import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
+import Koa from 'koa';
 import { httpRequest } from '../../lib/http/request.js';
 import {
   type BusyPeriod,
+  createIScheduleHandler,
   createIScheduleRouter,
   type IScheduleAdapter,
   type IScheduleRouterOptions,
@@ -40,6 +45,8 @@ export interface TestReceiverOptions {
   readonly before?: (app: express.Express) => void;
   /** Extra setup after. */
   readonly after?: (app: express.Express) => void;
+  /** The host: an Express app (default), a bare node:http server, or a Koa app (README recipe). */
+  readonly host?: 'express' | 'node' | 'koa';
 }
 
 export async function startReceiver(options: TestReceiverOptions = {}): Promise<TestReceiver> {
@@ -53,21 +60,14 @@ export async function startReceiver(options: TestReceiverOptions = {}): Promise<
     getFreeBusy: ({ user }) => options.busy?.[user] ?? [],
     ...options.adapter,
   };
-  const app = express();
-  options.before?.(app);
-  app.use(
-    createIScheduleRouter<string>({
-      domains: ['example.org'],
-      adapter,
-      keys: options.keys ?? testKeyResolver(),
-      signing: keys.venus,
-      ...options.router,
-    }),
-  );
-  options.after?.(app);
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
+  const receiverOptions: IScheduleRouterOptions<string> = {
+    domains: ['example.org'],
+    adapter,
+    keys: options.keys ?? testKeyResolver(),
+    signing: keys.venus,
+    ...options.router,
+  };
+  const server = await listen(hostApp(options, receiverOptions));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
@@ -78,6 +78,40 @@ export async function startReceiver(options: TestReceiverOptions = {}): Promise<
         server.close(() => resolve());
       }),
   };
+}
+
+function hostApp(
+  options: TestReceiverOptions,
+  receiverOptions: IScheduleRouterOptions<string>,
+): http.RequestListener {
+  if (options.host === 'node') return createIScheduleHandler(receiverOptions);
+  if (options.host === 'koa') {
+    const ischedule = createIScheduleHandler(receiverOptions);
+    const app = new Koa();
+    app.use((ctx, next) => {
+      let notOurs = false;
+      ischedule(ctx.req, ctx.res, () => {
+        notOurs = true;
+      });
+      if (notOurs) return next();
+      ctx.respond = false;
+    });
+    app.use((ctx) => {
+      ctx.body = 'koa route';
+    });
+    return app.callback();
+  }
+  const app = express();
+  options.before?.(app);
+  app.use(createIScheduleRouter<string>(receiverOptions));
+  options.after?.(app);
+  return app;
+}
+
+async function listen(app: http.RequestListener): Promise<Server> {
+  const server = http.createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
 }
 
 export interface PostOptions {

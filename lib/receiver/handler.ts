@@ -1,12 +1,14 @@
 /**
- * createIScheduleRouter: the verified scheduling inbox a host Express app mounts. It answers
- * capability queries, scheduling POSTs and OPTIONS on its path(s), and serves this server's
- * public keys at /.well-known/domainkey/<domain>/<selector>.
+ * The receiver as one plain Node request handler: `(req, res, next?)`. It answers capability
+ * queries, scheduling POSTs and OPTIONS on its path(s), and serves this server's public keys at
+ * /.well-known/domainkey/<domain>/<selector>. Express mounts it as middleware; node:http, http2
+ * (compatibility API) and Koa call it directly. Nothing here needs Express.
  */
 import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import createDebug from 'debug';
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { LazyAbortController } from '../concurrency.js';
 import { wellKnownBody } from '../dkim/keys.js';
 import { IScheduleError, VerificationError } from '../errors.js';
@@ -16,71 +18,110 @@ import { buildScheduleResponse } from '../xml/response.js';
 import { type IScheduleRouterOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { handleSchedulingRequest } from './pipeline.js';
 import { BodyConsumedError } from './read-body.js';
-import { sendError, sendXml, setIScheduleHeaders } from './respond.js';
+import { sendError, sendText, sendXml, setIScheduleHeaders } from './respond.js';
 
-const debug = createDebug('ischedule:receiver:router');
+const debug = createDebug('ischedule:receiver:handler');
 
 const ALLOW = 'GET, HEAD, POST, OPTIONS';
+const KEY_PREFIX = '/.well-known/domainkey/';
 
-export function createIScheduleRouter<User = unknown>(options: IScheduleRouterOptions<User>): Router {
+/** A request as node:http or the http2 compatibility API hands it over (Express's extends it). */
+export type IncomingRequest = IncomingMessage | Http2ServerRequest;
+/** The response that goes with an IncomingRequest. */
+export type OutgoingResponse = ServerResponse | Http2ServerResponse;
+
+/**
+ * The receiver's request handler. Requests for its paths are answered; any other request is
+ * passed to `next` when there is one (Express, Koa), or answered 404 (node:http).
+ */
+export type IScheduleHandler = (
+  req: IncomingRequest,
+  res: OutgoingResponse,
+  next?: (error?: unknown) => void,
+) => void;
+
+/**
+ * Makes the iSchedule receiver: verify each POST's DKIM signature, check the iTIP message, and
+ * deliver it through `options.adapter`. Options are checked here; a mistake throws a TypeError
+ * naming the option, at startup rather than at the first request.
+ *
+ * ```ts
+ * http.createServer(createIScheduleHandler({ domains: ['example.com'], adapter })).listen(8080);
+ * ```
+ */
+export function createIScheduleHandler<User = unknown>(
+  options: IScheduleRouterOptions<User>,
+): IScheduleHandler {
   const resolved = resolveOptions(options);
   const serial = resolved.capabilities.serialNumber;
   const capabilitiesXml = buildCapabilities(resolved.capabilities);
   const etag = `"${createHash('sha256').update(capabilitiesXml).digest('base64url').slice(0, 22)}"`;
-  const router = express.Router({ caseSensitive: true, strict: false });
+  const paths = new Set(resolved.paths.map(withoutTrailingSlash));
   const bursts = new BurstLog();
 
-  const withHeaders = (_req: Request, res: Response, next: NextFunction) => {
-    setIScheduleHeaders(res, serial);
-    next();
+  return (req, res, next) => {
+    const url = req.url ?? '/';
+    const queryAt = url.indexOf('?');
+    const pathname = queryAt === -1 ? url : url.slice(0, queryAt);
+    if (paths.has(withoutTrailingSlash(pathname))) {
+      setIScheduleHeaders(res, serial);
+      answerReceiver(req, res, queryAt === -1 ? '' : url.slice(queryAt + 1));
+    } else if (pathname.startsWith(KEY_PREFIX)) {
+      setIScheduleHeaders(res, serial);
+      answerKey(req, res, pathname.slice(KEY_PREFIX.length));
+    } else if (next) {
+      next();
+    } else {
+      sendText(res, 404, 'not found');
+    }
   };
 
-  for (const path of resolved.paths) {
-    router.all(path, withHeaders, (req, res) => {
-      switch (req.method) {
-        case 'GET':
-        case 'HEAD':
-          return answerQuery(req, res);
-        case 'POST':
-          return answerPost(req, res, resolved, bursts);
-        case 'OPTIONS':
-          res.setHeader('Allow', ALLOW);
-          res.setHeader('Cache-Control', `max-age=${resolved.maxAge}`);
-          res.status(204).end();
-          return;
-        default:
-          res.setHeader('Allow', ALLOW);
-          res.status(405).type('text/plain').end(`${req.method} is not allowed here; use ${ALLOW}\n`);
-      }
-    });
+  function answerReceiver(req: IncomingRequest, res: OutgoingResponse, query: string): void {
+    switch (req.method) {
+      case 'GET':
+      case 'HEAD':
+        return answerQuery(req, res, query);
+      case 'POST':
+        void answerPost(req, res, resolved, bursts);
+        return;
+      case 'OPTIONS':
+        res.setHeader('Allow', ALLOW);
+        res.setHeader('Cache-Control', `max-age=${resolved.maxAge}`);
+        res.statusCode = 204;
+        res.end();
+        return;
+      default:
+        res.setHeader('Allow', ALLOW);
+        sendText(res, 405, `${req.method} is not allowed here; use ${ALLOW}`);
+    }
   }
 
-  router.all('/.well-known/domainkey/:domain/:selector', withHeaders, (req, res) => {
-    const name = `${String(req.params.domain)}/${String(req.params.selector)}`.toLowerCase();
-    const records = resolved.publishedKeys.get(name);
+  function answerKey(req: IncomingRequest, res: OutgoingResponse, rest: string): void {
+    const parts = rest.replace(/\/$/, '').split('/');
+    if (parts.length !== 2 || !parts[0] || !parts[1]) return sendText(res, 404, 'no such key');
+    let name: string;
+    try {
+      name = parts
+        .map((part) => decodeURIComponent(part))
+        .join('/')
+        .toLowerCase();
+    } catch {
+      // %ZZ in the name: answered briefly, not passed to a host's error handler.
+      return sendText(res, 400, 'malformed URL');
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
-      res.status(405).type('text/plain').end('use GET\n');
-      return;
+      return sendText(res, 405, 'use GET');
     }
-    if (!records) {
-      res.status(404).type('text/plain').end('no such key\n');
-      return;
-    }
-    res.status(200).setHeader('Content-Type', 'text/plain; charset=utf-8');
+    const records = resolved.publishedKeys.get(name);
+    if (!records) return sendText(res, 404, 'no such key');
+    res.statusCode = 200;
+    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
     res.end(wellKnownBody(records));
-  });
+  }
 
-  // A malformed URL on one of our routes (%ZZ in a parameter) is answered here, briefly,
-  // instead of reaching the host's error handler (or Express's, which prints a stack trace).
-  router.use((error: unknown, _req: Request, res: Response, next: NextFunction) => {
-    if (!(error instanceof URIError) && (error as { status?: number })?.status !== 400) return next(error);
-    if (res.headersSent) return next(error);
-    res.status(400).type('text/plain').end('malformed URL\n');
-  });
-
-  function answerQuery(req: Request, res: Response): void {
-    if (req.query.action !== 'capabilities') {
+  function answerQuery(req: IncomingRequest, res: OutgoingResponse, query: string): void {
+    if (new URLSearchParams(query).get('action') !== 'capabilities') {
       sendError(
         res,
         400,
@@ -93,18 +134,29 @@ export function createIScheduleRouter<User = unknown>(options: IScheduleRouterOp
     res.setHeader('Cache-Control', `max-age=${resolved.maxAge}`);
     const match = req.headers['if-none-match'];
     if (match?.split(',').some((tag) => tag.trim() === etag || tag.trim() === '*')) {
-      res.status(304).end();
+      res.statusCode = 304;
+      res.end();
       return;
     }
     sendXml(res, 200, capabilitiesXml);
   }
+}
 
-  return router;
+/**
+ * The same handler, named for Express hosts: `app.use(createIScheduleRouter(options))` (Express 4
+ * and 5), mounted before any body parser.
+ */
+export const createIScheduleRouter: <User = unknown>(
+  options: IScheduleRouterOptions<User>,
+) => IScheduleHandler = createIScheduleHandler;
+
+function withoutTrailingSlash(path: string): string {
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
 }
 
 async function answerPost<User>(
-  req: Request,
-  res: Response,
+  req: IncomingRequest,
+  res: OutgoingResponse,
   options: ResolvedOptions<User>,
   bursts: BurstLog,
 ): Promise<void> {
@@ -158,7 +210,13 @@ async function answerPost<User>(
 const inProgress = new WeakMap<Socket, Set<LazyAbortController>>();
 const CLIENT_GONE = new Error('the client closed the connection');
 
-function trackRequest(req: Request, cancel: LazyAbortController): () => void {
+function trackRequest(req: IncomingRequest, cancel: LazyAbortController): () => void {
+  // HTTP/2 multiplexes requests on one session: follow the request's own stream instead.
+  if ('stream' in req) {
+    const onClose = () => cancel.abort(CLIENT_GONE);
+    req.stream.once('close', onClose);
+    return () => req.stream.off('close', onClose);
+  }
   const socket = req.socket;
   let requests = inProgress.get(socket);
   if (!requests) {
