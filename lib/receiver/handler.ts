@@ -80,7 +80,8 @@ export function createIScheduleHandler<User = unknown>(
     switch (req.method) {
       case 'GET':
       case 'HEAD':
-        return answerQuery(req, res, query);
+        answerQuery(req, res, query);
+        return;
       case 'POST':
         void answerPost(req, res, resolved, bursts);
         return;
@@ -97,27 +98,24 @@ export function createIScheduleHandler<User = unknown>(
   }
 
   function answerKey(req: IncomingRequest, res: OutgoingResponse, rest: string): void {
-    const parts = rest.replace(/\/$/, '').split('/');
-    if (parts.length !== 2 || !parts[0] || !parts[1]) return sendText(res, 404, 'no such key');
-    let name: string;
-    try {
-      name = parts
-        .map((part) => decodeURIComponent(part))
-        .join('/')
-        .toLowerCase();
-    } catch {
+    const name = keyName(rest);
+    if (name === undefined) {
       // %ZZ in the name: answered briefly, not passed to a host's error handler.
-      return sendText(res, 400, 'malformed URL');
-    }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      sendText(res, 400, 'malformed URL');
+    } else if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD');
-      return sendText(res, 405, 'use GET');
+      sendText(res, 405, 'use GET');
+    } else {
+      const records = resolved.publishedKeys.get(name);
+      if (!records) {
+        sendText(res, 404, 'no such key');
+      } else {
+        // Set even for 200: a host may have set another status first (Koa starts at 404).
+        res.statusCode = 200;
+        res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+        res.end(wellKnownBody(records));
+      }
     }
-    const records = resolved.publishedKeys.get(name);
-    if (!records) return sendText(res, 404, 'no such key');
-    res.statusCode = 200;
-    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-    res.end(wellKnownBody(records));
   }
 
   function answerQuery(req: IncomingRequest, res: OutgoingResponse, query: string): void {
@@ -149,6 +147,20 @@ export function createIScheduleHandler<User = unknown>(
 export const createIScheduleRouter: <User = unknown>(
   options: IScheduleRouterOptions<User>,
 ) => IScheduleHandler = createIScheduleHandler;
+
+/** `<domain>/<selector>`, decoded and lower-cased; undefined for a malformed escape. */
+function keyName(rest: string): string | undefined {
+  try {
+    return rest
+      .replace(/\/$/, '')
+      .split('/')
+      .map((part) => decodeURIComponent(part))
+      .join('/')
+      .toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
 
 function withoutTrailingSlash(path: string): string {
   return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
