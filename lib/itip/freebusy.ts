@@ -3,7 +3,7 @@
  * §3.1, Appendix A.2), built from the busy periods the host reports.
  */
 import ICAL from 'ical.js';
-import type { ScheduleMessage } from './message.js';
+import type { ParsedMessage } from './message.js';
 
 export type BusyType = 'BUSY' | 'BUSY-UNAVAILABLE' | 'BUSY-TENTATIVE';
 
@@ -20,7 +20,7 @@ export interface FreeBusyRange {
 }
 
 /** The requested range of a free-busy request (DTSTART/DTEND of its VFREEBUSY, UTC). */
-export function freeBusyRange(message: ScheduleMessage): FreeBusyRange {
+export function freeBusyRange(message: ParsedMessage): FreeBusyRange {
   const component = message.components[0]!;
   const start = component.getFirstPropertyValue('dtstart') as ICAL.Time;
   const end = component.getFirstPropertyValue('dtend') as ICAL.Time;
@@ -33,7 +33,7 @@ export function freeBusyRange(message: ScheduleMessage): FreeBusyRange {
  * across the shortest free gaps: short free time may show as busy, but no free time is invented.
  */
 export function buildFreeBusyReply(
-  request: ScheduleMessage,
+  request: ParsedMessage,
   attendee: string,
   busy: readonly BusyPeriod[],
   now: Date = new Date(),

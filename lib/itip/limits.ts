@@ -4,7 +4,7 @@
  */
 import type ICAL from 'ical.js';
 import { IScheduleError } from '../errors.js';
-import type { ScheduleMessage } from './message.js';
+import type { ParsedMessage } from './message.js';
 
 export interface MessageLimits {
   /** iCalendar UTC DATE-TIME, e.g. 19000101T000000Z. */
@@ -14,13 +14,13 @@ export interface MessageLimits {
   readonly attachments?: { readonly inline: boolean; readonly external: boolean };
 }
 
-export function checkLimits(message: ScheduleMessage, limits: MessageLimits): void {
+export function checkLimits(message: ParsedMessage, limits: MessageLimits): void {
   if (limits.minDateTime || limits.maxDateTime) checkDates(message, limits);
   if (limits.maxInstances !== undefined) checkInstances(message, limits.maxInstances);
   if (limits.attachments) checkAttachments(message, limits.attachments);
 }
 
-function checkDates(message: ScheduleMessage, limits: MessageLimits): void {
+function checkDates(message: ParsedMessage, limits: MessageLimits): void {
   const min = limits.minDateTime && comparable(limits.minDateTime);
   const max = limits.maxDateTime && comparable(limits.maxDateTime);
   for (const component of message.components) {
@@ -63,7 +63,7 @@ function comparable(value: string): string {
   return `${digits.slice(0, 8)}T${digits.slice(8, 14).padEnd(6, '0')}`;
 }
 
-function checkInstances(message: ScheduleMessage, maxInstances: number): void {
+function checkInstances(message: ParsedMessage, maxInstances: number): void {
   if (message.instances <= maxInstances) return;
   throw new IScheduleError(
     'max-instances',
@@ -73,7 +73,7 @@ function checkInstances(message: ScheduleMessage, maxInstances: number): void {
   );
 }
 
-function checkAttachments(message: ScheduleMessage, allowed: { inline: boolean; external: boolean }): void {
+function checkAttachments(message: ParsedMessage, allowed: { inline: boolean; external: boolean }): void {
   for (const component of message.components) {
     for (const attach of component.getAllProperties('attach')) {
       const inline =

@@ -7,18 +7,19 @@ import { IScheduleError } from '../errors.js';
 import { instanceBound } from './recurrence.js';
 import { checkDateValue, checkStructure, type StructureLimits } from './structure.js';
 
+/**
+ * What the receiver's adapter is told about a message: plain, frozen data. Each recipient's call
+ * gets the same object; a host that wants a tree parses `text` itself (ICAL.parse), so no call
+ * can change what another sees.
+ */
 export interface ScheduleMessage {
   /** The iCalendar text exactly as received or given. */
   readonly text: string;
-  /** The parsed VCALENDAR (ical.js). */
-  readonly calendar: ICAL.Component;
   /** METHOD, upper-cased. */
   readonly method: string;
   /** The scheduling component type, upper-cased: VEVENT, VTODO, VFREEBUSY, ... */
   readonly component: string;
   readonly uid: string;
-  /** The scheduling components (every child but VTIMEZONE). */
-  readonly components: readonly ICAL.Component[];
   /** ORGANIZER, as written (the same on every component). */
   readonly organizer: string | undefined;
   /** ATTENDEE values of every component, unique, in order of appearance. */
@@ -31,6 +32,14 @@ export interface ScheduleMessage {
   readonly instances: number;
 }
 
+/** The message with its ical.js tree: the package's own checks read it; it is never shared out. */
+export interface ParsedMessage extends ScheduleMessage {
+  /** The parsed VCALENDAR. */
+  readonly calendar: ICAL.Component;
+  /** The scheduling components (every child but VTIMEZONE). */
+  readonly components: readonly ICAL.Component[];
+}
+
 const DATE_PROPERTIES_WITH_PERIODS = new Set(['period']);
 
 /**
@@ -39,6 +48,25 @@ const DATE_PROPERTIES_WITH_PERIODS = new Set(['period']);
  * it breaks iTIP's shape.
  */
 export function parseScheduleMessage(text: string, limits?: StructureLimits): ScheduleMessage {
+  return messageFacts(parseMessageTree(text, limits));
+}
+
+/** The frozen, tree-free view of a parsed message. */
+export function messageFacts(message: ParsedMessage): ScheduleMessage {
+  const { text, method, component, uid, organizer, attendees, instances } = message;
+  return Object.freeze({
+    text,
+    method,
+    component,
+    uid,
+    organizer,
+    attendees: Object.freeze([...attendees]),
+    instances,
+  });
+}
+
+/** parseScheduleMessage, keeping the ical.js tree for the package's own checks. */
+export function parseMessageTree(text: string, limits?: StructureLimits): ParsedMessage {
   checkStructure(text, limits);
   let calendar: ICAL.Component;
   try {

@@ -5,7 +5,7 @@
  */
 import { IScheduleError } from '../errors.js';
 import { normalizeAddress, sameAddress } from './address.js';
-import type { ScheduleMessage } from './message.js';
+import type { ParsedMessage } from './message.js';
 
 type Role = 'organizer' | 'attendee';
 
@@ -30,7 +30,7 @@ const SINGLE_ATTENDEE = new Set(['REPLY', 'REFRESH', 'COUNTER']);
  * unless the Originator and Recipients may exchange this message.
  */
 export function checkParticipants(
-  message: ScheduleMessage,
+  message: ParsedMessage,
   originator: string,
   recipients: readonly string[],
 ): void {

@@ -2,7 +2,7 @@
 import { IScheduleError } from '../errors.js';
 import { freeBusyRange } from '../itip/freebusy.js';
 import { checkLimits } from '../itip/limits.js';
-import { parseScheduleMessage, type ScheduleMessage } from '../itip/message.js';
+import { parseMessageTree, type ParsedMessage } from '../itip/message.js';
 import { checkParticipants } from '../itip/rules.js';
 import type { ResolvedOptions } from './options.js';
 import type { ContentType } from './request-headers.js';
@@ -14,14 +14,14 @@ export function parseMessage(
   body: Buffer,
   contentType: ContentType,
   limits: ResolvedOptions<unknown>['limits'],
-): ScheduleMessage {
+): ParsedMessage {
   let text: string;
   try {
     text = UTF8.decode(body);
   } catch {
     throw new IScheduleError('invalid-calendar-data', 'the body is not valid UTF-8');
   }
-  const message = parseScheduleMessage(text, limits);
+  const message = parseMessageTree(text, limits);
   if (!contentType.component || !contentType.method) {
     throw new IScheduleError(
       'invalid-scheduling-message',
@@ -39,7 +39,7 @@ export function parseMessage(
 
 /** The message is one we advertise, follows iTIP's Originator/Recipient rules and our limits. */
 export function checkMessage(
-  message: ScheduleMessage,
+  message: ParsedMessage,
   originator: string,
   recipients: readonly string[],
   { capabilities, limits }: Pick<ResolvedOptions<unknown>, 'capabilities' | 'limits'>,
@@ -57,7 +57,7 @@ export function checkMessage(
 }
 
 /** Free-busy over decades costs the host dearly and answers with thousands of periods. */
-function checkFreeBusySpan(message: ScheduleMessage, maxDays: number): void {
+function checkFreeBusySpan(message: ParsedMessage, maxDays: number): void {
   const { start, end } = freeBusyRange(message);
   const days = (end.getTime() - start.getTime()) / 86_400_000;
   if (days > maxDays) {

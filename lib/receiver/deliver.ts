@@ -7,7 +7,7 @@
 import createDebug from 'debug';
 import { addressDomain, normalizeAddress, withinDomain } from '../itip/address.js';
 import { buildFreeBusyReply, freeBusyRange } from '../itip/freebusy.js';
-import type { ScheduleMessage } from '../itip/message.js';
+import { messageFacts, type ParsedMessage, type ScheduleMessage } from '../itip/message.js';
 import type { RecipientResponse } from '../xml/response.js';
 import type { IncomingRequest } from './handler.js';
 import type { DeliveryResult, ResolvedOptions } from './options.js';
@@ -21,7 +21,7 @@ const SERVICE_UNAVAILABLE = '5.1;Service unavailable';
 export interface Delivery {
   readonly originator: string;
   readonly recipients: readonly string[];
-  readonly message: ScheduleMessage;
+  readonly message: ParsedMessage;
   readonly request: IncomingRequest;
 }
 
@@ -31,9 +31,11 @@ export async function deliverToRecipients<User>(
   options: ResolvedOptions<User>,
 ): Promise<RecipientResponse[]> {
   const outcomes = new Map<string, Promise<Omit<RecipientResponse, 'recipient'>>>();
+  // Every adapter call sees the same frozen facts; the ical.js tree stays ours.
+  const facts = messageFacts(delivery.message);
   for (const recipient of delivery.recipients) {
     const key = normalizeAddress(recipient);
-    if (!outcomes.has(key)) outcomes.set(key, deliverOne(recipient, delivery, options));
+    if (!outcomes.has(key)) outcomes.set(key, deliverOne(recipient, delivery, facts, options));
   }
   return Promise.all(
     delivery.recipients.map(async (recipient) => ({
@@ -46,6 +48,7 @@ export async function deliverToRecipients<User>(
 async function deliverOne<User>(
   recipient: string,
   { originator, message, request }: Delivery,
+  facts: ScheduleMessage,
   options: ResolvedOptions<User>,
 ): Promise<Omit<RecipientResponse, 'recipient'>> {
   const domain = addressDomain(recipient);
@@ -70,7 +73,7 @@ async function deliverOne<User>(
     if (message.component === 'VFREEBUSY') {
       const { start, end } = freeBusyRange(message);
       const busy = await bounded('getFreeBusy', (signal) =>
-        adapter.getFreeBusy({ recipient, user, originator, start, end, message, request, signal }),
+        adapter.getFreeBusy({ recipient, user, originator, start, end, message: facts, request, signal }),
       );
       if (!Array.isArray(busy)) throw new TypeError('getFreeBusy must return an array of busy periods');
       const { maxFreeBusyPeriods } = options.limits;
@@ -83,7 +86,7 @@ async function deliverOne<User>(
       };
     }
     const result = await bounded('deliverToInbox', (signal) =>
-      adapter.deliverToInbox({ recipient, user, originator, message, request, signal }),
+      adapter.deliverToInbox({ recipient, user, originator, message: facts, request, signal }),
     );
     return deliveryStatus(result);
   } catch (error) {

@@ -14,7 +14,7 @@ import { DnsClient, type DnsOptions } from '../dns/client.js';
 import { IScheduleError } from '../errors.js';
 import { HttpError } from '../http/request.js';
 import { addressDomain, isCalendarAddress, normalizeAddress, withinDomain } from '../itip/address.js';
-import { parseScheduleMessage, type ScheduleMessage } from '../itip/message.js';
+import { parseMessageTree, type ParsedMessage } from '../itip/message.js';
 import { checkParticipants } from '../itip/rules.js';
 import { addressPolicy } from '../net/address-policy.js';
 import { type CachedCapabilities, CapabilitiesCache } from './capabilities-cache.js';
@@ -159,7 +159,7 @@ export class IScheduleClient {
       throw new IScheduleError('recipient-missing', 'send() needs at least one recipient');
     const bad = recipients.find((r) => !isCalendarAddress(r) || r.includes(','));
     if (bad) throw new IScheduleError('recipient-invalid', `${bad} is not a calendar address`);
-    const message = parseScheduleMessage(calendar);
+    const message = parseMessageTree(calendar);
     checkParticipants(message, originator, recipients);
     const key = this.#keyFor(originator);
 
@@ -187,7 +187,7 @@ export class IScheduleClient {
   async #sendToDomain(
     domain: string,
     recipients: readonly string[],
-    message: ScheduleMessage,
+    message: ParsedMessage,
     originator: string,
     key: SigningKey,
   ): Promise<RecipientResult[]> {
@@ -235,7 +235,7 @@ export class IScheduleClient {
   async #sendToReceiver(
     url: URL,
     recipients: readonly string[],
-    message: ScheduleMessage,
+    message: ParsedMessage,
     originator: string,
     key: SigningKey,
   ): Promise<RecipientResult[]> {
@@ -267,7 +267,7 @@ export class IScheduleClient {
   async #post(
     url: URL,
     batch: readonly string[],
-    message: ScheduleMessage,
+    message: ParsedMessage,
     originator: string,
     key: SigningKey,
   ): Promise<RecipientResult[]> {
@@ -344,7 +344,7 @@ function classifyFailure(domain: string, error: Error | undefined): [Outcome, st
 }
 
 /** For a free-busy request, the VFREEBUSY's ATTENDEEs must be exactly the batch's Recipients. */
-function bodyFor(message: ScheduleMessage, batch: readonly string[]): string {
+function bodyFor(message: ParsedMessage, batch: readonly string[]): string {
   if (message.component !== 'VFREEBUSY') return message.text;
   const wanted = new Set(batch.map(normalizeAddress));
   if (

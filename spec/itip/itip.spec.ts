@@ -6,9 +6,9 @@ import {
   IScheduleError,
   isCalendarAddress,
   normalizeAddress,
-  parseScheduleMessage,
   withinDomain,
 } from '../../lib/index.js';
+import { parseMessageTree } from '../../lib/itip/message.js';
 
 const calendar = (method: string, body: string, component = 'VEVENT') =>
   [
@@ -117,7 +117,7 @@ describe('iTIP rules per METHOD (draft -05 §3.3)', () => {
   ];
   for (const [method, body, originator, recipients, expected] of table) {
     it(`${method} from ${originator} to ${recipients.join(',')}: ${expected}`, () => {
-      const message = parseScheduleMessage(calendar(method, body));
+      const message = parseMessageTree(calendar(method, body));
       assert.equal(
         code(() => checkParticipants(message, originator, recipients)),
         expected,
@@ -125,7 +125,7 @@ describe('iTIP rules per METHOD (draft -05 §3.3)', () => {
     });
   }
   it('VFREEBUSY REQUEST: the Recipients must be exactly the ATTENDEEs', () => {
-    const message = parseScheduleMessage(calendar('REQUEST', att, 'VFREEBUSY'));
+    const message = parseMessageTree(calendar('REQUEST', att, 'VFREEBUSY'));
     assert.equal(
       code(() =>
         checkParticipants(message, 'mailto:org@example.com', [
@@ -149,7 +149,7 @@ describe('message shape', () => {
       'BEGIN:VTODO\r\nUID:u1\r\nORGANIZER:mailto:org@example.com\r\nEND:VTODO\r\nEND:VCALENDAR',
     );
     assert.equal(
-      code(() => parseScheduleMessage(mixed)),
+      code(() => parseMessageTree(mixed)),
       'invalid-scheduling-message',
     );
     const twoUids = calendar('REQUEST', '').replace(
@@ -157,7 +157,7 @@ describe('message shape', () => {
       'BEGIN:VEVENT\r\nUID:u2\r\nORGANIZER:mailto:org@example.com\r\nEND:VEVENT\r\nEND:VCALENDAR',
     );
     assert.equal(
-      code(() => parseScheduleMessage(twoUids)),
+      code(() => parseMessageTree(twoUids)),
       'invalid-scheduling-message',
     );
     const floating = calendar('REQUEST', '', 'VFREEBUSY').replace(
@@ -165,11 +165,11 @@ describe('message shape', () => {
       'DTSTART:20250102T100000',
     );
     assert.equal(
-      code(() => parseScheduleMessage(floating)),
+      code(() => parseMessageTree(floating)),
       'invalid-scheduling-message',
     );
     assert.equal(
-      code(() => parseScheduleMessage(calendar('REQUEST', '').replace('VERSION:2.0', 'VERSION:1.0'))),
+      code(() => parseMessageTree(calendar('REQUEST', '').replace('VERSION:2.0', 'VERSION:1.0'))),
       'invalid-calendar-data',
     );
   });
@@ -179,7 +179,7 @@ describe('message shape', () => {
     const text = calendar('REQUEST', '')
       .replace('BEGIN:VEVENT', `${tz}BEGIN:VEVENT`)
       .replace('DTSTART:20250102T100000Z', 'DTSTART;TZID=Custom/Zone:20250102T100000');
-    const message = parseScheduleMessage(text);
+    const message = parseMessageTree(text);
     assert.equal(message.components.length, 1);
     // The VTIMEZONE's 1601 date is not held to min-date-time.
     checkLimits(message, { minDateTime: '19000101T000000Z' });
@@ -189,14 +189,14 @@ describe('message shape', () => {
       'END:VCALENDAR',
       'BEGIN:VEVENT\r\nUID:u1\r\nRECURRENCE-ID:20250109T100000Z\r\nDTSTART:20250109T120000Z\r\nORGANIZER:mailto:org@example.com\r\nEND:VEVENT\r\nEND:VCALENDAR',
     );
-    checkLimits(parseScheduleMessage(series), { maxInstances: 5 });
+    checkLimits(parseMessageTree(series), { maxInstances: 5 });
     assert.equal(
-      code(() => checkLimits(parseScheduleMessage(series), { maxInstances: 4 })),
+      code(() => checkLimits(parseMessageTree(series), { maxInstances: 4 })),
       'max-instances',
     );
     const never = calendar('REQUEST', 'RRULE:FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30');
     const started = Date.now();
-    code(() => checkLimits(parseScheduleMessage(never), { maxInstances: 1000 }));
+    code(() => checkLimits(parseMessageTree(never), { maxInstances: 1000 }));
     assert.ok(Date.now() - started < 1000);
   });
 });

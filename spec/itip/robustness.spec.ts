@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { checkLimits, checkParticipants, IScheduleError, parseScheduleMessage } from '../../lib/index.js';
+import { checkLimits, checkParticipants, IScheduleError } from '../../lib/index.js';
+import { parseMessageTree } from '../../lib/itip/message.js';
 import { fixture } from '../support/fixtures.js';
 
 const base = fixture('draft/a1-request.ics').toString().split('\r\n');
@@ -60,7 +61,7 @@ describe('iTIP parsing and checks under hostile input', () => {
             else lines.splice(index, 1);
           }
           try {
-            const message = parseScheduleMessage(lines.join('\r\n'));
+            const message = parseMessageTree(lines.join('\r\n'));
             checkParticipants(message, 'mailto:bernard@example.com', ['mailto:cyrus@example.org']);
             checkLimits(message, limits);
           } catch (error) {
@@ -77,7 +78,7 @@ describe('iTIP parsing and checks under hostile input', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (text) => {
         try {
-          parseScheduleMessage(text);
+          parseMessageTree(text);
         } catch (error) {
           assert.ok(error instanceof IScheduleError, String(error));
         }

@@ -45,6 +45,37 @@ describe('the receiver in every kind of host', () => {
     });
   }
 
+  it("gives every adapter call the same frozen message, so one recipient cannot change another's", async () => {
+    const seen: string[][] = [];
+    const receiver = await startReceiver({
+      users: ['mailto:cyrus@example.org', 'mailto:dora@example.org'],
+      adapter: {
+        deliverToInbox: ({ message }) => {
+          seen.push([...message.attendees]);
+          assert.ok(Object.isFrozen(message) && Object.isFrozen(message.attendees));
+          assert.equal('calendar' in message, false);
+          assert.throws(() => (message.attendees as string[]).push('mailto:intruder@example.net'), TypeError);
+        },
+      },
+    });
+    try {
+      const headers = draftHeaders({ recipients: ['mailto:cyrus@example.org', 'mailto:dora@example.org'] });
+      const body = invitation
+        .toString()
+        .replace('END:VEVENT', 'ATTENDEE:mailto:dora@example.org\r\nEND:VEVENT');
+      const result = await post(receiver, { headers, body });
+      assert.equal(result.status, 200, result.text);
+      assert.deepEqual(
+        result.responses?.map((r) => r.requestStatus),
+        ['2.0;Success', '2.0;Success'],
+      );
+      assert.equal(seen.length, 2);
+      assert.deepEqual(seen[0], seen[1]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('http2: answers a signed POST and a capabilities query over HTTP/2 (compatibility API)', async () => {
     const delivered: string[] = [];
     const server = http2.createServer(
