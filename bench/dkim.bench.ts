@@ -5,7 +5,7 @@
  */
 import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { keyRecord, privateExchangeKeys, signRequest, verifyRequest } from '../lib/index.js';
+import { keyRecord, privateExchangeKeys, signRequest, verifyRequest } from '../spec/support/api.js';
 
 // BENCH_KEY_FILE: another PEM key (e.g. RSA-4096) to see how the ratio moves with key size.
 const privateKey = readFileSync(

@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { signRequest } from '../lib/index.js';
+import { signRequest } from '../spec/support/api.js';
 
 const here = path.resolve(new URL('..', import.meta.url).pathname);
 const baseline = process.env.BASELINE;

@@ -10,8 +10,8 @@ import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import { ZoneServer } from '../lib/dns/zone-server.js';
 import { httpRequest } from '../lib/http/request.js';
-import { IScheduleClient, signRequest } from '../lib/index.js';
 import { createSelfSignedCertificate } from '../lib/tls/certificate.js';
+import { IScheduleClient, signRequest } from '../spec/support/api.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONCURRENCY = 8;

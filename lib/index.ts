@@ -1,7 +1,29 @@
-export * from './dkim/index.js';
-export { DnsClient, DnsError, type DnsOptions, type SrvRecord } from './dns/client.js';
-export { isDomainName, splitTxtStrings } from './dns/names.js';
-export { orderSrv } from './dns/srv.js';
+/**
+ * express-ischedule: the receiver (a handler for Express, Koa, node:http and http2), the client
+ * that sends, the errors both raise, and what a host needs to configure them. Lower-level parts
+ * have their own entries: `express-ischedule/dkim`, `/sender`, `/server`, `/itip`, `/xml`.
+ */
+export {
+  chainKeys,
+  type DnsKeysOptions,
+  type DnsTxtRecord,
+  defaultKeys,
+  dnsKeys,
+  dnsTxtRecord,
+  type GeneratedKeyPair,
+  type GenerateKeyOptions,
+  generateSigningKey,
+  type KeyQuery,
+  type KeyResolver,
+  keyRecord,
+  privateExchangeKeys,
+  type QueryMethod,
+  type SignatureAlgorithm,
+  type SigningKey,
+  type WellKnownKeysOptions,
+  wellKnownKeys,
+} from './dkim/index.js';
+export type { DnsOptions, DnsResolver, SrvRecord } from './dns/client.js';
 export {
   IScheduleError,
   type IScheduleErrorCode,
@@ -9,12 +31,6 @@ export {
   VerificationError,
   type VerificationFailure,
 } from './errors.js';
-export { parseWireRequest, type WireRequest } from './http/wire.js';
-export * from './itip/index.js';
-export { AddressPolicy } from './net/address-policy.js';
+export type { BusyPeriod, BusyType, ScheduleMessage } from './itip/index.js';
 export * from './receiver/index.js';
 export * from './sender/index.js';
-export * from './server/index.js';
-export * from './store/index.js';
-export { type Certificate, type CertificateOptions, createSelfSignedCertificate } from './tls/certificate.js';
-export * from './xml/index.js';

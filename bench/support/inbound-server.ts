@@ -6,7 +6,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { createIScheduleRouter, keyRecord, privateExchangeKeys } from '../../lib/index.js';
+import { createIScheduleRouter, keyRecord, privateExchangeKeys } from '../../spec/support/api.js';
 
 const privateKey = process.env.BENCH_KEY ?? '';
 const app = express();

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { VERSION } from '../version.js';
 /** The `ischedule` command. */
 import { demo, demoHelp } from './demo.js';
 import { discover, discoverHelp } from './discover.js';
@@ -28,10 +29,16 @@ ${Object.entries(commands)
   .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
   .join('\n')}
 
-Run "ischedule <command> --help" for a command's options.`;
+Run "ischedule help <command>" (or "ischedule <command> --help") for a command's options,
+"ischedule --version" for the version.`;
 
 export async function main(argv: string[], out: Output = consoleOutput): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-v') {
+    out.line(VERSION);
+    return 0;
+  }
+  if (name === 'help' && rest.length > 0) return main([rest[0]!, '--help'], out);
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     out.line(usage);
     return name ? 0 : 2;

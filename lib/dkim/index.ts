@@ -1,3 +1,6 @@
+/** express-ischedule/dkim: iSchedule's DKIM: keys, signing, verification, key lookups. */
+export type { DnsOptions, DnsResolver } from '../dns/client.js';
+export { IScheduleError, VerificationError, type VerificationFailure } from '../errors.js';
 export {
   bodyHash,
   canonicalizeBody,

@@ -5,7 +5,7 @@
  */
 import createDebug from 'debug';
 import { CapacityError, ConcurrencyLimit, SharedTasks } from '../concurrency.js';
-import { DnsClient, DnsError, type DnsOptions } from '../dns/client.js';
+import { DnsClient, DnsError, type DnsOptions, type DnsResolver, dnsResolver } from '../dns/client.js';
 import { isDomainName, registrableDomain } from '../dns/names.js';
 import { orderSrv } from '../dns/srv.js';
 import { HttpError, httpRequest } from '../http/request.js';
@@ -118,16 +118,17 @@ export function privateExchangeKeys(
 }
 
 export interface DnsKeysOptions extends DnsOptions {
-  /** A DNS client to share (its own options then apply). */
-  readonly client?: DnsClient;
+  /** A DNS resolver to share (its own options then apply). */
+  readonly client?: DnsResolver;
 }
 
 /** `dns/txt`: the TXT records at `<selector>._domainkey.<domain>`, chunks joined. */
 export function dnsKeys(options: DnsKeysOptions = {}): KeyResolver {
   const dns = options.client ?? keyDnsClient(options);
+  const cachedTxt = dns.cachedTxt?.bind(dns);
   return {
     methods: ['dns/txt'],
-    cached: ({ domain, selector }) => dns.cachedTxt(keyRecordName(domain, selector)),
+    ...(cachedTxt && { cached: ({ domain, selector }) => cachedTxt(keyRecordName(domain, selector)) }),
     async lookup({ domain, selector, signal }) {
       const name = keyRecordName(domain, selector);
       try {
@@ -139,12 +140,14 @@ export function dnsKeys(options: DnsKeysOptions = {}): KeyResolver {
   };
 }
 
+const KEY_DNS_DEFAULTS: DnsOptions = { minTtl: 60, maxTtl: 3600 };
+
 /**
  * A DNS client for key lookups: records are cached at least a minute (a flood of requests is one
  * query) and at most an hour (a rotated or revoked key is noticed), whatever TTL the zone gives.
  */
 export function keyDnsClient(options: DnsOptions = {}): DnsClient {
-  return new DnsClient({ minTtl: 60, maxTtl: 3600, ...options });
+  return new DnsClient({ ...KEY_DNS_DEFAULTS, ...options });
 }
 
 /**
@@ -152,13 +155,13 @@ export function keyDnsClient(options: DnsOptions = {}): DnsClient {
  * (the receiver's default).
  */
 export function defaultKeys(options: WellKnownKeysOptions = {}): KeyResolver {
-  const dns = options.dns instanceof DnsClient ? options.dns : keyDnsClient(options.dns);
+  const dns = dnsResolver(options.dns, 'the dns option', KEY_DNS_DEFAULTS);
   return chainKeys(dnsKeys({ client: dns }), wellKnownKeys({ ...options, dns }));
 }
 
 export interface WellKnownKeysOptions {
   /** DNS for the `_domainkey_lookup._tcp` SRV and the key server's address. */
-  readonly dns?: DnsClient | DnsOptions;
+  readonly dns?: DnsResolver | DnsOptions;
   /** Extra trusted CA certificates (PEM) for the key servers. */
   readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
   /** Verify key servers' certificates (default true; turning it off defeats the purpose). */
@@ -200,7 +203,7 @@ type CachedDocument = { readonly records: readonly string[] } | { readonly error
  * their absence, and failures) are cached; concurrent lookups of one key share one fetch.
  */
 export function wellKnownKeys(options: WellKnownKeysOptions = {}): KeyResolver {
-  const dns = options.dns instanceof DnsClient ? options.dns : new DnsClient(options.dns);
+  const dns = dnsResolver(options.dns, 'wellKnownKeys dns');
   const context: FetchContext = {
     dns,
     timeout: options.timeout ?? 5000,
@@ -289,7 +292,7 @@ function acquire(limit: ConcurrencyLimit, group: string): () => void {
  * MAX_KEY_SERVERS; targets that are no host names (IP literals included) skipped.
  */
 export async function keyDocumentUrls(
-  dns: DnsClient,
+  dns: DnsResolver,
   domain: string,
   selector: string,
   fallbackToDomain = true,
@@ -301,13 +304,13 @@ export async function keyDocumentUrls(
 }
 
 async function keyServers(
-  dns: DnsClient,
+  dns: DnsResolver,
   domain: string,
   fallback: boolean,
   signal: AbortSignal | undefined,
 ): Promise<string[]> {
   const service = `_domainkey_lookup._tcp.${domain}`;
-  let records: Awaited<ReturnType<DnsClient['srv']>>;
+  let records: Awaited<ReturnType<DnsResolver['srv']>>;
   try {
     records = await dns.srv(service, signal);
   } catch (error) {
@@ -322,7 +325,7 @@ async function keyServers(
 }
 
 interface FetchContext {
-  readonly dns: DnsClient;
+  readonly dns: DnsResolver;
   readonly timeout: number;
   readonly maxBytes: number;
   readonly policy: AddressPolicy;

@@ -34,6 +34,42 @@ export interface DnsOptions {
   readonly minTtl?: number;
 }
 
+/**
+ * What the package asks of DNS. DnsClient is one; a host may pass its own (a shared cache, DNS
+ * over HTTPS, a test double) wherever a `dns` option is taken.
+ */
+export interface DnsResolver {
+  /** TXT records at `name`, each record's strings joined; empty when there are none. Throws when no answer can be had. */
+  txt(name: string, signal?: AbortSignal): Promise<readonly string[]>;
+  /** SRV records at `name`; empty when there are none. */
+  srv(name: string, signal?: AbortSignal): Promise<readonly SrvRecord[]>;
+  /** IPv4 and IPv6 addresses of `host`; empty when there are none. */
+  addresses(host: string): Promise<readonly string[]>;
+  /** A TXT answer already at hand, synchronously (optional: a fast path for cached keys). */
+  cachedTxt?(name: string): readonly string[] | undefined;
+}
+
+/**
+ * The resolver a `dns` option stands for: a DnsResolver as given, else a DnsClient made from
+ * DnsOptions. An object with some of the resolver's methods but not all is a mistake, not options.
+ */
+export function dnsResolver(
+  given: DnsResolver | DnsOptions | undefined,
+  name: string,
+  defaults: DnsOptions = {},
+): DnsResolver {
+  const methods = ['txt', 'srv', 'addresses'] as const;
+  const present = methods.filter(
+    (m) => typeof (given as Partial<DnsResolver> | undefined)?.[m] === 'function',
+  );
+  if (present.length === methods.length) return given as DnsResolver;
+  if (present.length > 0) {
+    const missing = methods.filter((m) => !present.includes(m));
+    throw new TypeError(`${name} looks like a DNS resolver but has no ${missing.join('() or ')}()`);
+  }
+  return new DnsClient({ ...defaults, ...(given as DnsOptions | undefined) });
+}
+
 export interface SrvRecord {
   readonly priority: number;
   readonly weight: number;

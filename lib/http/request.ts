@@ -10,7 +10,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import net from 'node:net';
-import type { DnsClient } from '../dns/client.js';
+import type { DnsResolver } from '../dns/client.js';
 import { type AddressPolicy, unbracket } from '../net/address-policy.js';
 
 export interface HttpRequest {
@@ -26,7 +26,7 @@ export interface HttpRequest {
   readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
   /** Verify the server certificate (default true). */
   readonly rejectUnauthorized?: boolean;
-  readonly dns?: DnsClient;
+  readonly dns?: DnsResolver;
   /** Only connect to addresses this policy allows (untrusted names); absent: any address. */
   readonly policy?: AddressPolicy;
   /** Abandons the exchange (a caller's deadline, a client that went away). */
@@ -178,7 +178,7 @@ function flattenHeaders(headers: http.IncomingHttpHeaders): Record<string, strin
  * A `net` lookup function answered by the package's DNS client. With a policy, addresses it
  * refuses are dropped; a host left with none fails with ADDRESS_REFUSED.
  */
-function dnsLookup(dns: DnsClient, policy?: AddressPolicy): LookupFunction {
+function dnsLookup(dns: DnsResolver, policy?: AddressPolicy): LookupFunction {
   return (hostname, options, callback) => {
     dns.addresses(hostname).then(
       (addresses) => {

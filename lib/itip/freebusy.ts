@@ -4,15 +4,7 @@
  */
 import ICAL from 'ical.js';
 import type { ParsedMessage } from './message.js';
-
-export type BusyType = 'BUSY' | 'BUSY-UNAVAILABLE' | 'BUSY-TENTATIVE';
-
-export interface BusyPeriod {
-  readonly start: Date | string;
-  readonly end: Date | string;
-  /** FBTYPE (default BUSY). */
-  readonly type?: BusyType;
-}
+import type { BusyPeriod, BusyType } from './schedule-message.js';
 
 export interface FreeBusyRange {
   readonly start: Date;

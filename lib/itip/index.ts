@@ -1,11 +1,5 @@
+/** express-ischedule/itip: iTIP messages as the receiver reads them, and calendar addresses. */
+export { IScheduleError } from '../errors.js';
 export { addressDomain, isCalendarAddress, normalizeAddress, sameAddress, withinDomain } from './address.js';
-export {
-  type BusyPeriod,
-  type BusyType,
-  buildFreeBusyReply,
-  type FreeBusyRange,
-  freeBusyRange,
-} from './freebusy.js';
-export { checkLimits, type MessageLimits } from './limits.js';
-export { parseScheduleMessage, type ScheduleMessage } from './message.js';
-export { checkParticipants } from './rules.js';
+export type { BusyPeriod, BusyType } from './schedule-message.js';
+export { parseScheduleMessage, type ScheduleMessage } from './schedule-message.js';

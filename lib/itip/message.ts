@@ -5,32 +5,8 @@
 import ICAL from 'ical.js';
 import { IScheduleError } from '../errors.js';
 import { instanceBound } from './recurrence.js';
+import type { ScheduleMessage } from './schedule-message.js';
 import { checkDateValue, checkStructure, type StructureLimits } from './structure.js';
-
-/**
- * What the receiver's adapter is told about a message: plain, frozen data. Each recipient's call
- * gets the same object; a host that wants a tree parses `text` itself (ICAL.parse), so no call
- * can change what another sees.
- */
-export interface ScheduleMessage {
-  /** The iCalendar text exactly as received or given. */
-  readonly text: string;
-  /** METHOD, upper-cased. */
-  readonly method: string;
-  /** The scheduling component type, upper-cased: VEVENT, VTODO, VFREEBUSY, ... */
-  readonly component: string;
-  readonly uid: string;
-  /** ORGANIZER, as written (the same on every component). */
-  readonly organizer: string | undefined;
-  /** ATTENDEE values of every component, unique, in order of appearance. */
-  readonly attendees: readonly string[];
-  /**
-   * An upper bound on the instances the message describes, found from its rules without
-   * expanding them (COUNT, or the periods up to UNTIL, plus RDATEs); Infinity for an RRULE
-   * without end.
-   */
-  readonly instances: number;
-}
 
 /** The message with its ical.js tree: the package's own checks read it; it is never shared out. */
 export interface ParsedMessage extends ScheduleMessage {
@@ -43,29 +19,11 @@ export interface ParsedMessage extends ScheduleMessage {
 const DATE_PROPERTIES_WITH_PERIODS = new Set(['period']);
 
 /**
- * Parses and checks an iTIP message. Throws an IScheduleError: `invalid-calendar-data` when the
- * text is not valid iCalendar (or larger than `limits` allow), `invalid-scheduling-message` when
- * it breaks iTIP's shape.
+ * Parses and checks an iTIP message, keeping the ical.js tree for the package's own checks (it is
+ * never handed to a host: see parseScheduleMessage). Throws an IScheduleError: `invalid-calendar-data`
+ * when the text is not valid iCalendar (or larger than `limits` allow), `invalid-scheduling-message`
+ * when it breaks iTIP's shape.
  */
-export function parseScheduleMessage(text: string, limits?: StructureLimits): ScheduleMessage {
-  return messageFacts(parseMessageTree(text, limits));
-}
-
-/** The frozen, tree-free view of a parsed message. */
-export function messageFacts(message: ParsedMessage): ScheduleMessage {
-  const { text, method, component, uid, organizer, attendees, instances } = message;
-  return Object.freeze({
-    text,
-    method,
-    component,
-    uid,
-    organizer,
-    attendees: Object.freeze([...attendees]),
-    instances,
-  });
-}
-
-/** parseScheduleMessage, keeping the ical.js tree for the package's own checks. */
 export function parseMessageTree(text: string, limits?: StructureLimits): ParsedMessage {
   checkStructure(text, limits);
   let calendar: ICAL.Component;

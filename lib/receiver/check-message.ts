@@ -2,7 +2,7 @@
 import { IScheduleError } from '../errors.js';
 import { freeBusyRange } from '../itip/freebusy.js';
 import { checkLimits } from '../itip/limits.js';
-import { parseMessageTree, type ParsedMessage } from '../itip/message.js';
+import { type ParsedMessage, parseMessageTree } from '../itip/message.js';
 import { checkParticipants } from '../itip/rules.js';
 import type { ResolvedOptions } from './options.js';
 import type { ContentType } from './request-headers.js';

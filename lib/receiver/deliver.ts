@@ -7,7 +7,8 @@
 import createDebug from 'debug';
 import { addressDomain, normalizeAddress, withinDomain } from '../itip/address.js';
 import { buildFreeBusyReply, freeBusyRange } from '../itip/freebusy.js';
-import { messageFacts, type ParsedMessage, type ScheduleMessage } from '../itip/message.js';
+import type { ParsedMessage } from '../itip/message.js';
+import { messageFacts, type ScheduleMessage } from '../itip/schedule-message.js';
 import type { RecipientResponse } from '../xml/response.js';
 import type { IncomingRequest } from './handler.js';
 import type { DeliveryResult, ResolvedOptions } from './options.js';
@@ -88,7 +89,7 @@ async function deliverOne<User>(
     const result = await bounded('deliverToInbox', (signal) =>
       adapter.deliverToInbox({ recipient, user, originator, message: facts, request, signal }),
     );
-    return deliveryStatus(result);
+    return deliveryStatus(result ?? undefined);
   } catch (error) {
     options.logger.error?.('iSchedule delivery failed', {
       recipient,

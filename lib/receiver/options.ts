@@ -6,10 +6,9 @@ import { createPrivateKey, KeyObject } from 'node:crypto';
 import { keyRecord } from '../dkim/keys.js';
 import { defaultKeys, type KeyResolver } from '../dkim/resolvers.js';
 import { checkSigningKey, type SigningKey } from '../dkim/sign.js';
-import type { DnsOptions } from '../dns/client.js';
+import type { DnsOptions, DnsResolver } from '../dns/client.js';
 import { isDomainName } from '../dns/names.js';
-import type { BusyPeriod } from '../itip/freebusy.js';
-import type { ScheduleMessage } from '../itip/message.js';
+import type { BusyPeriod, ScheduleMessage } from '../itip/schedule-message.js';
 import { addressPolicy } from '../net/address-policy.js';
 import type { Capabilities } from '../xml/capabilities.js';
 import type { IncomingRequest } from './handler.js';
@@ -42,7 +41,9 @@ export interface IScheduleAdapter<User = unknown> {
       readonly originator: string;
       readonly message: ScheduleMessage;
     },
-  ): MaybePromise<DeliveryResult | undefined>;
+    // void, not only undefined: `async deliverToInbox() { await store(...) }` is Promise<void>.
+    // biome-ignore lint/suspicious/noConfusingVoidType: a callback's "returns nothing" is void
+  ): MaybePromise<DeliveryResult | void>;
   /** The user's busy periods (with FBTYPE) within [start, end). */
   getFreeBusy(
     args: AdapterCall & {
@@ -142,8 +143,8 @@ export interface IScheduleRouterOptions<User = unknown> {
   readonly signing?: SigningKey | readonly SigningKey[];
   /** Where senders' keys come from (default: dns/txt, then http/well-known). */
   readonly keys?: KeyResolver;
-  /** DNS for the default key resolvers. */
-  readonly dns?: DnsOptions;
+  /** DNS for the default key resolvers: options for the built-in client, or your own resolver. */
+  readonly dns?: DnsOptions | DnsResolver;
   /**
    * Networks the default key resolvers may connect to besides the public Internet, as CIDR
    * blocks or addresses (default none). A signature's `d=` comes from the network: without this,

@@ -4,33 +4,25 @@
  * capabilities, batches recipients, signs and POSTs, and returns one result per recipient.
  */
 import { createPrivateKey, KeyObject, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import createDebug from 'debug';
 import ICAL from 'ical.js';
 import type { SignatureAlgorithm } from '../dkim/key-record.js';
 import { checkSigningKey, type SigningKey, signRequest } from '../dkim/sign.js';
 import type { QueryMethod } from '../dkim/signature.js';
-import { DnsClient, type DnsOptions } from '../dns/client.js';
+import { type DnsOptions, type DnsResolver, dnsResolver } from '../dns/client.js';
 import { IScheduleError } from '../errors.js';
 import { HttpError } from '../http/request.js';
 import { addressDomain, isCalendarAddress, normalizeAddress, withinDomain } from '../itip/address.js';
-import { parseMessageTree, type ParsedMessage } from '../itip/message.js';
+import { type ParsedMessage, parseMessageTree } from '../itip/message.js';
 import { checkParticipants } from '../itip/rules.js';
 import { addressPolicy } from '../net/address-policy.js';
+import { VERSION } from '../version.js';
 import { type CachedCapabilities, CapabilitiesCache } from './capabilities-cache.js';
 import { discoverReceiver, type Receiver } from './discovery.js';
 import { Exchange, RedirectError } from './exchange.js';
 import { failure, type Outcome, type RecipientResult, resultsFromResponse } from './results.js';
 
 const debug = createDebug('ischedule:sender:client');
-
-const VERSION = (() => {
-  try {
-    return JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version as string;
-  } catch {
-    return '0';
-  }
-})();
 
 export interface IScheduleClientOptions {
   /**
@@ -42,7 +34,7 @@ export interface IScheduleClientOptions {
   readonly queryMethods?: readonly QueryMethod[];
   /** Seconds a signature stays valid (`x=`, default 300). */
   readonly signatureLifetime?: number;
-  readonly dns?: DnsOptions | DnsClient;
+  readonly dns?: DnsOptions | DnsResolver;
   readonly tls?: {
     /** Extra trusted CA certificates (PEM). */
     readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
@@ -86,7 +78,7 @@ export interface SendOptions {
 }
 
 export class IScheduleClient {
-  readonly dns: DnsClient;
+  readonly dns: DnsResolver;
   readonly #keys: readonly SigningKey[];
   readonly #options: IScheduleClientOptions;
   readonly #exchange: Exchange;
@@ -96,7 +88,7 @@ export class IScheduleClient {
   constructor(options: IScheduleClientOptions) {
     this.#options = options;
     this.#keys = checkKeys(options.signing);
-    this.dns = options.dns instanceof DnsClient ? options.dns : new DnsClient(options.dns);
+    this.dns = dnsResolver(options.dns, 'options.dns');
     this.#overrides = new Map(
       Object.entries(options.overrides ?? {}).map(([domain, url]) => {
         try {
@@ -127,7 +119,7 @@ export class IScheduleClient {
   /** Counters for benchmarks: DNS questions sent, capability GETs, HTTP requests. */
   get stats(): { dnsQueries: number; capabilityFetches: number; httpRequests: number } {
     return {
-      dnsQueries: this.dns.queries,
+      dnsQueries: (this.dns as { queries?: number }).queries ?? 0,
       capabilityFetches: this.#capabilities.fetches,
       httpRequests: this.#exchange.requests,
     };

@@ -4,7 +4,7 @@
  * well-known path. Answers are cached by the DNS client for their TTL.
  */
 import createDebug from 'debug';
-import type { DnsClient } from '../dns/client.js';
+import type { DnsResolver } from '../dns/client.js';
 import { isDomainName } from '../dns/names.js';
 import { orderSrv } from '../dns/srv.js';
 import { isAddressLike } from '../net/address-policy.js';
@@ -25,7 +25,7 @@ export interface Receiver {
 }
 
 export interface DiscoveryOptions {
-  readonly dns: DnsClient;
+  readonly dns: DnsResolver;
   /** Domain -> receiver URL (private deployments, tests); consulted before DNS. */
   readonly overrides: ReadonlyMap<string, URL>;
   /** Drop leading labels when a domain has no SRV record (draft MAY; default off). */

@@ -8,7 +8,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import createDebug from 'debug';
-import type { DnsClient } from '../dns/client.js';
+import type { DnsResolver } from '../dns/client.js';
 import { registrableDomain } from '../dns/names.js';
 import { HttpError, type HttpResponse, httpRequest } from '../http/request.js';
 import { type AddressPolicy, isAddressLike } from '../net/address-policy.js';
@@ -19,7 +19,7 @@ const REDIRECTS = new Set([301, 302, 307, 308]);
 const MAX_HOPS = 3;
 
 export interface ExchangeOptions {
-  readonly dns: DnsClient;
+  readonly dns: DnsResolver;
   readonly timeout: number;
   readonly maxResponseBytes: number;
   readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;

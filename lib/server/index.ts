@@ -1,4 +1,21 @@
+/**
+ * express-ischedule/server: the standalone server `ischedule serve` runs (node:https, a
+ * filesystem inbox, the config file), for hosts that embed it.
+ */
+
+export {
+  type FilesystemAdapterOptions,
+  type FilesystemUser,
+  filesystemAdapter,
+  readBusyPeriods,
+  userDirectory,
+  writeInbox,
+} from '../store/filesystem.js';
+export {
+  type Certificate,
+  type CertificateOptions,
+  createSelfSignedCertificate,
+} from '../tls/certificate.js';
 export { ConfigError, loadConfig, parseConfig, type ServerConfig } from './config.js';
 export { type PublishOptions, recordsToPublish } from './records.js';
-export { SAMPLE_DOMAIN, type SampleSetup, sampleSetup, VISITOR } from './sample.js';
 export { type RunningServer, startServer } from './standalone.js';

@@ -13,8 +13,8 @@ import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/pr
 import path from 'node:path';
 import ICAL from 'ical.js';
 import { normalizeAddress } from '../itip/address.js';
-import type { BusyPeriod } from '../itip/freebusy.js';
 import { instanceBound } from '../itip/recurrence.js';
+import type { BusyPeriod } from '../itip/schedule-message.js';
 import type { DeliveryResult, IScheduleAdapter, Logger } from '../receiver/options.js';
 
 export interface FilesystemUser {

@@ -1,3 +1,4 @@
+/** express-ischedule/xml: the iSchedule capabilities document, responses and errors. */
 export {
   buildCapabilities,
   type CalendarDataType,

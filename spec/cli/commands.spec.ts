@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ZoneServer } from '../../lib/dns/zone-server.js';
-import { IScheduleClient, keyRecord, signRequest } from '../../lib/index.js';
+import { IScheduleClient, keyRecord, signRequest } from '../support/api.js';
 import { cli, type ServeProcess, serve } from '../support/cli.js';
 import { keys } from '../support/fixtures.js';
 

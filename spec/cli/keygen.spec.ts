@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { parseTagList, selectPublicKey } from '../../lib/index.js';
+import { parseTagList, selectPublicKey } from '../support/api.js';
 
 const run = promisify(execFile);
 const cli = (...args: string[]) =>

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { explainVerification, parseWireRequest, privateExchangeKeys, signRequest } from '../../lib/index.js';
+import { explainVerification, parseWireRequest, privateExchangeKeys, signRequest } from '../support/api.js';
 import { draftHeaders, fixture, keys, testKeyRecords, testKeyResolver } from '../support/fixtures.js';
 
 const body = fixture('draft/a1-request.ics');

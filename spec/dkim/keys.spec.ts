@@ -8,7 +8,7 @@ import {
   signRequest,
   verifyRequest,
   wellKnownBody,
-} from '../../lib/index.js';
+} from '../support/api.js';
 import { draftHeaders, fixture } from '../support/fixtures.js';
 
 describe('key tooling', () => {

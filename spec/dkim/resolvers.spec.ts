@@ -15,7 +15,7 @@ import {
   verifyRequest,
   wellKnownBody,
   wellKnownKeys,
-} from '../../lib/index.js';
+} from '../support/api.js';
 import { keys } from '../support/fixtures.js';
 import { startHttpsServer, type TestHttpsServer } from '../support/https-server.js';
 

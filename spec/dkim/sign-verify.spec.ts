@@ -9,7 +9,7 @@ import {
   VerificationError,
   type VerificationFailure,
   verifyRequest,
-} from '../../lib/index.js';
+} from '../support/api.js';
 import {
   draftHeaders,
   fixture,

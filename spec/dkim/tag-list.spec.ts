@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { decodeBase64Tag, parseTagList, TagListError } from '../../lib/index.js';
+import { decodeBase64Tag, parseTagList, TagListError } from '../support/api.js';
 
 describe('parseTagList (RFC 6376 §3.2)', () => {
   it('reads tags with folding whitespace around names, values and separators', () => {

@@ -27,7 +27,7 @@ import {
   VerificationError,
   type VerificationFailure,
   verifyRequest,
-} from '../../lib/index.js';
+} from '../support/api.js';
 import { type HeaderPairs, loadCases, needsVectors, vectorFile } from '../support/vectors.js';
 import { parseZoneFile } from '../support/zone-file.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { orderSrv, type SrvRecord } from '../../lib/index.js';
+import { orderSrv, type SrvRecord } from '../support/api.js';
 
 const srv = (priority: number, weight: number, target: string, port = 443): SrvRecord => ({
   priority,
@@ -49,7 +49,7 @@ describe('orderSrv (RFC 2782)', () => {
 
 describe('isDomainName', () => {
   it('accepts host and domain names, refuses what is not one', async () => {
-    const { isDomainName } = await import('../../lib/index.js');
+    const { isDomainName } = await import('../../lib/dns/names.js');
     for (const good of [
       'example.com',
       'Cal.Example.COM.',

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { Exchange } from '../../lib/sender/exchange.js';
 import {
   AddressPolicy,
   DnsClient,
@@ -21,8 +22,7 @@ import {
   privateExchangeKeys,
   signRequest,
   verifyRequest,
-} from '../../lib/index.js';
-import { Exchange } from '../../lib/sender/exchange.js';
+} from '../support/api.js';
 import { fixture, keys } from '../support/fixtures.js';
 import { startReceiver } from '../support/receiver.js';
 

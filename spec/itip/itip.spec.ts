@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { parseMessageTree } from '../../lib/itip/message.js';
 import {
   checkLimits,
   checkParticipants,
@@ -7,8 +8,7 @@ import {
   isCalendarAddress,
   normalizeAddress,
   withinDomain,
-} from '../../lib/index.js';
-import { parseMessageTree } from '../../lib/itip/message.js';
+} from '../support/api.js';
 
 const calendar = (method: string, body: string, component = 'VEVENT') =>
   [

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import ICAL from 'ical.js';
-import { IScheduleError } from '../../lib/index.js';
 import { instanceBound } from '../../lib/itip/recurrence.js';
+import { IScheduleError } from '../support/api.js';
 
 const component = (dtstart: string, rule: string) =>
   new ICAL.Component(

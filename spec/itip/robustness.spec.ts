@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { checkLimits, checkParticipants, IScheduleError } from '../../lib/index.js';
 import { parseMessageTree } from '../../lib/itip/message.js';
+import { checkLimits, checkParticipants, IScheduleError } from '../support/api.js';
 import { fixture } from '../support/fixtures.js';
 
 const base = fixture('draft/a1-request.ics').toString().split('\r\n');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AddressPolicy } from '../../lib/index.js';
 import { isAddressLike, specialPurpose } from '../../lib/net/address-policy.js';
+import { AddressPolicy } from '../support/api.js';
 
 describe('the address policy', () => {
   it('refuses every special-purpose address by default, in each of its spellings', () => {

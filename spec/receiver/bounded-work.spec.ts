@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createPublicKey, generateKeyPairSync, type JsonWebKeyInput } from 'node:crypto';
 import { describe, it } from 'node:test';
 import ICAL from 'ical.js';
-import { type BusyPeriod, importPublicKey, privateExchangeKeys, QUERY_METHODS } from '../../lib/index.js';
+import { type BusyPeriod, importPublicKey, privateExchangeKeys, QUERY_METHODS } from '../support/api.js';
 import { draftHeaders, fixture, keys } from '../support/fixtures.js';
 import { post, startReceiver, type TestReceiver } from '../support/receiver.js';
 

@@ -2,13 +2,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { IScheduleError } from '../../lib/index.js';
 import {
   checkVersion,
   readContentType,
   readOriginator,
   readRecipients,
 } from '../../lib/receiver/request-headers.js';
+import { IScheduleError } from '../support/api.js';
 
 const names = fc.constantFrom(
   'Originator',

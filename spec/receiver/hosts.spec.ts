@@ -3,7 +3,7 @@ import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { httpRequest } from '../../lib/http/request.js';
-import { createIScheduleHandler, parseCapabilities, signRequest } from '../../lib/index.js';
+import { createIScheduleHandler, parseCapabilities, signRequest } from '../support/api.js';
 import { draftHeaders, fixture, keys, testKeyResolver } from '../support/fixtures.js';
 import { describeResponse, post, startReceiver } from '../support/receiver.js';
 

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { type ZoneRecord, ZoneServer } from '../../lib/dns/zone-server.js';
-import { bodyHash, defaultKeys, keyRecord, type Logger, wellKnownBody } from '../../lib/index.js';
+import { bodyHash, defaultKeys, keyRecord, type Logger, wellKnownBody } from '../support/api.js';
 import { draftHeaders, fixture, type Headers, keys } from '../support/fixtures.js';
 import { type InternalServer, startInternalServer } from '../support/internal-server.js';
 import { describeResponse, type PostResult, startReceiver, type TestReceiver } from '../support/receiver.js';

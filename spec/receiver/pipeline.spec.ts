@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { chainKeys, keyRecord, privateExchangeKeys, signRequest } from '../../lib/index.js';
+import { chainKeys, keyRecord, privateExchangeKeys, signRequest } from '../support/api.js';
 import { draftHeaders, fixture, type Headers, keys, testKeyResolver } from '../support/fixtures.js';
 import {
   describeResponse,

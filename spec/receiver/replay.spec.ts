@@ -13,7 +13,7 @@ import {
   type ReplayStore,
   ReplayStoreFullError,
   signRequest,
-} from '../../lib/index.js';
+} from '../support/api.js';
 import { draftHeaders, fixture, type Headers, keys, testKeyRecords } from '../support/fixtures.js';
 import { post, startReceiver, type TestReceiver } from '../support/receiver.js';
 import { signWithTags } from '../support/sign-raw.js';

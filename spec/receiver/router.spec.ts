@@ -10,7 +10,7 @@ import {
   privateExchangeKeys,
   selectPublicKey,
   signRequest,
-} from '../../lib/index.js';
+} from '../support/api.js';
 import { draftHeaders, fixture, keys, testKeyResolver } from '../support/fixtures.js';
 import { describeResponse, post, startReceiver } from '../support/receiver.js';
 import { needsVectors, vectorFile } from '../support/vectors.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { IScheduleClient, IScheduleError, parseScheduleMessage } from '../../lib/index.js';
+import { IScheduleClient, IScheduleError, parseScheduleMessage } from '../support/api.js';
 import { type Domains, startDomains } from '../support/domains.js';
 import { keys } from '../support/fixtures.js';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { AddressPolicy, buildCapabilities, IScheduleClient } from '../../lib/index.js';
+import { AddressPolicy, buildCapabilities, IScheduleClient } from '../support/api.js';
 import { fixture, keys } from '../support/fixtures.js';
 import { needsVectors, vectorFile } from '../support/vectors.js';
 
@@ -194,7 +194,7 @@ describe('reading receivers’ answers', () => {
 
   it('refuses to follow a redirect from https to http', async () => {
     const { Exchange } = await import('../../lib/sender/exchange.js');
-    const { DnsClient } = await import('../../lib/index.js');
+    const { DnsClient } = await import('../../lib/dns/client.js');
     const https = await import('node:https');
     const { createSelfSignedCertificate } = await import('../../lib/tls/certificate.js');
     const { cert, key } = createSelfSignedCertificate({ altNames: ['127.0.0.1'] });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { buildCapabilities, IScheduleClient } from '../../lib/index.js';
+import { buildCapabilities, IScheduleClient } from '../support/api.js';
 import { type Domains, startDomains } from '../support/domains.js';
 import { keys } from '../support/fixtures.js';
 import { type InternalServer, startInternalServer } from '../support/internal-server.js';

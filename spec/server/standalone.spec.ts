@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { httpRequest } from '../../lib/http/request.js';
-import { keyRecord, type Logger } from '../../lib/index.js';
 import { HTTP_DEFAULTS, parseConfig, type ServerConfig } from '../../lib/server/config.js';
 import { type RunningServer, startServer } from '../../lib/server/standalone.js';
+import { keyRecord, type Logger } from '../support/api.js';
 import { draftHeaders, fixture, keys } from '../support/fixtures.js';
 import { post } from '../support/receiver.js';
 

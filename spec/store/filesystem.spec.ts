@@ -9,7 +9,7 @@ import {
   readBusyPeriods,
   userDirectory,
   writeInbox,
-} from '../../lib/index.js';
+} from '../support/api.js';
 import { fixture } from '../support/fixtures.js';
 
 const bounds = { maxFiles: 100, maxBytes: 1 << 20, maxInstances: 1000 };

@@ -8,6 +8,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { type ZoneRecord, ZoneServer } from '../../lib/dns/zone-server.js';
+import { createSelfSignedCertificate } from '../../lib/tls/certificate.js';
 import {
   createIScheduleRouter,
   DnsClient,
@@ -18,8 +19,7 @@ import {
   keyRecord,
   type ScheduleMessage,
   type SigningKey,
-} from '../../lib/index.js';
-import { createSelfSignedCertificate } from '../../lib/tls/certificate.js';
+} from './api.js';
 import type { Delivered } from './receiver.js';
 
 export const LOOPBACK = ['127.0.0.0/8', '::1'];

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type KeyResolver, keyRecord, privateExchangeKeys, QUERY_METHODS } from '../../lib/index.js';
+import { type KeyResolver, keyRecord, privateExchangeKeys, QUERY_METHODS } from './api.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures');
 

@@ -20,7 +20,7 @@ import {
   type ScheduleMessage,
   type SigningKey,
   signRequest,
-} from '../../lib/index.js';
+} from './api.js';
 import { type Headers, keys, testKeyResolver } from './fixtures.js';
 
 export interface Delivered {

@@ -3,7 +3,7 @@
  * see how the receiver judges what other implementations send.
  */
 import { createPrivateKey, sign } from 'node:crypto';
-import { bodyHash, type SigningKey, signedData } from '../../lib/index.js';
+import { bodyHash, type SigningKey, signedData } from './api.js';
 import type { Headers } from './fixtures.js';
 
 export function signWithTags(

@@ -9,7 +9,7 @@ import {
   parseError,
   parseScheduleResponse,
   XmlError,
-} from '../../lib/index.js';
+} from '../support/api.js';
 import { needsVectors, VECTORS_DIR, vectorFile } from '../support/vectors.js';
 
 describe('capabilities documents', () => {

@@ -1,8 +1,0 @@
-export {
-  type FilesystemAdapterOptions,
-  type FilesystemUser,
-  filesystemAdapter,
-  readBusyPeriods,
-  userDirectory,
-  writeInbox,
-} from './filesystem.js';

@@ -1,0 +1,12 @@
+// What the README's examples take as given: the host's own data and functions.
+declare const pem: string;
+declare const users: { findByCalendarAddress(address: string): Promise<{ id: string } | null> };
+declare const inboxes: { store(user: { id: string }, text: string): Promise<void> };
+declare const events: {
+  between(user: { id: string }, start: Date, end: Date): Promise<Array<{ start: Date; end: Date }>>;
+};
+declare const recipients: string[];
+declare const itipText: string;
+declare function sendByEmail(recipient: string, text: string): Promise<void>;
+declare function retryLater(recipient: string): Promise<void>;
+declare function recordScheduleStatus(recipient: string, status: string): void;
