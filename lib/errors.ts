@@ -116,3 +116,18 @@ function defaultStatus(code: IScheduleErrorCode): number {
       return 400;
   }
 }
+
+/**
+ * A host's mistake in options or configuration, found when an object is built: never sent to a
+ * peer. `path` names the first option at fault (`options.policy.clockSkew`).
+ */
+export class OptionsError extends TypeError {
+  override name = 'OptionsError';
+  readonly code = 'invalid-options';
+  readonly path: string;
+
+  constructor(message: string, path: string) {
+    super(message);
+    this.path = path;
+  }
+}

@@ -1,6 +1,7 @@
 /** Options and output shared by the commands. */
 import { readFileSync } from 'node:fs';
-import { AddressPolicy } from '../net/address-policy.js';
+import { nameServer } from '../dns/schema.js';
+import { network, parseOptions, type Schema } from '../validation.js';
 import { CommandError } from './output.js';
 
 export function readText(file: string, what: string): string {
@@ -13,20 +14,36 @@ export function readText(file: string, what: string): string {
   }
 }
 
+/**
+ * A flag's value checked with the library's own schemas: `--domain must be a domain name like
+ * example.com, not "bad domain"`. Undefined passes (whether a flag is required is said apart).
+ */
+export function checkFlag<T>(flag: string, schema: Schema, value: T): T {
+  if (value === undefined) return value;
+  parseOptions(schema, value, '', (message) => new CommandError(message), flag);
+  return value;
+}
+
+/** A flag given several times: each value named by the flag alone. */
+function checkEach(
+  flag: string,
+  schema: Schema,
+  values: readonly string[] | undefined,
+): string[] | undefined {
+  if (!values?.length) return undefined;
+  for (const value of values) checkFlag(flag, schema, value);
+  return [...values];
+}
+
 /** `--dns HOST:PORT` (repeatable) as DnsClient servers; undefined means the system's. */
 export function dnsServers(values: readonly string[] | undefined): { servers: string[] } | undefined {
-  return values?.length ? { servers: [...values] } : undefined;
+  const servers = checkEach('--dns', nameServer, values);
+  return servers && { servers };
 }
 
 /** `--allow-network CIDR` (repeatable): networks reachable besides the public Internet. */
 export function allowedNetworks(values: readonly string[] | undefined): string[] | undefined {
-  if (!values?.length) return undefined;
-  try {
-    new AddressPolicy(values, '--allow-network');
-  } catch (error) {
-    throw new CommandError((error as Error).message);
-  }
-  return [...values];
+  return checkEach('--allow-network', network, values);
 }
 
 export const ALLOW_NETWORK_HELP = `  --allow-network  a network (CIDR, e.g. 10.0.0.0/8, or one address) that receivers and key

@@ -1,7 +1,8 @@
 /** `ischedule discover`: a domain's receiver and its capabilities, in readable form. */
 import { parseArgs } from 'node:util';
 import { IScheduleClient } from '../sender/client.js';
-import { ALLOW_NETWORK_HELP, allowedNetworks, dnsServers, readText, table } from './common.js';
+import { domainName } from '../validation.js';
+import { ALLOW_NETWORK_HELP, allowedNetworks, checkFlag, dnsServers, readText, table } from './common.js';
 import { CommandError, type Output } from './output.js';
 
 export const discoverHelp = `Usage: ischedule discover DOMAIN [--dns HOST:PORT] [--ca FILE] [--json]
@@ -26,6 +27,7 @@ export async function discover(argv: string[], out: Output): Promise<void> {
   });
   const domain = positionals[0];
   if (!domain) throw new CommandError('discover needs a DOMAIN');
+  checkFlag('DOMAIN', domainName, domain);
   const dns = dnsServers(values.dns);
   const allowNetworks = allowedNetworks(values['allow-network']);
   const client = new IScheduleClient({

@@ -13,7 +13,16 @@ import { DnsClient } from '../dns/client.js';
 import { orderSrv } from '../dns/srv.js';
 import { addressPolicy } from '../net/address-policy.js';
 import { IScheduleClient } from '../sender/client.js';
-import { ALLOW_NETWORK_HELP, allowedNetworks, dnsServers, mark, readText, table } from './common.js';
+import { domainName, selector as selectorName } from '../validation.js';
+import {
+  ALLOW_NETWORK_HELP,
+  allowedNetworks,
+  checkFlag,
+  dnsServers,
+  mark,
+  readText,
+  table,
+} from './common.js';
 import { CommandError, type Output } from './output.js';
 
 export const doctorHelp = `Usage: ischedule doctor DOMAIN [--selector S] [--key FILE] [--dns HOST:PORT] [--ca FILE]
@@ -49,6 +58,8 @@ export async function doctor(argv: string[], out: Output): Promise<void> {
   });
   const domain = positionals[0]?.toLowerCase();
   if (!domain) throw new CommandError('doctor needs a DOMAIN');
+  checkFlag('DOMAIN', domainName, domain);
+  checkFlag('--selector', selectorName, values.selector);
   const ca = values.ca ? readText(values.ca, 'CA certificate') : undefined;
   const allowNetworks = allowedNetworks(values['allow-network']);
   const policy = addressPolicy(allowNetworks);

@@ -3,6 +3,8 @@ import { chmodSync, closeSync, existsSync, openSync, renameSync, writeSync } fro
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { dnsTxtRecord, generateSigningKey, wellKnownBody } from '../dkim/keys.js';
+import { qualifiedDomain, selector } from '../validation.js';
+import { checkFlag } from './common.js';
 import { CommandError, type Output } from './output.js';
 
 export const keygenHelp = `Usage: ischedule keygen --domain DOMAIN --selector SELECTOR [--type rsa|ed25519] [--bits N] [--out PREFIX]
@@ -34,11 +36,13 @@ export function keygen(argv: string[], out: Output): void {
     },
   });
   if (!values.domain || !values.selector) throw new CommandError('keygen needs --domain and --selector');
+  checkFlag('--domain', qualifiedDomain, values.domain);
+  checkFlag('--selector', selector, values.selector);
   if (values.type !== 'rsa' && values.type !== 'ed25519')
     throw new CommandError('--type must be rsa or ed25519');
   const bits = Number(values.bits);
-  if (!Number.isInteger(bits) || bits < 1024)
-    throw new CommandError('--bits must be an integer of at least 1024');
+  if (!/^\d+$/.test(values.bits) || bits < 1024 || bits > 16384)
+    throw new CommandError(`--bits must be an integer from 1024 to 16384, not "${values.bits}"`);
 
   const files = values.out
     ? { private: `${values.out}.private.pem`, public: `${values.out}.public.pem` }

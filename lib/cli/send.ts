@@ -1,10 +1,20 @@
 /** `ischedule send`: sign and send an iTIP message through IScheduleClient. */
 import { parseArgs } from 'node:util';
-import { QUERY_METHODS, type QueryMethod } from '../dkim/signature.js';
+import { queryMethod } from '../dkim/schema.js';
+import type { QueryMethod } from '../dkim/signature.js';
 import { IScheduleError } from '../errors.js';
 import { addressDomain } from '../itip/address.js';
 import { IScheduleClient } from '../sender/client.js';
-import { ALLOW_NETWORK_HELP, allowedNetworks, dnsServers, readText, requireValue, table } from './common.js';
+import { calendarAddress, qualifiedDomain, selector, url } from '../validation.js';
+import {
+  ALLOW_NETWORK_HELP,
+  allowedNetworks,
+  checkFlag,
+  dnsServers,
+  readText,
+  requireValue,
+  table,
+} from './common.js';
 import { CommandError, type Output } from './output.js';
 
 export const sendHelp = `Usage: ischedule send --from ADDR --to ADDR [--to ADDR...] --key FILE --domain D --selector S
@@ -44,12 +54,16 @@ export async function send(argv: string[], out: Output): Promise<void> {
   });
   const file = positionals[0];
   if (!file) throw new CommandError('send needs the FILE.ics to send');
-  const from = requireValue(values.from, '--from');
+  const from = checkFlag('--from', calendarAddress, requireValue(values.from, '--from'));
   const to = values.to ?? [];
   if (to.length === 0) throw new CommandError('--to is required');
+  for (const recipient of to) checkFlag('--to', calendarAddress, recipient);
+  checkFlag('--server', url('an http:// or https:// URL'), values.server);
+  const queryMethods = values.q?.split(':') as QueryMethod[] | undefined;
+  for (const method of queryMethods ?? []) checkFlag('--q', queryMethod, method);
   const key = {
-    domain: requireValue(values.domain, '--domain'),
-    selector: requireValue(values.selector, '--selector'),
+    domain: checkFlag('--domain', qualifiedDomain, requireValue(values.domain, '--domain')),
+    selector: checkFlag('--selector', selector, requireValue(values.selector, '--selector')),
     privateKey: readText(requireValue(values.key, '--key'), 'key'),
   };
   const overrides: Record<string, string> = {};
@@ -57,9 +71,6 @@ export async function send(argv: string[], out: Output): Promise<void> {
   let client: IScheduleClient;
   try {
     const dns = dnsServers(values.dns);
-    const queryMethods = values.q?.split(':') as QueryMethod[] | undefined;
-    if (queryMethods?.some((m) => !QUERY_METHODS.includes(m)))
-      throw new Error(`--q must list some of ${QUERY_METHODS.join(':')}`);
     const allowNetworks = allowedNetworks(values['allow-network']);
     client = new IScheduleClient({
       signing: key,

@@ -2,8 +2,9 @@
  * Key tooling for a domain administrator: make a signing key pair and the records that publish
  * its public half (DNS TXT, `/.well-known/domainkey` body, private-exchange line).
  */
-import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, KeyObject } from 'node:crypto';
 import { splitTxtStrings } from '../dns/names.js';
+import { checkOptions, domainName, selector as selectorName } from '../validation.js';
 
 export interface GeneratedKeyPair {
   /** PKCS#8 PEM. */
@@ -35,17 +36,34 @@ export function generateSigningKey(options: GenerateKeyOptions = {}): GeneratedK
   return { privateKey, publicKey, record: keyRecord(publicKey) };
 }
 
-/** The DKIM key record for a public (or private) key, restricted to the `ischedule` service. */
+/**
+ * The DKIM key record for a key (PEM text of a public or private key, or either as a KeyObject),
+ * restricted to the `ischedule` service.
+ */
 export function keyRecord(key: string | Buffer | KeyObject): string {
-  const publicKey = createPublicKey(key);
+  const publicKey = publicKeyObject(key);
   if (publicKey.asymmetricKeyType === 'ed25519') {
     const jwk = publicKey.export({ format: 'jwk' });
     return `v=DKIM1; k=ed25519; s=ischedule; p=${Buffer.from(jwk.x ?? '', 'base64url').toString('base64')}`;
   }
   if (publicKey.asymmetricKeyType !== 'rsa')
-    throw new TypeError(`unsupported key type ${publicKey.asymmetricKeyType}`);
+    throw new TypeError(
+      `keyRecord: a ${publicKey.asymmetricKeyType} key cannot sign for iSchedule (use rsa or ed25519)`,
+    );
   const spki = publicKey.export({ type: 'spki', format: 'der' });
   return `v=DKIM1; k=rsa; s=ischedule; p=${spki.toString('base64')}`;
+}
+
+function publicKeyObject(key: string | Buffer | KeyObject): KeyObject {
+  if (key instanceof KeyObject) {
+    if (key.type === 'secret') throw new TypeError('keyRecord: a secret key has no public half');
+    return key.type === 'public' ? key : createPublicKey(key);
+  }
+  try {
+    return createPublicKey(key);
+  } catch {
+    throw new TypeError('keyRecord: not a key in PEM (a public "BEGIN PUBLIC KEY" or a private key)');
+  }
 }
 
 export interface DnsTxtRecord {
@@ -59,6 +77,8 @@ export interface DnsTxtRecord {
 
 /** The DNS TXT record publishing `record` for a domain and selector. */
 export function dnsTxtRecord(domain: string, selector: string, record: string, ttl?: number): DnsTxtRecord {
+  checkOptions(domainName, domain, 'dnsTxtRecord domain');
+  checkOptions(selectorName, selector, 'dnsTxtRecord selector');
   const name = `${selector}._domainkey.${domain.replace(/\.$/, '')}.`;
   const strings = splitTxtStrings(record);
   const quoted = strings.map((s) => `"${s}"`).join(' ');

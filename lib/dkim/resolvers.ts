@@ -4,6 +4,7 @@
  * verifier asks them in the order the signature's `q=` lists the methods.
  */
 import createDebug from 'debug';
+import * as v from 'valibot';
 import { CapacityError, ConcurrencyLimit, SharedTasks } from '../concurrency.js';
 import { DnsClient, DnsError, type DnsOptions, type DnsResolver, dnsResolver } from '../dns/client.js';
 import { isDomainName, registrableDomain } from '../dns/names.js';
@@ -11,6 +12,8 @@ import { orderSrv } from '../dns/srv.js';
 import { HttpError, httpRequest } from '../http/request.js';
 import { LruCache } from '../lru.js';
 import { type AddressPolicy, addressPolicy, isAddressLike } from '../net/address-policy.js';
+import { checkOptions } from '../validation.js';
+import { dnsKeysOptions, keyResolver, privateExchangeRecords, wellKnownKeysOptions } from './schema.js';
 import type { QueryMethod } from './signature.js';
 
 const debug = createDebug('ischedule:dkim:keys');
@@ -66,6 +69,7 @@ export function keyRecordName(domain: string, selector: string): string {
 
 /** Combines resolvers: for a method, the first resolver that has records for it answers. */
 export function chainKeys(...resolvers: readonly KeyResolver[]): KeyResolver {
+  checkOptions(v.array(keyResolver), resolvers, 'chainKeys');
   const methods = [...new Set(resolvers.flatMap((r) => r.methods))];
   return {
     methods,
@@ -103,6 +107,7 @@ export function chainKeys(...resolvers: readonly KeyResolver[]): KeyResolver {
 export function privateExchangeKeys(
   records: Readonly<Record<string, string | readonly string[]>>,
 ): KeyResolver {
+  checkOptions(privateExchangeRecords, records, 'privateExchangeKeys records');
   const byName = new Map<string, string[]>();
   for (const [name, value] of Object.entries(records)) {
     const lines = (typeof value === 'string' ? [value] : value).flatMap(splitRecordLines);
@@ -124,6 +129,7 @@ export interface DnsKeysOptions extends DnsOptions {
 
 /** `dns/txt`: the TXT records at `<selector>._domainkey.<domain>`, chunks joined. */
 export function dnsKeys(options: DnsKeysOptions = {}): KeyResolver {
+  checkOptions(dnsKeysOptions, options, 'dnsKeys options');
   const dns = options.client ?? keyDnsClient(options);
   const cachedTxt = dns.cachedTxt?.bind(dns);
   return {
@@ -155,7 +161,8 @@ export function keyDnsClient(options: DnsOptions = {}): DnsClient {
  * (the receiver's default).
  */
 export function defaultKeys(options: WellKnownKeysOptions = {}): KeyResolver {
-  const dns = dnsResolver(options.dns, 'the dns option', KEY_DNS_DEFAULTS);
+  checkOptions(wellKnownKeysOptions, options, 'defaultKeys options');
+  const dns = dnsResolver(options.dns, KEY_DNS_DEFAULTS);
   return chainKeys(dnsKeys({ client: dns }), wellKnownKeys({ ...options, dns }));
 }
 
@@ -203,7 +210,8 @@ type CachedDocument = { readonly records: readonly string[] } | { readonly error
  * their absence, and failures) are cached; concurrent lookups of one key share one fetch.
  */
 export function wellKnownKeys(options: WellKnownKeysOptions = {}): KeyResolver {
-  const dns = dnsResolver(options.dns, 'wellKnownKeys dns');
+  checkOptions(wellKnownKeysOptions, options, 'wellKnownKeys options');
+  const dns = dnsResolver(options.dns);
   const context: FetchContext = {
     dns,
     timeout: options.timeout ?? 5000,

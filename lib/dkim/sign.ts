@@ -2,7 +2,8 @@
  * Signing an iSchedule request (draft -05 §5.5): the DKIM-Signature value for a header list and
  * the exact body bytes.
  */
-import { createHash, createPrivateKey, type KeyObject, sign } from 'node:crypto';
+import { createHash, createPrivateKey, KeyObject, sign } from 'node:crypto';
+import { OptionsError } from '../errors.js';
 import { LruCache } from '../lru.js';
 import { bodyHash, type HeaderList, headerValues, signedData } from './canonicalize.js';
 import type { SignatureAlgorithm } from './key-record.js';
@@ -53,7 +54,7 @@ const DEFAULT_QUERY_METHODS: readonly QueryMethod[] = ['dns/txt', 'http/well-kno
 /** Returns the DKIM-Signature header value for the request. */
 export function signRequest(options: SignOptions): string {
   const algorithm = options.algorithm ?? 'rsa-sha256';
-  const privateKey = loadPrivateKey(options.key.privateKey, algorithm);
+  const privateKey = loadPrivateKey(options.key, algorithm);
   const headers = options.headers;
   const present = (name: string) => headerValues(headers, name).length > 0;
   for (const required of MUST_SIGN) {
@@ -92,12 +93,23 @@ export function signRequest(options: SignOptions): string {
 // Parsed private keys by PEM text: parsing a PEM costs several signatures' time.
 const parsedKeys = new LruCache<string, KeyObject>(64);
 
-function loadPrivateKey(key: SigningKey['privateKey'], algorithm: SignatureAlgorithm): KeyObject {
+function loadPrivateKey(
+  { privateKey: key, selector, domain }: SigningKey,
+  algorithm: SignatureAlgorithm,
+): KeyObject {
+  try {
+    return parseAndCheck(key, algorithm);
+  } catch (error) {
+    throw new TypeError(`the signing key ${selector}._domainkey.${domain} ${(error as Error).message}`);
+  }
+}
+
+function parseAndCheck(key: SigningKey['privateKey'], algorithm: SignatureAlgorithm): KeyObject {
   let keyObject: KeyObject;
   if (typeof key === 'string' || Buffer.isBuffer(key)) {
     const pem = key.toString();
     const cached = parsedKeys.get(pem);
-    keyObject = cached ?? createPrivateKey(pem);
+    keyObject = cached ?? privateKeyObject(pem);
     if (!cached) parsedKeys.set(pem, keyObject);
   } else {
     keyObject = key;
@@ -106,14 +118,52 @@ function loadPrivateKey(key: SigningKey['privateKey'], algorithm: SignatureAlgor
   return keyObject;
 }
 
+/** A private key from PEM text (PKCS#8 or PKCS#1) or a KeyObject; refusals in our words, not OpenSSL's. */
+export function privateKeyObject(key: SigningKey['privateKey']): KeyObject {
+  if (key instanceof KeyObject) {
+    if (key.type !== 'private') throw new TypeError(`is a ${key.type} key; signing needs the private key`);
+    return key;
+  }
+  const pem = key.toString();
+  try {
+    return createPrivateKey(pem);
+  } catch {
+    if (/-----BEGIN (RSA )?PUBLIC KEY-----/.test(pem))
+      throw new TypeError('is a public key; signing needs the private key');
+    if (/-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(pem))
+      throw new TypeError('is encrypted; give the key without a passphrase (or as a KeyObject)');
+    throw new TypeError(
+      'is not a private key in PEM (PKCS#8 "BEGIN PRIVATE KEY" or PKCS#1 "BEGIN RSA PRIVATE KEY")',
+    );
+  }
+}
+
+/**
+ * A host's signing key made ready: the key parsed and checked (RSA of 1024 bits or more, or
+ * Ed25519), the domain lower-cased. Errors name the key (`cal2026._domainkey.example.com`).
+ */
+export function prepareSigningKey(
+  key: SigningKey,
+  where: string,
+): SigningKey & { readonly privateKey: KeyObject } {
+  const name = `${key.selector}._domainkey.${key.domain}`;
+  try {
+    const privateKey = privateKeyObject(key.privateKey);
+    checkSigningKey(privateKey, privateKey.asymmetricKeyType === 'ed25519' ? 'ed25519-sha256' : 'rsa-sha256');
+    return { domain: key.domain.toLowerCase().replace(/\.$/, ''), selector: key.selector, privateKey };
+  } catch (error) {
+    throw new OptionsError(`${where} (${name}) ${(error as Error).message}`, where);
+  }
+}
+
 /** Throws a TypeError unless the key can make a signature peers accept with this algorithm. */
 export function checkSigningKey(key: KeyObject, algorithm: SignatureAlgorithm): void {
-  if (key.type !== 'private') throw new TypeError('the signing key must be a private key');
+  if (key.type !== 'private') throw new TypeError(`is a ${key.type} key; signing needs the private key`);
   const expected = algorithm === 'ed25519-sha256' ? 'ed25519' : 'rsa';
   if (key.asymmetricKeyType !== expected) {
-    throw new TypeError(`a=${algorithm} needs an ${expected} key, not ${key.asymmetricKeyType}`);
+    throw new TypeError(`is an ${key.asymmetricKeyType} key; a=${algorithm} needs an ${expected} key`);
   }
   const bits = key.asymmetricKeyDetails?.modulusLength;
   if (expected === 'rsa' && (bits ?? 0) < 1024)
-    throw new TypeError(`the RSA signing key has ${bits} bits; use 2048`);
+    throw new TypeError(`has ${bits} bits; use an RSA key of 2048`);
 }

@@ -51,22 +51,13 @@ export interface DnsResolver {
 
 /**
  * The resolver a `dns` option stands for: a DnsResolver as given, else a DnsClient made from
- * DnsOptions. An object with some of the resolver's methods but not all is a mistake, not options.
+ * DnsOptions (the option's schema has already refused an object that is neither).
  */
 export function dnsResolver(
   given: DnsResolver | DnsOptions | undefined,
-  name: string,
   defaults: DnsOptions = {},
 ): DnsResolver {
-  const methods = ['txt', 'srv', 'addresses'] as const;
-  const present = methods.filter(
-    (m) => typeof (given as Partial<DnsResolver> | undefined)?.[m] === 'function',
-  );
-  if (present.length === methods.length) return given as DnsResolver;
-  if (present.length > 0) {
-    const missing = methods.filter((m) => !present.includes(m));
-    throw new TypeError(`${name} looks like a DNS resolver but has no ${missing.join('() or ')}()`);
-  }
+  if (typeof (given as Partial<DnsResolver> | undefined)?.txt === 'function') return given as DnsResolver;
   return new DnsClient({ ...defaults, ...(given as DnsOptions | undefined) });
 }
 

@@ -129,6 +129,11 @@ export class AddressPolicy {
   }
 }
 
+/** What is wrong with one allowNetworks entry (`is not a network ...`), or undefined. */
+export function networkProblem(entry: unknown): string | undefined {
+  return addNetwork(new net.BlockList(), entry);
+}
+
 function addNetwork(list: net.BlockList, entry: unknown): string | undefined {
   if (typeof entry !== 'string') return 'is not a network (CIDR like 10.0.0.0/8, or one address)';
   const [address = '', bits, ...rest] = entry.trim().split('/');

@@ -1,18 +1,19 @@
 /**
- * The router's one options object: defaults merged and everything checked when the factory
- * runs, so a misconfiguration is a TypeError at startup, not a 500 at the first request.
+ * The receiver's one options object: the contract with the host (the adapter), what each option
+ * means, and its resolution: checked against ./schema.ts when the factory runs (a mistake is an
+ * OptionsError at startup, not a 500 at the first request), defaults filled in.
  */
-import { createPrivateKey, KeyObject } from 'node:crypto';
 import { keyRecord } from '../dkim/keys.js';
 import { defaultKeys, type KeyResolver } from '../dkim/resolvers.js';
-import { checkSigningKey, type SigningKey } from '../dkim/sign.js';
+import { prepareSigningKey, type SigningKey } from '../dkim/sign.js';
 import type { DnsOptions, DnsResolver } from '../dns/client.js';
-import { isDomainName } from '../dns/names.js';
 import type { BusyPeriod, ScheduleMessage } from '../itip/schedule-message.js';
 import { addressPolicy } from '../net/address-policy.js';
+import { checkOptions } from '../validation.js';
 import type { Capabilities } from '../xml/capabilities.js';
 import type { IncomingRequest } from './handler.js';
 import { MemoryReplayStore, type ReplayStore } from './replay-store.js';
+import { routerOptions } from './schema.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -194,36 +195,11 @@ export interface ResolvedOptions<User> {
   readonly publishedKeys: ReadonlyMap<string, readonly string[]>;
 }
 
-const UTC_DATE_TIME = /^\d{8}T\d{6}Z$/;
-
+/** Checks the options (a mistake is an OptionsError naming it) and fills in the defaults. */
 export function resolveOptions<User>(options: IScheduleRouterOptions<User>): ResolvedOptions<User> {
-  if (!options || typeof options !== 'object')
-    throw new TypeError('createIScheduleRouter needs an options object');
-  const domains = (options.domains ?? []).map((d) => String(d).toLowerCase().replace(/\.$/, ''));
-  if (domains.length === 0)
-    throw new TypeError('options.domains must list the calendar-user domains received for');
-  for (const d of domains)
-    if (!isDomainName(d)) throw new TypeError(`options.domains: "${d}" is not a domain name`);
-
-  const adapter = options.adapter;
-  for (const method of ['lookupUser', 'deliverToInbox', 'getFreeBusy'] as const) {
-    if (typeof adapter?.[method] !== 'function')
-      throw new TypeError(`options.adapter.${method} must be a function`);
-  }
-
+  checkOptions(routerOptions, options, 'options');
+  const domains = options.domains.map((d) => d.toLowerCase().replace(/\.$/, ''));
   const caps = options.capabilities ?? {};
-  const positive = (name: string, value: number | undefined, fallback: number) => {
-    const v = value ?? fallback;
-    if (!Number.isInteger(v) || v < 1)
-      throw new TypeError(`options.capabilities.${name} must be a positive integer`);
-    return v;
-  };
-  const dateTime = (name: string, value: string | undefined, fallback: string) => {
-    const v = value ?? fallback;
-    if (!UTC_DATE_TIME.test(v))
-      throw new TypeError(`options.capabilities.${name} must be a UTC DATE-TIME like 19000101T000000Z`);
-    return v;
-  };
   const schedulingMessages = Object.fromEntries(
     Object.entries(caps.schedulingMessages ?? DEFAULT_SCHEDULING_MESSAGES).map(([c, ms]) => [
       c.toUpperCase(),
@@ -231,45 +207,30 @@ export function resolveOptions<User>(options: IScheduleRouterOptions<User>): Res
     ]),
   );
   const capabilities = {
-    serialNumber: positive('serialNumber', caps.serialNumber, 1),
+    serialNumber: caps.serialNumber ?? 1,
     versions: ['1.0'],
     schedulingMessages,
     calendarDataTypes: [{ contentType: 'text/calendar', version: '2.0' }],
     attachments: caps.attachments ?? { inline: false, external: true },
-    maxContentLength: positive('maxContentLength', caps.maxContentLength, 1_048_576),
-    minDateTime: dateTime('minDateTime', caps.minDateTime, '19000101T000000Z'),
-    maxDateTime: dateTime('maxDateTime', caps.maxDateTime, '21001231T235959Z'),
-    maxInstances: positive('maxInstances', caps.maxInstances, 1000),
-    maxRecipients: positive('maxRecipients', caps.maxRecipients, 100),
+    maxContentLength: caps.maxContentLength ?? 1_048_576,
+    minDateTime: caps.minDateTime ?? '19000101T000000Z',
+    maxDateTime: caps.maxDateTime ?? '21001231T235959Z',
+    maxInstances: caps.maxInstances ?? 1000,
+    maxRecipients: caps.maxRecipients ?? 100,
     ...(caps.administrator !== undefined && { administrator: caps.administrator }),
   };
 
   const policy = options.policy ?? {};
-  if (policy.alignment !== undefined && !['relaxed', 'strict', 'off'].includes(policy.alignment)) {
-    throw new TypeError('options.policy.alignment must be relaxed, strict or off');
-  }
-  if (policy.requireTimestamp !== undefined && typeof policy.requireTimestamp !== 'boolean')
-    throw new TypeError('options.policy.requireTimestamp must be true or false');
-  // Checked even when the host brings its own keys, where it does not apply: a typo must not pass.
-  const allowNetworks = addressPolicy(options.allowNetworks, 'options.allowNetworks');
-
-  const paths = [options.path ?? '/.well-known/ischedule', ...(options.extraPaths ?? [])];
-  for (const path of paths)
-    if (!path.startsWith('/')) throw new TypeError(`the path "${path}" must start with "/"`);
-
   const keys =
     options.keys ??
     defaultKeys({
       ...(options.dns && { dns: options.dns }),
-      allowNetworks,
+      allowNetworks: addressPolicy(options.allowNetworks),
     });
-  if (!Array.isArray(keys.methods) || typeof keys.lookup !== 'function') {
-    throw new TypeError('options.keys must be a KeyResolver (methods and lookup)');
-  }
 
   return {
     domains,
-    adapter,
+    adapter: options.adapter,
     keys,
     capabilities,
     maxAge: caps.maxAge ?? 3600,
@@ -277,7 +238,7 @@ export function resolveOptions<User>(options: IScheduleRouterOptions<User>): Res
       alignment: policy.alignment ?? 'relaxed',
       allowLocalOriginators: policy.allowLocalOriginators ?? false,
       clockSkew: policy.clockSkew ?? 300,
-      maxSignatureAge: positiveNumber('policy.maxSignatureAge', policy.maxSignatureAge, 3600),
+      maxSignatureAge: policy.maxSignatureAge ?? 3600,
       requireTimestamp: policy.requireTimestamp ?? true,
       allowSha1: policy.allowSha1 ?? false,
       denyDomains: policy.denyDomains ?? [],
@@ -285,19 +246,16 @@ export function resolveOptions<User>(options: IScheduleRouterOptions<User>): Res
       ...(policy.allowDomains && { allowDomains: policy.allowDomains }),
     },
     replayStore: options.replayStore ?? new MemoryReplayStore(),
-    limits: resolveLimits(options.limits ?? {}),
+    limits: { ...DEFAULT_LIMITS, ...definedOnly(options.limits ?? {}) },
     logger: options.logger ?? {},
-    paths,
+    paths: [options.path ?? '/.well-known/ischedule', ...(options.extraPaths ?? [])],
     adapterTimeout: options.adapterTimeout ?? 10_000,
     publishedKeys: publishedKeys(options.signing),
   };
 }
 
-function positiveNumber(name: string, value: number | undefined, fallback: number): number {
-  const v = value ?? fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
-    throw new TypeError(`options.${name} must be a positive number`);
-  return v;
+function definedOnly<T extends object>(object: T): Partial<T> {
+  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
 export const DEFAULT_LIMITS: Required<LimitOptions> = {
@@ -310,37 +268,14 @@ export const DEFAULT_LIMITS: Required<LimitOptions> = {
   maxFreeBusyPeriods: 5000,
 };
 
-function resolveLimits(limits: LimitOptions): Required<LimitOptions> {
-  const resolved = { ...DEFAULT_LIMITS };
-  for (const [name, value] of Object.entries(limits) as Array<[keyof LimitOptions, unknown]>) {
-    if (!(name in DEFAULT_LIMITS)) throw new TypeError(`options.limits.${name} is not a known limit`);
-    if (value === undefined) continue;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
-      throw new TypeError(`options.limits.${name} must be a positive integer`);
-    resolved[name] = value;
-  }
-  return resolved;
-}
-
 function publishedKeys(signing: IScheduleRouterOptions['signing']): Map<string, string[]> {
-  const list = signing === undefined ? [] : Array.isArray(signing) ? signing : [signing as SigningKey];
+  const list: readonly SigningKey[] =
+    signing === undefined ? [] : Array.isArray(signing) ? signing : [signing];
   const published = new Map<string, string[]>();
   for (const [index, key] of list.entries()) {
-    if (!key?.domain || !key.selector)
-      throw new TypeError(`options.signing[${index}] needs domain and selector`);
-    let privateKey: KeyObject;
-    try {
-      privateKey = key.privateKey instanceof KeyObject ? key.privateKey : createPrivateKey(key.privateKey);
-      checkSigningKey(
-        privateKey,
-        privateKey.asymmetricKeyType === 'ed25519' ? 'ed25519-sha256' : 'rsa-sha256',
-      );
-    } catch (error) {
-      throw new TypeError(
-        `options.signing[${index}] (${key.selector}._domainkey.${key.domain}): ${(error as Error).message}`,
-      );
-    }
-    const name = `${key.domain.toLowerCase()}/${key.selector.toLowerCase()}`;
+    const where = Array.isArray(signing) ? `options.signing[${index}]` : 'options.signing';
+    const { domain, selector, privateKey } = prepareSigningKey(key, where);
+    const name = `${domain}/${selector.toLowerCase()}`;
     published.set(name, [...(published.get(name) ?? []), keyRecord(privateKey)]);
   }
   return published;

@@ -2,9 +2,12 @@
  * Remembering signatures until they expire, so that a captured request cannot be delivered twice
  * (the draft has no replay defence of its own; §6 of the spec digest).
  */
+
 import { hash, randomBytes } from 'node:crypto';
+import * as v from 'valibot';
 import { registrableDomain } from '../dns/names.js';
 import { LruCache } from '../lru.js';
+import { amount, checkOptions, fn, positiveInteger } from '../validation.js';
 
 /** Who a remembered key belongs to: a full store sheds the largest holders, not everyone. */
 export interface ReplayContext {
@@ -70,11 +73,20 @@ export class MemoryReplayStore implements ReplayStore {
   #size = 0;
 
   constructor(options: MemoryReplayStoreOptions = {}) {
+    checkOptions(
+      v.strictObject(
+        {
+          maxEntries: v.optional(positiveInteger()),
+          bucketSeconds: v.optional(amount('a number of seconds, at least 1', 1)),
+          now: v.optional(fn('a function returning milliseconds')),
+        },
+        'an object',
+      ),
+      options,
+      'MemoryReplayStore options',
+    );
     this.#maxEntries = options.maxEntries ?? 1_000_000;
-    if (!Number.isInteger(this.#maxEntries) || this.#maxEntries < 1)
-      throw new TypeError('MemoryReplayStore maxEntries must be a positive integer');
     this.#bucketMs = (options.bucketSeconds ?? 120) * 1000;
-    if (!(this.#bucketMs >= 1000)) throw new TypeError('MemoryReplayStore bucketSeconds must be at least 1');
     this.#now = options.now ?? Date.now;
   }
 

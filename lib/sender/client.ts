@@ -3,11 +3,11 @@
  * domains. It checks the message as a receiver would, finds each domain's receiver, reads its
  * capabilities, batches recipients, signs and POSTs, and returns one result per recipient.
  */
-import { createPrivateKey, KeyObject, randomUUID } from 'node:crypto';
+import { type KeyObject, randomUUID } from 'node:crypto';
 import createDebug from 'debug';
 import ICAL from 'ical.js';
 import type { SignatureAlgorithm } from '../dkim/key-record.js';
-import { checkSigningKey, type SigningKey, signRequest } from '../dkim/sign.js';
+import { prepareSigningKey, type SigningKey, signRequest } from '../dkim/sign.js';
 import type { QueryMethod } from '../dkim/signature.js';
 import { type DnsOptions, type DnsResolver, dnsResolver } from '../dns/client.js';
 import { IScheduleError } from '../errors.js';
@@ -16,11 +16,13 @@ import { addressDomain, isCalendarAddress, normalizeAddress, withinDomain } from
 import { type ParsedMessage, parseMessageTree } from '../itip/message.js';
 import { checkParticipants } from '../itip/rules.js';
 import { addressPolicy } from '../net/address-policy.js';
+import { checkOptions } from '../validation.js';
 import { VERSION } from '../version.js';
 import { type CachedCapabilities, CapabilitiesCache } from './capabilities-cache.js';
 import { discoverReceiver, type Receiver } from './discovery.js';
 import { Exchange, RedirectError } from './exchange.js';
 import { failure, type Outcome, type RecipientResult, resultsFromResponse } from './results.js';
+import { clientOptions } from './schema.js';
 
 const debug = createDebug('ischedule:sender:client');
 
@@ -85,10 +87,18 @@ export class IScheduleClient {
   readonly #capabilities: CapabilitiesCache;
   readonly #overrides: Map<string, URL>;
 
-  constructor(options: IScheduleClientOptions) {
+  constructor(options: IScheduleClientOptions = {}) {
     this.#options = options;
-    this.#keys = checkKeys(options.signing);
-    this.dns = dnsResolver(options.dns, 'options.dns');
+    checkOptions(clientOptions, options, 'IScheduleClient options');
+    this.#keys = signingKeyList(options.signing).map((key, i) =>
+      prepareSigningKey(
+        key,
+        Array.isArray(options.signing)
+          ? `IScheduleClient options.signing[${i}]`
+          : 'IScheduleClient options.signing',
+      ),
+    );
+    this.dns = dnsResolver(options.dns);
     this.#overrides = new Map(
       Object.entries(options.overrides ?? {}).map(([domain, url]) => {
         try {
@@ -356,27 +366,9 @@ function bodyFor(message: ParsedMessage, batch: readonly string[]): string {
 }
 
 /** Parses and checks the signing keys once: a bad key is a TypeError when the client is made. */
-function checkKeys(signing: IScheduleClientOptions['signing']): SigningKey[] {
+function signingKeyList(signing: IScheduleClientOptions['signing']): readonly SigningKey[] {
   if (signing === undefined) return [];
-  const keys = (Array.isArray(signing) ? signing : [signing]) as SigningKey[];
-  if (keys.some((k) => !k?.domain || !k.selector || !k.privateKey)) {
-    throw new TypeError('IScheduleClient needs signing: { domain, selector, privateKey }');
-  }
-  return keys.map((key) => {
-    try {
-      const privateKey =
-        key.privateKey instanceof KeyObject ? key.privateKey : createPrivateKey(key.privateKey);
-      checkSigningKey(
-        privateKey,
-        privateKey.asymmetricKeyType === 'ed25519' ? 'ed25519-sha256' : 'rsa-sha256',
-      );
-      return { domain: key.domain.toLowerCase(), selector: key.selector, privateKey };
-    } catch (error) {
-      throw new TypeError(
-        `signing key ${key.selector}._domainkey.${key.domain}: ${(error as Error).message}`,
-      );
-    }
-  });
+  return Array.isArray(signing) ? signing : [signing as SigningKey];
 }
 
 function algorithmFor(key: SigningKey): SignatureAlgorithm {

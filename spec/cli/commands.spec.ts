@@ -275,7 +275,10 @@ describe('ischedule serve, send, verify, doctor (child processes)', () => {
     assert.match(refused.stderr, /127\.0\.0\.1 \(a loopback address\)/);
     const bad = await cli(['discover', 'example.org', '--dns', dnsServer, '--allow-network', 'lan']);
     assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /--allow-network\[0\] "lan" is not a network/);
+    assert.match(
+      bad.stderr,
+      /--allow-network must be a network \(CIDR like 10\.0\.0\.0\/8, or one address\), not "lan"/,
+    );
   });
 });
 
@@ -288,30 +291,40 @@ describe('ischedule serve refuses a bad config, naming the key', () => {
     signing: { domain: 'example.org', selector: 's' },
   };
   const cases: Array<[string, object, RegExp]> = [
-    ['domains', { domains: [] }, /domains must list/],
+    ['domains', { domains: [] }, /domains must be a non-empty array of domain names, not an empty array/],
     ['users', { users: ['mailto:a@elsewhere.example'] }, /users\[0\] .* is not in any of domains/],
-    ['listen.port', { listen: { port: 99999 } }, /listen\.port must be an integer/],
-    ['tls.cert', { tls: { key: 'k.pem' } }, /tls\.cert must be a non-empty string/],
-    ['keys.methods', { keys: { methods: ['carrier-pigeon'] } }, /keys\.methods\[0\] "carrier-pigeon"/],
+    ['listen.port', { listen: { port: 99999 } }, /listen\.port must be a port number \(0-65535\), not 99999/],
+    ['tls.cert', { tls: { key: 'k.pem' } }, /tls\.cert is required/],
+    [
+      'keys.methods',
+      { keys: { methods: ['carrier-pigeon'] } },
+      /keys\.methods\[0\] must be one of dns\/txt, http\/well-known, private-exchange, not "carrier-pigeon"/,
+    ],
     ['keys.dns.servers', { keys: { dns: { servers: ['a:b:c'] } } }, /keys\.dns\.servers\[0\]/],
-    ['signing.domain', { signing: { selector: 's' } }, /signing\.domain must be a non-empty string/],
+    ['signing.domain', { signing: { selector: 's' } }, /signing\.domain is required/],
     [
       'allowNetworks',
       { allowNetworks: ['10.0.0.0/40'] },
-      /allowNetworks\[0\] "10\.0\.0\.0\/40" has a prefix outside 0-32/,
+      /allowNetworks\[0\] must be a network \(CIDR like 10\.0\.0\.0\/8, or one address\), not "10\.0\.0\.0\/40"/,
     ],
     [
       'http.headersTimeout',
       { http: { headersTimeout: 0 } },
       /http\.headersTimeout must be a positive integer/,
     ],
-    ['http.idle', { http: { idle: 5 } }, /http\.idle is not a setting/],
+    ['http.idle', { http: { idle: 5 } }, /http\.idle is not an option \(known: maxConnections, /],
     [
       'inboxQuota.messages',
       { inboxQuota: { messages: -1 } },
       /inboxQuota\.messages must be a positive integer/,
     ],
-    ['limits', { limits: { maxLines: 'many' } }, /options\.limits\.maxLines must be a positive integer/],
+    ['policy', { polcy: {} }, /polcy is not an option: did you mean "policy"\?/],
+    [
+      'policy.clockSkew',
+      { policy: { clockSkew: '300' } },
+      /policy\.clockSkew must be a number of seconds, not "300"/,
+    ],
+    ['limits', { limits: { maxLines: 'many' } }, /limits\.maxLines must be a positive integer, not "many"/],
   ];
   for (const [key, override, pattern] of cases) {
     it(`names ${key}`, async () => {
@@ -343,7 +356,7 @@ describe('ischedule serve refuses a bad config, naming the key', () => {
     assert.equal(badKey.code, 1);
     assert.match(
       badKey.stderr,
-      /cannot start the server: options\.signing\[0\] \(s\._domainkey\.example\.org\)/,
+      /cannot start the server: options\.signing \(s\._domainkey\.example\.org\) is not a private key in PEM/,
     );
     assert.doesNotMatch(badKey.stderr, /internal error|\n\s+at /);
   });

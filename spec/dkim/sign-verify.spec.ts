@@ -130,7 +130,7 @@ describe('signRequest', () => {
     assert.throws(() => signRequest({ headers: draftHeaders(), body, key: weak }), /512 bits/);
     assert.throws(
       () => signRequest({ headers: draftHeaders(), body, key: keys.mars }),
-      /a=rsa-sha256 needs an rsa key/,
+      /the signing key mars\._domainkey\.example\.com is an ed25519 key; a=rsa-sha256 needs an rsa key/,
     );
     assert.throws(
       () =>

@@ -385,7 +385,11 @@ describe('options are checked when the factory runs', () => {
   const base = { domains: ['example.org'], adapter, keys: testKeyResolver() };
   const cases: Array<[string, object, RegExp]> = [
     ['no domains', { domains: [] }, /domains/],
-    ['a bad domain', { domains: ['not a domain'] }, /not a domain name/],
+    [
+      'a bad domain',
+      { domains: ['not a domain'] },
+      /options\.domains\[0\] must be a domain name, not "not a domain"/,
+    ],
     [
       'a missing adapter method',
       { adapter: { lookupUser: () => null, deliverToInbox: () => undefined } },
@@ -396,14 +400,26 @@ describe('options are checked when the factory runs', () => {
       { signing: { ...keys.jupiter, privateKey: fixture('keys/weak-512.rsa.pem').toString() } },
       /512 bits/,
     ],
-    ['a signing key that is not a key', { signing: { ...keys.jupiter, privateKey: 'nope' } }, /signing\[0\]/],
+    [
+      'a signing key that is not a key',
+      { signing: { ...keys.jupiter, privateKey: 'nope' } },
+      /options\.signing \(jupiter\._domainkey\.example\.com\) is not a private key in PEM/,
+    ],
     ['a bad limit', { capabilities: { maxRecipients: 0 } }, /maxRecipients/],
     ['a bad date limit', { capabilities: { minDateTime: '1900-01-01' } }, /minDateTime/],
     ['a bad alignment', { policy: { alignment: 'loose' } }, /alignment/],
-    ['a relative path', { path: 'ischedule' }, /must start with/],
-    ['a bad network, own keys or not', { allowNetworks: ['10.0.0.0/99'] }, /allowNetworks\[0\] .* prefix/],
+    ['a relative path', { path: 'ischedule' }, /options\.path must be a path starting with "\/"/],
+    [
+      'a bad network, own keys or not',
+      { allowNetworks: ['10.0.0.0/99'] },
+      /options\.allowNetworks\[0\] must be a network/,
+    ],
     ['a requireTimestamp that is no boolean', { policy: { requireTimestamp: 'no' } }, /requireTimestamp/],
-    ['an unknown limit', { limits: { maxLine: 5 } }, /limits\.maxLine is not a known limit/],
+    [
+      'an unknown limit',
+      { limits: { maxLine: 5 } },
+      /options\.limits\.maxLine is not an option: did you mean "maxLines"\?/,
+    ],
     ['a limit that is no positive integer', { limits: { maxLines: 0 } }, /limits\.maxLines must be/],
     ['a zero maxSignatureAge', { policy: { maxSignatureAge: 0 } }, /maxSignatureAge/],
   ];
