@@ -3,6 +3,7 @@
  * stops caring, one task shared by everyone asking the same question, and caps on how much
  * such work runs at once.
  */
+import { ExpressIScheduleError } from './errors.js';
 
 /** Settles like `promise`, or rejects with the signal's reason as soon as `signal` aborts. */
 export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
@@ -57,8 +58,12 @@ export class SharedTasks<K, V> {
 }
 
 /** Thrown when a cap is reached: the caller should answer "busy, retry later". */
-export class CapacityError extends Error {
+export class CapacityError extends ExpressIScheduleError {
   override name = 'CapacityError';
+  declare readonly code: 'busy';
+  constructor(message: string) {
+    super('busy', message);
+  }
 }
 
 /** At most `total` tasks at once, and at most `perGroup` for any one group. */

@@ -1,8 +1,72 @@
 /**
- * The one error class of the package. Every failure a peer or a host can act on carries the
- * iSchedule error element (`code`), the HTTP status a receiver answers with, and a description
- * written for an administrator, so the router maps any failure to an `IS:error` in one place.
+ * The package's errors: one family under ExpressIScheduleError, each with a stable `code`.
+ *
+ * - IScheduleError (and VerificationError): a refusal in iSchedule's terms; `code` is the
+ *   `IS:error` element and `status` the HTTP status a receiver answers with.
+ * - OptionsError (and ConfigError): a host's options or config file are wrong (at startup).
+ * - SetupError: a host's setup is wrong in a way found only at run time (no signing key for an
+ *   Originator's domain, a body parser mounted before the receiver).
+ * - What another server did, or failed to do, each from its own module: HttpError, DnsError,
+ *   RedirectError, CapabilitiesError, KeyLookupError, XmlError, TagListError.
  */
+
+/** Every `code` an ExpressIScheduleError may carry. */
+export type ErrorCode =
+  | IScheduleErrorCode
+  | 'invalid-options'
+  | SetupErrorCode
+  /** HttpError: an HTTP exchange with another server failed. */
+  | 'timeout'
+  | 'too-large'
+  | 'connect'
+  | 'refused'
+  | 'tls'
+  | 'aborted'
+  | 'network'
+  /** DnsError: `dns-timeout`, `dns-network`, `dns-malformed`, `dns-servfail`, `dns-refused`, ... */
+  | `dns-${string}`
+  | 'redirect-refused'
+  | 'capabilities-unusable'
+  | 'key-lookup-failed'
+  | 'key-lookup-busy'
+  | 'malformed-xml'
+  | 'malformed-tag-list'
+  | 'replay-store-full'
+  | 'busy'
+  | 'command-failed';
+
+/** The root of every error the package throws. */
+export class ExpressIScheduleError extends Error {
+  override name = 'ExpressIScheduleError';
+  /** Stable and machine-readable; the message is for people and may change. */
+  readonly code: ErrorCode;
+  /**
+   * What only the log may see: addresses resolved, remote error text, fetched content. Never
+   * sent to a peer, whose description says what failed in our own words.
+   */
+  readonly detail?: string;
+
+  constructor(code: ErrorCode, message: string, detail?: string) {
+    super(message);
+    this.code = code;
+    if (detail !== undefined) this.detail = detail;
+  }
+}
+
+export type SetupErrorCode =
+  /** IScheduleClient.send for an Originator no signing key covers. */
+  | 'no-signing-key'
+  /** A body parser ran before the receiver: the exact octets the signature covers are gone. */
+  | 'body-consumed';
+
+/** A host's setup mistake found at run time: never a peer's fault, never sent to one as theirs. */
+export class SetupError extends ExpressIScheduleError {
+  override name = 'SetupError';
+  declare readonly code: SetupErrorCode;
+  constructor(code: SetupErrorCode, message: string) {
+    super(code, message);
+  }
+}
 
 /** The error elements of draft-desruisseaux-ischedule-05 §4.2 (`IS:` namespace). */
 export type IScheduleErrorCode =
@@ -37,14 +101,13 @@ export interface IScheduleErrorDetails {
   readonly retryAfter?: number;
 }
 
-export class IScheduleError extends Error {
+/** A refusal in iSchedule's terms: the router answers it as an `IS:error` with `status`. */
+export class IScheduleError extends ExpressIScheduleError {
   override name = 'IScheduleError';
   /** The iSchedule error element, e.g. `verification-failed`. */
-  readonly code: IScheduleErrorCode;
+  declare readonly code: IScheduleErrorCode;
   /** The HTTP status a receiver answers with. */
   readonly status: number;
-  /** Internal detail for the log (see IScheduleErrorDetails). */
-  readonly detail?: string;
   readonly retryAfter?: number;
 
   constructor(
@@ -53,10 +116,8 @@ export class IScheduleError extends Error {
     status = defaultStatus(code),
     details: IScheduleErrorDetails = {},
   ) {
-    super(description);
-    this.code = code;
+    super(code, description, details.detail);
     this.status = status;
-    if (details.detail !== undefined) this.detail = details.detail;
     if (details.retryAfter !== undefined) this.retryAfter = details.retryAfter;
   }
 
@@ -121,13 +182,13 @@ function defaultStatus(code: IScheduleErrorCode): number {
  * A host's mistake in options or configuration, found when an object is built: never sent to a
  * peer. `path` names the first option at fault (`options.policy.clockSkew`).
  */
-export class OptionsError extends TypeError {
+export class OptionsError extends ExpressIScheduleError {
   override name = 'OptionsError';
-  readonly code = 'invalid-options';
+  declare readonly code: 'invalid-options';
   readonly path: string;
 
   constructor(message: string, path: string) {
-    super(message);
+    super('invalid-options', message);
     this.path = path;
   }
 }

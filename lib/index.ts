@@ -23,14 +23,23 @@ export {
   type WellKnownKeysOptions,
   wellKnownKeys,
 } from './dkim/index.js';
+export { KeyLookupBusyError, KeyLookupError } from './dkim/resolvers.js';
 export type { DnsOptions, DnsResolver, SrvRecord } from './dns/client.js';
+export { DnsError } from './dns/transport.js';
 export {
+  type ErrorCode,
+  ExpressIScheduleError,
   IScheduleError,
   type IScheduleErrorCode,
   type IScheduleErrorDetails,
+  OptionsError,
+  SetupError,
+  type SetupErrorCode,
   VerificationError,
   type VerificationFailure,
 } from './errors.js';
+export { HttpError, type HttpErrorCode } from './http/request.js';
 export type { BusyPeriod, BusyType, ScheduleMessage } from './itip/index.js';
 export * from './receiver/index.js';
 export * from './sender/index.js';
+export { XmlError } from './xml/document.js';

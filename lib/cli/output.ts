@@ -1,3 +1,5 @@
+import { ExpressIScheduleError } from '../errors.js';
+
 /** Where a command writes: kept apart so tests can capture it. */
 export interface Output {
   line(text: string): void;
@@ -12,11 +14,12 @@ export const consoleOutput: Output = {
 };
 
 /** A failure the user can act on: printed without a stack trace, exit status 1 (or as given). */
-export class CommandError extends Error {
+export class CommandError extends ExpressIScheduleError {
   override name = 'CommandError';
+  declare readonly code: 'command-failed';
   readonly exitCode: number;
   constructor(message: string, exitCode = 1) {
-    super(message);
+    super('command-failed', message);
     this.exitCode = exitCode;
   }
 }

@@ -1,6 +1,7 @@
 /** `ischedule serve`: the standalone server, on a config file or on the embedded sample. */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { OptionsError } from '../errors.js';
 import { ConfigError, loadConfig, type ServerConfig } from '../server/config.js';
 import { recordsToPublish } from '../server/records.js';
 import { sampleSetup, VISITOR } from '../server/sample.js';
@@ -59,7 +60,13 @@ export async function serve(argv: string[], out: Output): Promise<void> {
       );
     }
     // Unreadable files and unusable keys named in the config: the administrator's to fix.
-    if (error instanceof TypeError || code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
+    if (
+      error instanceof OptionsError ||
+      error instanceof TypeError ||
+      code === 'ENOENT' ||
+      code === 'EACCES' ||
+      code === 'EISDIR'
+    ) {
       throw new CommandError(`cannot start the server: ${(error as Error).message}`);
     }
     throw error;

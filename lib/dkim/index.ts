@@ -1,6 +1,13 @@
 /** express-ischedule/dkim: iSchedule's DKIM: keys, signing, verification, key lookups. */
 export type { DnsOptions, DnsResolver } from '../dns/client.js';
-export { IScheduleError, VerificationError, type VerificationFailure } from '../errors.js';
+export {
+  type ErrorCode,
+  ExpressIScheduleError,
+  IScheduleError,
+  OptionsError,
+  VerificationError,
+  type VerificationFailure,
+} from '../errors.js';
 export {
   bodyHash,
   canonicalizeBody,

@@ -3,12 +3,14 @@
  * `dns/txt`, `http/well-known` and `private-exchange`. Resolvers are injectable and chain; the
  * verifier asks them in the order the signature's `q=` lists the methods.
  */
+
 import createDebug from 'debug';
 import * as v from 'valibot';
 import { CapacityError, ConcurrencyLimit, SharedTasks } from '../concurrency.js';
 import { DnsClient, DnsError, type DnsOptions, type DnsResolver, dnsResolver } from '../dns/client.js';
 import { isDomainName, registrableDomain } from '../dns/names.js';
 import { orderSrv } from '../dns/srv.js';
+import { ExpressIScheduleError } from '../errors.js';
 import { HttpError, httpRequest } from '../http/request.js';
 import { LruCache } from '../lru.js';
 import { type AddressPolicy, addressPolicy, isAddressLike } from '../net/address-policy.js';
@@ -48,18 +50,22 @@ export interface KeyResolver {
  * message says what failed in our own words and may be shown to the peer; `detail` (addresses,
  * remote error text) is for the log only.
  */
-export class KeyLookupError extends Error {
+/**
+ * A key could not be looked up (a custom KeyResolver throws it too): the message in our words,
+ * for the peer; `detail` for the log.
+ */
+export class KeyLookupError extends ExpressIScheduleError {
   override name = 'KeyLookupError';
-  readonly detail: string | undefined;
+  declare readonly code: 'key-lookup-failed' | 'key-lookup-busy';
   constructor(message: string, detail?: string) {
-    super(message);
-    this.detail = detail;
+    super('key-lookup-failed', message, detail);
   }
 }
 
 /** Too many key lookups are running already: not the peer's fault, retry shortly. */
 export class KeyLookupBusyError extends KeyLookupError {
   override name = 'KeyLookupBusyError';
+  override readonly code = 'key-lookup-busy';
 }
 
 /** The owner name of a key record: `<selector>._domainkey.<domain>`. */
@@ -409,7 +415,7 @@ function documentTtl(cacheControl: string | undefined): number {
 /** A DNS failure in our words; the name server's address and error text go to the detail. */
 function dnsFailure(name: string, error: unknown, signal: AbortSignal | undefined): KeyLookupError {
   if (signal?.aborted) return new KeyLookupError(`the DNS lookup of ${name} was abandoned`);
-  const code = error instanceof DnsError ? error.code : 'network';
+  const code = error instanceof DnsError ? error.reason : 'network';
   const why =
     code === 'timeout'
       ? 'timed out'

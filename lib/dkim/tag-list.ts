@@ -3,10 +3,16 @@
  *   tag-list = tag-spec *( ";" tag-spec ) [ ";" ]
  *   tag-spec = [FWS] tag-name [FWS] "=" [FWS] tag-value [FWS]
  */
+import { ExpressIScheduleError } from '../errors.js';
 import { printable } from '../text.js';
 
-export class TagListError extends Error {
+/** A DKIM tag list (a signature, a key record) that breaks RFC 6376's syntax. */
+export class TagListError extends ExpressIScheduleError {
   override name = 'TagListError';
+  declare readonly code: 'malformed-tag-list';
+  constructor(message: string) {
+    super('malformed-tag-list', message);
+  }
 }
 
 export type TagList = ReadonlyMap<string, string>;

@@ -3,10 +3,12 @@
  * and decodes the packets; the sockets are ours so that every query has a deadline and nothing
  * is left open when it passes (dns2's TCP client has no timeout).
  */
+
 import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { Packet, type Question } from 'dns2';
+import { ExpressIScheduleError } from '../errors.js';
 
 export interface NameServer {
   readonly host: string;
@@ -15,13 +17,14 @@ export interface NameServer {
 
 export type RecordType = 'A' | 'AAAA' | 'TXT' | 'SRV';
 
-export class DnsError extends Error {
+/** A DNS question got no usable answer. `code` is `dns-` and the reason, lower-cased. */
+export class DnsError extends ExpressIScheduleError {
   override name = 'DnsError';
   /** `timeout`, `network`, `malformed`, or the response code's name (`SERVFAIL`, `REFUSED`, ...). */
-  readonly code: string;
-  constructor(code: string, message: string) {
-    super(message);
-    this.code = code;
+  readonly reason: string;
+  constructor(reason: string, message: string) {
+    super(`dns-${reason.toLowerCase()}`, message);
+    this.reason = reason;
   }
 }
 

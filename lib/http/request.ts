@@ -11,6 +11,7 @@ import https from 'node:https';
 import type { LookupFunction } from 'node:net';
 import net from 'node:net';
 import type { DnsResolver } from '../dns/client.js';
+import { ExpressIScheduleError } from '../errors.js';
 import { type AddressPolicy, unbracket } from '../net/address-policy.js';
 
 export interface HttpRequest {
@@ -55,12 +56,12 @@ export type HttpErrorCode =
   | 'aborted'
   | 'network';
 
-export class HttpError extends Error {
+/** An HTTP exchange with another server failed; `code` says how. */
+export class HttpError extends ExpressIScheduleError {
   override name = 'HttpError';
-  readonly code: HttpErrorCode;
+  declare readonly code: HttpErrorCode;
   constructor(code: HttpErrorCode, message: string) {
-    super(message);
-    this.code = code;
+    super(code, message);
   }
 }
 

@@ -11,13 +11,12 @@ import type { Socket } from 'node:net';
 import createDebug from 'debug';
 import { LazyAbortController } from '../concurrency.js';
 import { wellKnownBody } from '../dkim/keys.js';
-import { IScheduleError, VerificationError } from '../errors.js';
+import { IScheduleError, SetupError, VerificationError } from '../errors.js';
 import { LruCache } from '../lru.js';
 import { buildCapabilities } from '../xml/capabilities.js';
 import { buildScheduleResponse } from '../xml/response.js';
 import { type IScheduleRouterOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { handleSchedulingRequest } from './pipeline.js';
-import { BodyConsumedError } from './read-body.js';
 import { sendError, sendText, sendXml, setIScheduleHeaders } from './respond.js';
 
 const debug = createDebug('ischedule:receiver:handler');
@@ -193,7 +192,7 @@ async function answerPost<User>(
       sendError(res, error.status, error.code, error.message);
       return;
     }
-    const setup = error instanceof BodyConsumedError;
+    const setup = error instanceof SetupError;
     options.logger.error?.(setup ? error.message : 'iSchedule receiver fault', {
       error: error instanceof Error ? (error.stack ?? error.message) : String(error),
     });

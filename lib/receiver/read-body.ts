@@ -3,13 +3,8 @@
  * decode or re-encode them first. Bounded by max-content-length without buffering the excess.
  */
 
-import { IScheduleError } from '../errors.js';
+import { IScheduleError, SetupError } from '../errors.js';
 import type { IncomingRequest } from './handler.js';
-
-/** Thrown when a host body parser ran before the router: a setup error, not a peer's fault. */
-export class BodyConsumedError extends Error {
-  override name = 'BodyConsumedError';
-}
 
 export async function readBody(req: IncomingRequest, limit: number): Promise<Buffer> {
   // A host's body parser may have run first. express.raw() (or Koa's raw-body) leaves the exact
@@ -17,7 +12,8 @@ export async function readBody(req: IncomingRequest, limit: number): Promise<Buf
   const parsed = req as { body?: unknown; _body?: boolean };
   if (Buffer.isBuffer(parsed.body)) return checkSize(parsed.body, limit);
   if (parsed.body !== undefined || parsed._body || req.readableEnded) {
-    throw new BodyConsumedError(
+    throw new SetupError(
+      'body-consumed',
       'the request body was consumed before the iSchedule router saw it: mount the iSchedule handler ' +
         'before any body parser (express.json, express.text, ...), or exclude its paths from them',
     );

@@ -6,6 +6,7 @@
 import { hash, randomBytes } from 'node:crypto';
 import * as v from 'valibot';
 import { registrableDomain } from '../dns/names.js';
+import { ExpressIScheduleError } from '../errors.js';
 import { LruCache } from '../lru.js';
 import { amount, checkOptions, fn, positiveInteger } from '../validation.js';
 
@@ -30,13 +31,14 @@ export interface ReplayStore {
 }
 
 /** The store cannot take this key now; `retryAfter` seconds from now it will have room. */
-export class ReplayStoreFullError extends Error {
+export class ReplayStoreFullError extends ExpressIScheduleError {
   override name = 'ReplayStoreFullError';
+  declare readonly code: 'replay-store-full';
   readonly retryAfter: number;
   /** The registrable domain whose share was shed. */
   readonly group: string;
   constructor(message: string, retryAfter: number, group: string) {
-    super(message);
+    super('replay-store-full', message);
     this.retryAfter = retryAfter;
     this.group = group;
   }

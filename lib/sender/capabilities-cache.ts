@@ -3,7 +3,9 @@
  * `iSchedule-Capabilities` serial differs from the cached one, or when Cache-Control max-age
  * passes, with a conditional GET on the ETag.
  */
+
 import createDebug from 'debug';
+import { ExpressIScheduleError } from '../errors.js';
 import { LruCache } from '../lru.js';
 import { type Capabilities, parseCapabilities } from '../xml/capabilities.js';
 import type { Exchange } from './exchange.js';
@@ -11,6 +13,15 @@ import type { Exchange } from './exchange.js';
 const debug = createDebug('ischedule:sender:capabilities');
 
 /** Largest capabilities document accepted, octets (real ones are a few kilobytes). */
+/** A receiver's capabilities could not be had: not a document we can read, or an HTTP error. */
+export class CapabilitiesError extends ExpressIScheduleError {
+  override name = 'CapabilitiesError';
+  declare readonly code: 'capabilities-unusable';
+  constructor(message: string, detail?: string) {
+    super('capabilities-unusable', message, detail);
+  }
+}
+
 export const MAX_CAPABILITIES_BYTES = 65536;
 
 export interface CachedCapabilities {
@@ -82,7 +93,10 @@ export class CapabilitiesCache {
       try {
         capabilities = parseCapabilities(response.body.toString('utf8'));
       } catch (error) {
-        throw new Error(`${query.href} served no usable capabilities document: ${(error as Error).message}`);
+        throw new CapabilitiesError(
+          `${query.href} served no usable capabilities document`,
+          (error as Error).message,
+        );
       }
       // A capabilities redirect never makes another server the POST target.
       const target = new URL(finalUrl.origin === url.origin ? finalUrl : url);
@@ -97,7 +111,7 @@ export class CapabilitiesCache {
         ...(serial !== undefined && { serial }),
       };
     } else {
-      throw new Error(`${query.href} answered HTTP ${response.status} to the capabilities query`);
+      throw new CapabilitiesError(`${query.href} answered HTTP ${response.status} to the capabilities query`);
     }
     this.#entries.set(url.href, entry);
     this.#stale.delete(url.href);

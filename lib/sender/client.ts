@@ -10,7 +10,7 @@ import type { SignatureAlgorithm } from '../dkim/key-record.js';
 import { prepareSigningKey, type SigningKey, signRequest } from '../dkim/sign.js';
 import type { QueryMethod } from '../dkim/signature.js';
 import { type DnsOptions, type DnsResolver, dnsResolver } from '../dns/client.js';
-import { IScheduleError } from '../errors.js';
+import { IScheduleError, SetupError } from '../errors.js';
 import { HttpError } from '../http/request.js';
 import { addressDomain, isCalendarAddress, normalizeAddress, withinDomain } from '../itip/address.js';
 import { type ParsedMessage, parseMessageTree } from '../itip/message.js';
@@ -319,8 +319,9 @@ export class IScheduleClient {
           .find((k) => withinDomain(domain, k.domain))
       : undefined;
     if (!key) {
-      throw new IScheduleError(
-        'originator-denied',
+      // Our own setup, not the peer's or the Originator's fault: never an IS:error code.
+      throw new SetupError(
+        'no-signing-key',
         this.#keys.length === 0
           ? 'this client has no signing key: give options.signing to send'
           : `no signing key covers ${originator}: receivers would refuse it (signing domains: ${this.#keys.map((k) => k.domain).join(', ')})`,

@@ -5,11 +5,13 @@
  * 503 Retry-After. Receivers found through DNS, and every redirect, are reached only at
  * addresses the policy allows; the origins the operator named (overrides) are trusted as named.
  */
+
 import http from 'node:http';
 import https from 'node:https';
 import createDebug from 'debug';
 import type { DnsResolver } from '../dns/client.js';
 import { registrableDomain } from '../dns/names.js';
+import { ExpressIScheduleError } from '../errors.js';
 import { HttpError, type HttpResponse, httpRequest } from '../http/request.js';
 import { type AddressPolicy, isAddressLike } from '../net/address-policy.js';
 
@@ -35,8 +37,12 @@ export interface ExchangeOptions {
   readonly trustedOrigins: ReadonlySet<string>;
 }
 
-export class RedirectError extends Error {
+export class RedirectError extends ExpressIScheduleError {
   override name = 'RedirectError';
+  declare readonly code: 'redirect-refused';
+  constructor(message: string) {
+    super('redirect-refused', message);
+  }
 }
 
 export class Exchange {

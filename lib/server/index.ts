@@ -3,6 +3,7 @@
  * filesystem inbox, the config file), for hosts that embed it.
  */
 
+export { OptionsError } from '../errors.js';
 export {
   type FilesystemAdapterOptions,
   type FilesystemUser,

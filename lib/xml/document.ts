@@ -2,13 +2,20 @@
  * Reading untrusted XML from peers: @xmldom/xmldom, elements matched by (namespace, local name)
  * because peers choose their own prefixes, DOCTYPEs refused (no entity expansion of any kind).
  */
+
 import { DOMParser, type Element, type Node } from '@xmldom/xmldom';
+import { ExpressIScheduleError } from '../errors.js';
 
 export const ISCHEDULE_NS = 'urn:ietf:params:xml:ns:ischedule';
 export const DAV_NS = 'DAV:';
 
-export class XmlError extends Error {
+/** An XML document (a peer's capabilities, response or error) that cannot be read. */
+export class XmlError extends ExpressIScheduleError {
   override name = 'XmlError';
+  declare readonly code: 'malformed-xml';
+  constructor(message: string) {
+    super('malformed-xml', message);
+  }
 }
 
 const ELEMENT_NODE = 1;

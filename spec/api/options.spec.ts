@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { main } from '../../lib/cli/main.js';
 import type { Output } from '../../lib/cli/output.js';
-import { OptionsError } from '../../lib/errors.js';
+import { ExpressIScheduleError, OptionsError } from '../../lib/errors.js';
 import { configJsonSchema } from '../../scripts/config-schema.js';
 import {
   ConfigError,
@@ -27,10 +27,10 @@ const adapter = { lookupUser: () => null, deliverToInbox: () => undefined, getFr
 const router = (options: object) => () =>
   createIScheduleRouter({ domains: ['example.org'], adapter, ...options } as never);
 
-/** Throws an OptionsError (a TypeError) with exactly this message and path. */
+/** Throws an OptionsError (in the package's error family) with exactly this message and path. */
 function refuses(build: () => unknown, message: string | RegExp, path?: string) {
   assert.throws(build, (error: unknown) => {
-    assert.ok(error instanceof OptionsError && error instanceof TypeError, String(error));
+    assert.ok(error instanceof OptionsError && error instanceof ExpressIScheduleError, String(error));
     assert.equal(error.code, 'invalid-options');
     if (typeof message === 'string') assert.equal(error.message, message);
     else assert.match(error.message, message);

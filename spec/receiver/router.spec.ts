@@ -5,6 +5,7 @@ import { httpRequest } from '../../lib/http/request.js';
 import {
   createIScheduleRouter,
   keyRecord,
+  OptionsError,
   parseCapabilities,
   parseScheduleMessage,
   privateExchangeKeys,
@@ -424,10 +425,10 @@ describe('options are checked when the factory runs', () => {
     ['a zero maxSignatureAge', { policy: { maxSignatureAge: 0 } }, /maxSignatureAge/],
   ];
   for (const [name, override, pattern] of cases) {
-    it(`throws a TypeError for ${name}`, () => {
+    it(`throws an OptionsError for ${name}`, () => {
       assert.throws(
         () => createIScheduleRouter({ ...base, ...override } as never),
-        (e: unknown) => e instanceof TypeError && pattern.test(e.message),
+        (e: unknown) => e instanceof OptionsError && pattern.test(e.message),
       );
     });
   }

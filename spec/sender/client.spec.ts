@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { IScheduleClient, IScheduleError, parseScheduleMessage } from '../support/api.js';
+import { IScheduleClient, IScheduleError, parseScheduleMessage, SetupError } from '../support/api.js';
 import { type Domains, startDomains } from '../support/domains.js';
 import { keys } from '../support/fixtures.js';
 
@@ -299,7 +299,13 @@ describe('IScheduleClient across domains on loopback (HTTPS, dns2)', () => {
         .replace('ORGANIZER:mailto:bernard@example.com', 'ORGANIZER:mailto:x@example.edu')
         .replace('END:VEVENT', 'END:VEVENT'),
     });
-    await assert.rejects(unsigned, /no signing key covers/);
+    // Our own setup, not an iSchedule refusal: a SetupError, never originator-denied.
+    await assert.rejects(unsigned, (error: unknown) => {
+      assert.ok(error instanceof SetupError && !(error instanceof IScheduleError), String(error));
+      assert.equal(error.code, 'no-signing-key');
+      assert.match(error.message, /no signing key covers mailto:x@example\.edu/);
+      return true;
+    });
     await assert.rejects(
       client.send({
         originator: 'mailto:bernard@example.com',
@@ -324,7 +330,7 @@ describe('IScheduleClient across domains on loopback (HTTPS, dns2)', () => {
         recipients: ['mailto:cyrus@example.org'],
         calendar: event('REQUEST', attendees),
       }),
-      /no signing key/,
+      { name: 'SetupError', code: 'no-signing-key', message: /this client has no signing key/ },
     );
     keyless.close();
   });
