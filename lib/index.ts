@@ -1,7 +1,7 @@
 /**
  * express-ischedule: the receiver (a handler for Express, Koa, node:http and http2), the client
  * that sends, the errors both raise, and what a host needs to configure them. Lower-level parts
- * have their own entries: `express-ischedule/dkim`, `/sender`, `/server`, `/itip`, `/xml`.
+ * have their own entries: `express-ischedule/dkim`, `/sender`, `/standalone`, `/itip`, `/xml`.
  */
 export {
   chainKeys,

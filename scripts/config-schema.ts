@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { toJsonSchema } from '@valibot/to-json-schema';
-import { configFile } from '../lib/server/config-schema.js';
+import { configFile } from '../lib/standalone/config-schema.js';
 
 export function configJsonSchema(): string {
   // Checks written as functions (a domain name, a network) have no JSON Schema form: editors

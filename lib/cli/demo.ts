@@ -6,13 +6,13 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { keyRecord } from '../dkim/keys.js';
+import { keyRecord } from '../dkim/publish-key.js';
 import { ZoneServer } from '../dns/zone-server.js';
 import { IScheduleClient } from '../sender/client.js';
 import type { RecipientResult } from '../sender/results.js';
-import type { ServerConfig } from '../server/config.js';
-import { type RunningServer, startServer } from '../server/standalone.js';
-import { userDirectory } from '../store/filesystem.js';
+import type { ServerConfig } from '../standalone/config.js';
+import { userDirectory } from '../standalone/filesystem-adapter.js';
+import { type RunningServer, startServer } from '../standalone/server.js';
 import { table } from './common.js';
 import { CommandError, type Output } from './output.js';
 

@@ -5,7 +5,7 @@
  */
 import tls from 'node:tls';
 import { parseArgs } from 'node:util';
-import { selectPublicKey } from '../dkim/key-record.js';
+import { selectPublicKey } from '../dkim/read-key-record.js';
 import { defaultKeys, dnsKeys, wellKnownKeys } from '../dkim/resolvers.js';
 import { signRequest } from '../dkim/sign.js';
 import { verifyRequest } from '../dkim/verify.js';

@@ -2,7 +2,7 @@
 import { chmodSync, closeSync, existsSync, openSync, renameSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { dnsTxtRecord, generateSigningKey, wellKnownBody } from '../dkim/keys.js';
+import { dnsTxtRecord, generateSigningKey, wellKnownBody } from '../dkim/publish-key.js';
 import { qualifiedDomain, selector } from '../validation.js';
 import { checkFlag } from './common.js';
 import { CommandError, type Output } from './output.js';

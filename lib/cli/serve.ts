@@ -2,10 +2,10 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { OptionsError } from '../errors.js';
-import { ConfigError, loadConfig, type ServerConfig } from '../server/config.js';
-import { recordsToPublish } from '../server/records.js';
-import { sampleSetup, VISITOR } from '../server/sample.js';
-import { startServer } from '../server/standalone.js';
+import { ConfigError, loadConfig, type ServerConfig } from '../standalone/config.js';
+import { recordsToPublish } from '../standalone/records.js';
+import { sampleSetup, VISITOR } from '../standalone/sample.js';
+import { startServer } from '../standalone/server.js';
 import { CommandError, type Output } from './output.js';
 
 export const serveHelp = `Usage: ischedule serve [--config FILE] [--port N]

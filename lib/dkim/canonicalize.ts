@@ -5,8 +5,7 @@
  */
 import { hash } from 'node:crypto';
 
-/** A request header list: `[name, value]` pairs in the order received or sent. */
-export type HeaderList = ReadonlyArray<readonly [string, string]>;
+import type { HeaderList } from '../http/headers.js';
 
 const LWS_RUN = /[ \t\r\n]+/g;
 const EDGE_LWS = /^ | $/g;
@@ -54,22 +53,6 @@ export function cutSignatureValue(dkimSignature: string): string {
 /** The canonical DKIM-Signature line, last in the signed data: `b=` value cut, no trailing CRLF. */
 export function canonicalizeSignatureHeader(dkimSignature: string): string {
   return `dkim-signature:${canonicalizeHeaderValue(cutSignatureValue(dkimSignature))}`;
-}
-
-/** Node's `rawHeaders` (name, value, name, value, ...) as a header list. */
-export function headerPairs(rawHeaders: readonly string[]): Array<[string, string]> {
-  const pairs: Array<[string, string]> = [];
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) pairs.push([rawHeaders[i]!, rawHeaders[i + 1]!]);
-  return pairs;
-}
-
-/** All values of one header, case-insensitively, in received order. */
-export function headerValues(headers: HeaderList, name: string): string[] {
-  const wanted = name.toLowerCase();
-  const values: string[] = [];
-  // The length check spares most toLowerCase calls: this runs several times per request.
-  for (const [n, v] of headers) if (n.length === wanted.length && n.toLowerCase() === wanted) values.push(v);
-  return values;
 }
 
 /**

@@ -3,7 +3,8 @@
  * when a peer says `verification-failed`. The same functions as verifyRequest, run one by one.
  */
 import { IScheduleError, VerificationError } from '../errors.js';
-import { bodyHash, canonicalBodyLength, type HeaderList, signedData } from './canonicalize.js';
+import type { HeaderList } from '../http/headers.js';
+import { bodyHash, canonicalBodyLength, signedData } from './canonicalize.js';
 import type { KeyResolver } from './resolvers.js';
 import { type ParsedSignature, parseSignature } from './signature.js';
 import {

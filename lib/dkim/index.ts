@@ -8,24 +8,16 @@ export {
   VerificationError,
   type VerificationFailure,
 } from '../errors.js';
+export { type HeaderList, headerPairs, headerValues } from '../http/headers.js';
 export {
   bodyHash,
   canonicalizeBody,
   canonicalizeHeader,
   canonicalizeHeaderValue,
   canonicalizeSignatureHeader,
-  type HeaderList,
-  headerPairs,
-  headerValues,
   signedData,
 } from './canonicalize.js';
 export { type Check, type ExplainOptions, type Explanation, explainVerification } from './explain.js';
-export {
-  importPublicKey,
-  type PublicKeyChoice,
-  type SignatureAlgorithm,
-  selectPublicKey,
-} from './key-record.js';
 export {
   type DnsTxtRecord,
   dnsTxtRecord,
@@ -34,7 +26,13 @@ export {
   generateSigningKey,
   keyRecord,
   wellKnownBody,
-} from './keys.js';
+} from './publish-key.js';
+export {
+  importPublicKey,
+  type PublicKeyChoice,
+  type SignatureAlgorithm,
+  selectPublicKey,
+} from './read-key-record.js';
 export {
   chainKeys,
   type DnsKeysOptions,

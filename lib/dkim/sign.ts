@@ -4,9 +4,10 @@
  */
 import { createHash, createPrivateKey, KeyObject, sign } from 'node:crypto';
 import { OptionsError } from '../errors.js';
+import { type HeaderList, headerValues } from '../http/headers.js';
 import { LruCache } from '../lru.js';
-import { bodyHash, type HeaderList, headerValues, signedData } from './canonicalize.js';
-import type { SignatureAlgorithm } from './key-record.js';
+import { bodyHash, signedData } from './canonicalize.js';
+import type { SignatureAlgorithm } from './read-key-record.js';
 import { MUST_SIGN, QUERY_METHODS, type QueryMethod } from './signature.js';
 
 export interface SigningKey {

@@ -6,7 +6,7 @@ import { isDomainName } from '../dns/names.js';
 import { VerificationError } from '../errors.js';
 import { isAddressLike } from '../net/address-policy.js';
 import { type Mutable, printable } from '../text.js';
-import type { SignatureAlgorithm } from './key-record.js';
+import type { SignatureAlgorithm } from './read-key-record.js';
 import { decodeBase64Tag, parseTagList, splitColonList, TagListError } from './tag-list.js';
 
 export type QueryMethod = 'dns/txt' | 'http/well-known' | 'private-exchange';

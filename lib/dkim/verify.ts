@@ -4,8 +4,9 @@
  */
 import { createHash, type KeyObject, verify } from 'node:crypto';
 import { IScheduleError, VerificationError } from '../errors.js';
-import { bodyHash, canonicalBodyLength, type HeaderList, headerValues, signedData } from './canonicalize.js';
-import { type PublicKeyChoice, type SignatureAlgorithm, selectPublicKey } from './key-record.js';
+import { type HeaderList, headerValues } from '../http/headers.js';
+import { bodyHash, canonicalBodyLength, signedData } from './canonicalize.js';
+import { type PublicKeyChoice, type SignatureAlgorithm, selectPublicKey } from './read-key-record.js';
 import { KeyLookupBusyError, KeyLookupError, type KeyResolver } from './resolvers.js';
 import { type ParsedSignature, parseSignature, type QueryMethod } from './signature.js';
 

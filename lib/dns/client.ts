@@ -8,7 +8,7 @@ import createDebug from 'debug';
 import { Packet, type Resource } from 'dns2';
 import { abortable } from '../concurrency.js';
 import { LruCache } from '../lru.js';
-import { DnsError, exchange, type NameServer, type RecordType } from './transport.js';
+import { askNameServer, DnsError, type NameServer, type RecordType } from './transport.js';
 
 export type { NameServer };
 export { DnsError };
@@ -164,7 +164,7 @@ export class DnsClient {
     for (const server of this.#servers) {
       this.queries++;
       try {
-        const response = await exchange(server, name, type, this.#timeout);
+        const response = await askNameServer(server, name, type, this.#timeout);
         const rcode = response.header.rcode;
         if (rcode === NXDOMAIN) return this.#remember(question, { records: [] }, this.#negativeTtl);
         if (rcode !== 0) {

@@ -31,7 +31,7 @@ export class DnsError extends ExpressIScheduleError {
 const MAX_TCP_MESSAGE = 65535;
 
 /** Sends one question and resolves to the parsed response, whatever its response code. */
-export async function exchange(
+export async function askNameServer(
   server: NameServer,
   name: string,
   type: RecordType,
@@ -54,7 +54,7 @@ function buildQuery(name: string, type: RecordType): Packet {
 
 function overUdp(server: NameServer, query: Packet, timeoutMs: number): Promise<Packet> {
   const socket = dgram.createSocket(net.isIPv6(server.host) ? 'udp6' : 'udp4');
-  return withDeadline(
+  return settleWithin(
     timeoutMs,
     `UDP query to ${server.host}:${server.port}`,
     () => socket.close(),
@@ -76,7 +76,7 @@ function overUdp(server: NameServer, query: Packet, timeoutMs: number): Promise<
 
 function overTcp(server: NameServer, query: Packet, timeoutMs: number): Promise<Packet> {
   const socket = net.connect({ host: server.host, port: server.port });
-  return withDeadline(
+  return settleWithin(
     timeoutMs,
     `TCP query to ${server.host}:${server.port}`,
     () => socket.destroy(),
@@ -115,7 +115,7 @@ function parsePacket(message: Buffer): Packet | undefined {
 }
 
 /** Runs `start` until it settles or the deadline passes; `cleanup` always runs once. */
-function withDeadline<T>(
+function settleWithin<T>(
   timeoutMs: number,
   what: string,
   cleanup: () => void,

@@ -1,5 +1,5 @@
 /** An HTTP/1.1 request in wire form (as captured): request line, headers, CRLF CRLF, body. */
-import type { HeaderList } from '../dkim/canonicalize.js';
+import type { HeaderList } from './headers.js';
 
 export interface WireRequest {
   readonly method: string;

@@ -3,14 +3,14 @@
  * local policy), and replay refusal. Nothing is parsed as iCalendar before these pass.
  */
 import { LazyAbortController } from '../concurrency.js';
-import { type HeaderList, headerValues } from '../dkim/canonicalize.js';
 import type { KeyResolver } from '../dkim/resolvers.js';
 import { KeyLookupDeadline, type VerifiedRequest, verifyWith } from '../dkim/verify.js';
 import { IScheduleError, VerificationError } from '../errors.js';
+import { type HeaderList, headerValues } from '../http/headers.js';
 import { addressDomain, withinDomain } from '../itip/address.js';
 import { printable } from '../text.js';
-import type { ResolvedOptions } from './options.js';
 import { type ReplayStore, ReplayStoreFullError } from './replay-store.js';
+import type { ResolvedOptions } from './resolve-options.js';
 
 type Policy = ResolvedOptions<unknown>['policy'];
 

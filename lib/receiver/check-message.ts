@@ -4,8 +4,8 @@ import { freeBusyRange } from '../itip/freebusy.js';
 import { checkLimits } from '../itip/limits.js';
 import { type ParsedMessage, parseMessageTree } from '../itip/message.js';
 import { checkParticipants } from '../itip/rules.js';
-import type { ResolvedOptions } from './options.js';
 import type { ContentType } from './request-headers.js';
+import type { ResolvedOptions } from './resolve-options.js';
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 

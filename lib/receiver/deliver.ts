@@ -11,7 +11,8 @@ import type { ParsedMessage } from '../itip/message.js';
 import { messageFacts, type ScheduleMessage } from '../itip/schedule-message.js';
 import type { RecipientResponse } from '../xml/response.js';
 import type { IncomingRequest } from './handler.js';
-import type { DeliveryResult, ResolvedOptions } from './options.js';
+import type { DeliveryResult } from './options.js';
+import type { ResolvedOptions } from './resolve-options.js';
 
 const debug = createDebug('ischedule:receiver:deliver');
 
@@ -63,7 +64,7 @@ async function deliverOne<User>(
   // One controller for this recipient's calls; each call still has its own deadline.
   const controller = new AbortController();
   const bounded = <T>(name: string, call: (signal: AbortSignal) => T | Promise<T>) =>
-    withDeadline(name, options.adapterTimeout, controller, call);
+    callAdapter(name, options.adapterTimeout, controller, call);
   try {
     const user = await bounded('lookupUser', (signal) =>
       adapter.lookupUser({ address: recipient, request, signal }),
@@ -115,7 +116,7 @@ function deliveryStatus(result: DeliveryResult): Omit<RecipientResponse, 'recipi
 }
 
 /** Runs an adapter call within `timeoutMs`; when it passes, the controller aborts its signal. */
-async function withDeadline<T>(
+async function callAdapter<T>(
   name: string,
   timeoutMs: number,
   controller: AbortController,

@@ -10,13 +10,14 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import createDebug from 'debug';
 import { LazyAbortController } from '../concurrency.js';
-import { wellKnownBody } from '../dkim/keys.js';
+import { wellKnownBody } from '../dkim/publish-key.js';
 import { IScheduleError, SetupError, VerificationError } from '../errors.js';
 import { LruCache } from '../lru.js';
 import { buildCapabilities } from '../xml/capabilities.js';
 import { buildScheduleResponse } from '../xml/response.js';
-import { type IScheduleRouterOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import type { IScheduleRouterOptions } from './options.js';
 import { handleSchedulingRequest } from './pipeline.js';
+import { type ResolvedOptions, resolveOptions } from './resolve-options.js';
 import { sendError, sendText, sendXml, setIScheduleHeaders } from './respond.js';
 
 const debug = createDebug('ischedule:receiver:handler');

@@ -1,19 +1,13 @@
 /**
- * The receiver's one options object: the contract with the host (the adapter), what each option
- * means, and its resolution: checked against ./schema.ts when the factory runs (a mistake is an
- * OptionsError at startup, not a 500 at the first request), defaults filled in.
+ * The receiver's options: the contract with the host (the adapter) and what each option means.
+ * ./schema.ts checks them and ./resolve-options.ts fills in the defaults.
  */
-import { keyRecord } from '../dkim/keys.js';
-import { defaultKeys, type KeyResolver } from '../dkim/resolvers.js';
-import { prepareSigningKey, type SigningKey } from '../dkim/sign.js';
+import type { KeyResolver } from '../dkim/resolvers.js';
+import type { SigningKey } from '../dkim/sign.js';
 import type { DnsOptions, DnsResolver } from '../dns/client.js';
 import type { BusyPeriod, ScheduleMessage } from '../itip/schedule-message.js';
-import { addressPolicy } from '../net/address-policy.js';
-import { checkOptions } from '../validation.js';
-import type { Capabilities } from '../xml/capabilities.js';
 import type { IncomingRequest } from './handler.js';
-import { MemoryReplayStore, type ReplayStore } from './replay-store.js';
-import { routerOptions } from './schema.js';
+import type { ReplayStore } from './replay-store.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -173,91 +167,6 @@ export const DEFAULT_SCHEDULING_MESSAGES: Readonly<Record<string, readonly strin
   VFREEBUSY: ['REQUEST'],
 };
 
-export interface ResolvedOptions<User> {
-  readonly domains: readonly string[];
-  readonly adapter: IScheduleAdapter<User>;
-  readonly keys: KeyResolver;
-  readonly capabilities: Capabilities & {
-    readonly serialNumber: number;
-    readonly maxContentLength: number;
-    readonly maxRecipients: number;
-  };
-  readonly maxAge: number;
-  readonly policy: Required<Omit<PolicyOptions, 'allowDomains'>> & {
-    readonly allowDomains?: readonly string[];
-  };
-  readonly replayStore: ReplayStore;
-  readonly limits: Required<LimitOptions>;
-  readonly logger: Logger;
-  readonly paths: readonly string[];
-  readonly adapterTimeout: number;
-  /** `<domain>/<selector>` -> key records to serve at /.well-known/domainkey. */
-  readonly publishedKeys: ReadonlyMap<string, readonly string[]>;
-}
-
-/** Checks the options (a mistake is an OptionsError naming it) and fills in the defaults. */
-export function resolveOptions<User>(options: IScheduleRouterOptions<User>): ResolvedOptions<User> {
-  checkOptions(routerOptions, options, 'options');
-  const domains = options.domains.map((d) => d.toLowerCase().replace(/\.$/, ''));
-  const caps = options.capabilities ?? {};
-  const schedulingMessages = Object.fromEntries(
-    Object.entries(caps.schedulingMessages ?? DEFAULT_SCHEDULING_MESSAGES).map(([c, ms]) => [
-      c.toUpperCase(),
-      ms.map((m) => m.toUpperCase()),
-    ]),
-  );
-  const capabilities = {
-    serialNumber: caps.serialNumber ?? 1,
-    versions: ['1.0'],
-    schedulingMessages,
-    calendarDataTypes: [{ contentType: 'text/calendar', version: '2.0' }],
-    attachments: caps.attachments ?? { inline: false, external: true },
-    maxContentLength: caps.maxContentLength ?? 1_048_576,
-    minDateTime: caps.minDateTime ?? '19000101T000000Z',
-    maxDateTime: caps.maxDateTime ?? '21001231T235959Z',
-    maxInstances: caps.maxInstances ?? 1000,
-    maxRecipients: caps.maxRecipients ?? 100,
-    ...(caps.administrator !== undefined && { administrator: caps.administrator }),
-  };
-
-  const policy = options.policy ?? {};
-  const keys =
-    options.keys ??
-    defaultKeys({
-      ...(options.dns && { dns: options.dns }),
-      allowNetworks: addressPolicy(options.allowNetworks),
-    });
-
-  return {
-    domains,
-    adapter: options.adapter,
-    keys,
-    capabilities,
-    maxAge: caps.maxAge ?? 3600,
-    policy: {
-      alignment: policy.alignment ?? 'relaxed',
-      allowLocalOriginators: policy.allowLocalOriginators ?? false,
-      clockSkew: policy.clockSkew ?? 300,
-      maxSignatureAge: policy.maxSignatureAge ?? 3600,
-      requireTimestamp: policy.requireTimestamp ?? true,
-      allowSha1: policy.allowSha1 ?? false,
-      denyDomains: policy.denyDomains ?? [],
-      replayProtection: policy.replayProtection ?? true,
-      ...(policy.allowDomains && { allowDomains: policy.allowDomains }),
-    },
-    replayStore: options.replayStore ?? new MemoryReplayStore(),
-    limits: { ...DEFAULT_LIMITS, ...definedOnly(options.limits ?? {}) },
-    logger: options.logger ?? {},
-    paths: [options.path ?? '/.well-known/ischedule', ...(options.extraPaths ?? [])],
-    adapterTimeout: options.adapterTimeout ?? 10_000,
-    publishedKeys: publishedKeys(options.signing),
-  };
-}
-
-function definedOnly<T extends object>(object: T): Partial<T> {
-  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as Partial<T>;
-}
-
 export const DEFAULT_LIMITS: Required<LimitOptions> = {
   keyLookupTimeout: 5000,
   maxLines: 10_000,
@@ -267,16 +176,3 @@ export const DEFAULT_LIMITS: Required<LimitOptions> = {
   maxFreeBusyDays: 366,
   maxFreeBusyPeriods: 5000,
 };
-
-function publishedKeys(signing: IScheduleRouterOptions['signing']): Map<string, string[]> {
-  const list: readonly SigningKey[] =
-    signing === undefined ? [] : Array.isArray(signing) ? signing : [signing];
-  const published = new Map<string, string[]>();
-  for (const [index, key] of list.entries()) {
-    const where = Array.isArray(signing) ? `options.signing[${index}]` : 'options.signing';
-    const { domain, selector, privateKey } = prepareSigningKey(key, where);
-    const name = `${domain}/${selector.toLowerCase()}`;
-    published.set(name, [...(published.get(name) ?? []), keyRecord(privateKey)]);
-  }
-  return published;
-}

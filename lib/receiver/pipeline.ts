@@ -6,15 +6,15 @@
  */
 
 import type { LazyAbortController } from '../concurrency.js';
-import { headerPairs } from '../dkim/canonicalize.js';
+import { headerPairs } from '../http/headers.js';
 import type { RecipientResponse } from '../xml/response.js';
 import { checkReplay, checkSender, verifySignature } from './authenticate.js';
 import { checkMessage, parseMessage } from './check-message.js';
 import { deliverToRecipients } from './deliver.js';
 import type { IncomingRequest } from './handler.js';
-import type { ResolvedOptions } from './options.js';
 import { readBody } from './read-body.js';
 import { checkVersion, readContentType, readOriginator, readRecipients } from './request-headers.js';
+import type { ResolvedOptions } from './resolve-options.js';
 
 export async function handleSchedulingRequest<User>(
   req: IncomingRequest,

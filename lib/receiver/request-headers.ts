@@ -1,6 +1,7 @@
 /** The iSchedule request headers, checked in the order of the spec digest's §9. */
-import { type HeaderList, headerValues } from '../dkim/canonicalize.js';
+
 import { IScheduleError } from '../errors.js';
+import { type HeaderList, headerValues } from '../http/headers.js';
 import { isCalendarAddress } from '../itip/address.js';
 import { printable } from '../text.js';
 

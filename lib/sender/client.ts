@@ -6,7 +6,7 @@
 import { type KeyObject, randomUUID } from 'node:crypto';
 import createDebug from 'debug';
 import ICAL from 'ical.js';
-import type { SignatureAlgorithm } from '../dkim/key-record.js';
+import type { SignatureAlgorithm } from '../dkim/read-key-record.js';
 import { prepareSigningKey, type SigningKey, signRequest } from '../dkim/sign.js';
 import type { QueryMethod } from '../dkim/signature.js';
 import { type DnsOptions, type DnsResolver, dnsResolver } from '../dns/client.js';

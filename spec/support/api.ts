@@ -14,6 +14,6 @@ export * from '../../lib/itip/index.js';
 export { checkLimits } from '../../lib/itip/limits.js';
 export { checkParticipants } from '../../lib/itip/rules.js';
 export { AddressPolicy } from '../../lib/net/address-policy.js';
-export * from '../../lib/server/index.js';
-export { SAMPLE_DOMAIN, sampleSetup, VISITOR } from '../../lib/server/sample.js';
+export * from '../../lib/standalone/index.js';
+export { SAMPLE_DOMAIN, sampleSetup, VISITOR } from '../../lib/standalone/sample.js';
 export * from '../../lib/xml/index.js';

@@ -5,7 +5,7 @@ import * as api from 'express-ischedule';
 import { signRequest, verifyRequest } from 'express-ischedule/dkim';
 import { parseScheduleMessage } from 'express-ischedule/itip';
 import { IScheduleClient } from 'express-ischedule/sender';
-import { startServer } from 'express-ischedule/server';
+import { startServer } from 'express-ischedule/standalone';
 import { parseCapabilities } from 'express-ischedule/xml';
 import shared from './exchange.cjs';
 

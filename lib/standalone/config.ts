@@ -8,9 +8,9 @@ import type * as v from 'valibot';
 import type { QueryMethod } from '../dkim/signature.js';
 import { OptionsError } from '../errors.js';
 import type { CapabilityOptions, LimitOptions, PolicyOptions } from '../receiver/options.js';
-import type { InboxQuota } from '../store/filesystem.js';
 import { parseOptions } from '../validation.js';
 import { configFile } from './config-schema.js';
+import type { InboxQuota } from './filesystem-adapter.js';
 
 export interface ServerConfig {
   readonly listen: { readonly host: string; readonly port: number };

@@ -5,9 +5,9 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { generateSigningKey, keyRecord } from '../dkim/keys.js';
-import { userDirectory } from '../store/filesystem.js';
+import { generateSigningKey, keyRecord } from '../dkim/publish-key.js';
 import type { ServerConfig } from './config.js';
+import { userDirectory } from './filesystem-adapter.js';
 
 export const SAMPLE_DOMAIN = 'demo.example';
 export const VISITOR = {

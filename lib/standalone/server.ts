@@ -7,7 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { generateSigningKey } from '../dkim/keys.js';
+import { generateSigningKey } from '../dkim/publish-key.js';
 import {
   chainKeys,
   dnsKeys,
@@ -19,9 +19,9 @@ import {
 import type { SigningKey } from '../dkim/sign.js';
 import { createIScheduleHandler } from '../receiver/handler.js';
 import type { Logger } from '../receiver/options.js';
-import { filesystemAdapter } from '../store/filesystem.js';
 import { createSelfSignedCertificate } from '../tls/certificate.js';
 import { HTTP_DEFAULTS, type ServerConfig } from './config.js';
+import { filesystemAdapter } from './filesystem-adapter.js';
 
 export interface RunningServer {
   /** The receiver URL, e.g. https://127.0.0.1:8443/.well-known/ischedule. */

@@ -1,5 +1,5 @@
 /** The DNS records that publish a server: SRV, TXT path= and the DKIM key (255-octet strings). */
-import { dnsTxtRecord, keyRecord } from '../dkim/keys.js';
+import { dnsTxtRecord, keyRecord } from '../dkim/publish-key.js';
 import type { SigningKey } from '../dkim/sign.js';
 
 export interface PublishOptions {
