@@ -5,7 +5,7 @@
  */
 import tls from 'node:tls';
 import { parseArgs } from 'node:util';
-import { selectPublicKey } from '../dkim/read-key-record.js';
+import { type SignatureAlgorithm, selectPublicKey } from '../dkim/read-key-record.js';
 import { defaultKeys, dnsKeys, wellKnownKeys } from '../dkim/resolvers.js';
 import { signRequest } from '../dkim/sign.js';
 import { verifyRequest } from '../dkim/verify.js';
@@ -13,6 +13,7 @@ import { DnsClient } from '../dns/client.js';
 import { orderSrv } from '../dns/srv.js';
 import { addressPolicy } from '../net/address-policy.js';
 import { IScheduleClient } from '../sender/client.js';
+import { txtPath } from '../sender/discovery.js';
 import { domainName, selector as selectorName } from '../validation.js';
 import {
   ALLOW_NETWORK_HELP,
@@ -90,14 +91,19 @@ export async function doctor(argv: string[], out: Output): Promise<void> {
   // 2. TXT path=
   let path = '/.well-known/ischedule';
   try {
-    const txt = (await dns.txt(service)).find((t) => /^path=/i.test(t));
-    if (txt) path = txt.slice(5);
+    // The sender's own rule, so that what passes here is what senders will use.
+    const records = await dns.txt(service);
+    const published = txtPath(records);
+    const malformed = !published && records.some((t) => /^path=/i.test(t.trim()));
+    if (published) path = published;
     add(
       'TXT path',
-      true,
-      txt
+      !malformed,
+      published
         ? `path=${path}`
-        : `none: senders use ${path} (fine; publish "path=..." only if it lives elsewhere)`,
+        : malformed
+          ? `"${records.find((t) => /^path=/i.test(t.trim()))}" is not a path senders accept (path=/...): they use ${path}`
+          : `none: senders use ${path} (fine; publish "path=..." only if it lives elsewhere)`,
     );
   } catch (error) {
     add('TXT path', false, `DNS lookup failed: ${(error as Error).message}`);
@@ -178,9 +184,13 @@ export async function doctor(argv: string[], out: Output): Promise<void> {
       const found = records.length ? records : fromWellKnown;
       if (found.length === 0)
         throw new Error(`no key record: publish the TXT record from "ischedule keygen" at ${name}`);
-      selectPublicKey(found, 'rsa-sha256');
+      const algorithm = usableAlgorithm(found);
       keyOk = true;
-      add('DKIM key', true, `${records.length ? 'dns/txt' : 'http/well-known'} ${name}: usable`);
+      add(
+        'DKIM key',
+        true,
+        `${records.length ? 'dns/txt' : 'http/well-known'} ${name}: usable for ${algorithm}`,
+      );
     } catch (error) {
       add('DKIM key', false, `${name}: ${(error as Error).message}`);
     }
@@ -224,6 +234,20 @@ export async function doctor(argv: string[], out: Output): Promise<void> {
   out.line(table([['RESULT', 'CHECK', 'DETAIL'], ...rows.map((r) => [mark(r.ok), r.check, r.detail])]));
   if (rows.some((r) => r.ok === false))
     throw new CommandError(`${rows.filter((r) => r.ok === false).length} check(s) failed`, 1);
+}
+
+/** The algorithm the published records verify (RSA or Ed25519); throws the RSA check's reason. */
+function usableAlgorithm(records: readonly string[]): SignatureAlgorithm {
+  let reason: unknown;
+  for (const algorithm of ['rsa-sha256', 'ed25519-sha256'] as const) {
+    try {
+      selectPublicKey(records, algorithm);
+      return algorithm;
+    } catch (error) {
+      reason ??= error;
+    }
+  }
+  throw reason;
 }
 
 /** Connects and verifies the certificate against the host name; resolves to a description. */

@@ -68,7 +68,7 @@ export async function discoverReceiver(
 }
 
 /** `path=` from RFC 6763 key=value TXT strings; the first one wins. */
-function txtPath(records: readonly string[]): string | undefined {
+export function txtPath(records: readonly string[]): string | undefined {
   for (const record of records) {
     const match = /^path=(\/[!-~]*)$/i.exec(record.trim());
     if (match?.[1]) return match[1];

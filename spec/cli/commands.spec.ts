@@ -68,6 +68,16 @@ describe('ischedule serve, send, verify, doctor (child processes)', () => {
         name: 'cli._domainkey.example.org',
         text: keyRecord(readFileSync(path.join(dir, 'keys/cli.pem'), 'utf8')),
       },
+      { type: 'TXT', name: 'mars._domainkey.example.org', text: keyRecord(keys.mars.privateKey) },
+      {
+        type: 'SRV',
+        name: '_ischedules._tcp.badpath.example',
+        priority: 0,
+        weight: 0,
+        port,
+        target: 'cal.example.org.',
+      },
+      { type: 'TXT', name: '_ischedules._tcp.badpath.example', text: 'path=ischedule' },
     );
   });
   after(async () => {
@@ -253,6 +263,16 @@ describe('ischedule serve, send, verify, doctor (child processes)', () => {
       nothing.stdout,
       /FAIL\s+SRV\s+no usable _ischedules\._tcp\.nowhere\.example SRV record: publish/,
     );
+  });
+
+  it('doctor checks an Ed25519 key, and a TXT path= by the rule senders use', async () => {
+    const ed25519 = await cli(['doctor', 'example.org', '--selector', 'mars', '--dns', dnsServer]);
+    assert.match(
+      ed25519.stdout,
+      /PASS\s+DKIM key\s+dns\/txt mars\._domainkey\.example\.org: usable for ed25519-sha256/,
+    );
+    const badPath = await cli(['doctor', 'badpath.example', '--dns', dnsServer]);
+    assert.match(badPath.stdout, /FAIL\s+TXT path\s+"path=ischedule" is not a path senders accept/);
   });
 
   it('discover shows the receiver and its capabilities', async () => {
