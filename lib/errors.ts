@@ -53,6 +53,7 @@ export class ExpressIScheduleError extends Error {
   }
 }
 
+/** The codes of SetupError. */
 export type SetupErrorCode =
   /** IScheduleClient.send for an Originator no signing key covers. */
   | 'no-signing-key'
@@ -91,6 +92,7 @@ export type IScheduleErrorCode =
   /** Not a draft element: an internal fault or an unavailable service, answered as 5xx. */
   | 'service-unavailable';
 
+/** What an IScheduleError carries besides its code and description. */
 export interface IScheduleErrorDetails {
   /**
    * What only the log may see: addresses resolved, remote error text, fetched content. Never

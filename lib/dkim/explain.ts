@@ -17,6 +17,7 @@ import {
   theSignatureHeader,
 } from './verify.js';
 
+/** One step of explainVerification, passed, failed or not run. */
 export interface Check {
   readonly name: string;
   /** `undefined`: not run, because an earlier check failed. */
@@ -24,6 +25,7 @@ export interface Check {
   readonly detail: string;
 }
 
+/** What explainVerification checks: the same inputs as verifyRequest. */
 export interface ExplainOptions {
   readonly headers: HeaderList;
   readonly body: Uint8Array;
@@ -36,6 +38,7 @@ export interface ExplainOptions {
   readonly maxLifetime?: number;
 }
 
+/** explainVerification's answer: every check in order, and the overall result. */
 export interface Explanation {
   readonly checks: readonly Check[];
   readonly verified: boolean;
@@ -43,6 +46,10 @@ export interface Explanation {
   readonly signedData?: string;
 }
 
+/**
+ * Runs the checks of verifyRequest one by one and says which passed, for diagnosis (`ischedule verify`).
+ * Never throws for a bad signature: the failing check says why.
+ */
 export async function explainVerification(options: ExplainOptions): Promise<Explanation> {
   const checks: Check[] = [];
   const names = ['DKIM-Signature', 'tags', 'time', 'body hash', 'key', 'signature'];

@@ -6,6 +6,7 @@ import { createPublicKey, generateKeyPairSync, KeyObject } from 'node:crypto';
 import { splitTxtStrings } from '../dns/names.js';
 import { checkOptions, domainName, selector as selectorName } from '../validation.js';
 
+/** A new signing key pair, PEM encoded, with the key record that publishes it. */
 export interface GeneratedKeyPair {
   /** PKCS#8 PEM. */
   readonly privateKey: string;
@@ -15,6 +16,7 @@ export interface GeneratedKeyPair {
   readonly record: string;
 }
 
+/** The kind of key generateSigningKey makes. */
 export interface GenerateKeyOptions {
   /** `rsa` (default; every iSchedule peer supports it) or `ed25519` (RFC 8463). */
   readonly type?: 'rsa' | 'ed25519';
@@ -22,6 +24,7 @@ export interface GenerateKeyOptions {
   readonly bits?: number;
 }
 
+/** Makes a signing key pair (RSA 2048 by default, or Ed25519) and its key record. */
 export function generateSigningKey(options: GenerateKeyOptions = {}): GeneratedKeyPair {
   const publicKeyEncoding = { type: 'spki', format: 'pem' } as const;
   const privateKeyEncoding = { type: 'pkcs8', format: 'pem' } as const;
@@ -66,6 +69,7 @@ function publicKeyObject(key: string | Buffer | KeyObject): KeyObject {
   }
 }
 
+/** A key record ready for a DNS zone. */
 export interface DnsTxtRecord {
   /** Fully qualified owner name, with the trailing dot. */
   readonly name: string;

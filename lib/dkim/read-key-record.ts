@@ -8,8 +8,10 @@ import { LruCache } from '../lru.js';
 import { printable } from '../text.js';
 import { decodeBase64Tag, parseTagList, splitColonList, TagListError } from './tag-list.js';
 
+/** The `a=` algorithms a signature may use (rsa-sha1 only where allowSha1 permits it). */
 export type SignatureAlgorithm = 'rsa-sha256' | 'rsa-sha1' | 'ed25519-sha256';
 
+/** The public key selectPublicKey chose, and the record it came from. */
 export interface PublicKeyChoice {
   readonly key: KeyObject;
   /** The record the key came from, as received. */

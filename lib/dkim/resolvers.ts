@@ -20,6 +20,7 @@ import type { QueryMethod } from './signature.js';
 
 const debug = createDebug('ischedule:dkim:keys');
 
+/** What a KeyResolver is asked for: the `d=`/`s=` of a signature and one `q=` method. */
 export interface KeyQuery {
   readonly domain: string;
   readonly selector: string;
@@ -128,6 +129,7 @@ export function privateExchangeKeys(
   };
 }
 
+/** Options of dnsKeys: DNS client options, or a resolver to share. */
 export interface DnsKeysOptions extends DnsOptions {
   /** A DNS resolver to share (its own options then apply). */
   readonly client?: DnsResolver;
@@ -172,6 +174,7 @@ export function defaultKeys(options: WellKnownKeysOptions = {}): KeyResolver {
   return chainKeys(dnsKeys({ client: dns }), wellKnownKeys({ ...options, dns }));
 }
 
+/** Options of wellKnownKeys and defaultKeys. */
 export interface WellKnownKeysOptions {
   /** DNS for the `_domainkey_lookup._tcp` SRV and the key server's address. */
   readonly dns?: DnsResolver | DnsOptions;

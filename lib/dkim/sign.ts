@@ -10,6 +10,7 @@ import { bodyHash, signedData } from './canonicalize.js';
 import type { SignatureAlgorithm } from './read-key-record.js';
 import { MUST_SIGN, QUERY_METHODS, type QueryMethod } from './signature.js';
 
+/** A domain's private key, with the selector under which its public half is published. */
 export interface SigningKey {
   /** The signing domain (`d=`). */
   readonly domain: string;
@@ -19,6 +20,7 @@ export interface SigningKey {
   readonly privateKey: string | Buffer | KeyObject;
 }
 
+/** What signRequest signs, and how. */
 export interface SignOptions {
   /** The request's headers as sent, in order (without a DKIM-Signature). */
   readonly headers: HeaderList;
@@ -40,6 +42,7 @@ export interface SignOptions {
   readonly signedHeaders?: readonly string[];
 }
 
+/** The headers signed unless told otherwise: every header iSchedule requires signed, and the message id. */
 export const DEFAULT_SIGNED_HEADERS = [
   'Originator',
   'Recipient',

@@ -9,12 +9,15 @@ import { type Mutable, printable } from '../text.js';
 import type { SignatureAlgorithm } from './read-key-record.js';
 import { decodeBase64Tag, parseTagList, splitColonList, TagListError } from './tag-list.js';
 
+/** A `q=` key query method. */
 export type QueryMethod = 'dns/txt' | 'http/well-known' | 'private-exchange';
+/** The `q=` methods iSchedule defines, in the order they are tried. */
 export const QUERY_METHODS: readonly QueryMethod[] = ['dns/txt', 'http/well-known', 'private-exchange'];
 
 /** Headers a receiver MUST find in `h=` (draft -05 §5.3). */
 export const MUST_SIGN = ['originator', 'recipient', 'content-type', 'ischedule-version'] as const;
 
+/** A DKIM-Signature's tags, parsed and checked for syntax. */
 export interface ParsedSignature {
   readonly algorithm: SignatureAlgorithm;
   readonly domain: string;

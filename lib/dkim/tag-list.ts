@@ -15,6 +15,7 @@ export class TagListError extends ExpressIScheduleError {
   }
 }
 
+/** A parsed tag list: tag name to value, in order. */
 export type TagList = ReadonlyMap<string, string>;
 
 const SPACE = 0x20;

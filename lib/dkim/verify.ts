@@ -10,6 +10,7 @@ import { type PublicKeyChoice, type SignatureAlgorithm, selectPublicKey } from '
 import { KeyLookupBusyError, KeyLookupError, type KeyResolver } from './resolvers.js';
 import { type ParsedSignature, parseSignature, type QueryMethod } from './signature.js';
 
+/** What verifyRequest verifies, and its policy. */
 export interface VerifyOptions {
   /** The request's headers as received, in order (e.g. from `req.rawHeaders`). */
   readonly headers: HeaderList;
@@ -39,6 +40,7 @@ export interface VerifyOptions {
   readonly signal?: AbortSignal;
 }
 
+/** What a verified signature established. */
 export interface VerifiedRequest {
   /** The signing domain (`d=`), lower-cased. */
   readonly domain: string;
@@ -87,6 +89,7 @@ export async function verifyWith(
   };
 }
 
+/** The options of checkSignatureHeader: the checks that need no key. */
 export type SignatureCheckOptions = Pick<
   VerifyOptions,
   'headers' | 'now' | 'clockSkew' | 'allowSha1' | 'requireTimestamp' | 'maxLifetime'

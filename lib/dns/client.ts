@@ -15,6 +15,7 @@ export { DnsError };
 
 const debug = createDebug('ischedule:dns');
 
+/** Options of the built-in DNS client (any `dns` option takes these or a DnsResolver). */
 export interface DnsOptions {
   /** Name servers as `host`, `host:port` or `[v6]:port`; default: the system's. */
   readonly servers?: readonly string[];
@@ -61,6 +62,7 @@ export function dnsResolver(
   return new DnsClient({ ...defaults, ...(given as DnsOptions | undefined) });
 }
 
+/** One SRV record (RFC 2782). */
 export interface SrvRecord {
   readonly priority: number;
   readonly weight: number;

@@ -41,6 +41,7 @@ export interface HttpResponse {
   readonly body: Buffer;
 }
 
+/** How an HTTP exchange failed (HttpError.code). */
 export type HttpErrorCode =
   /** No answer within the deadline. */
   | 'timeout'

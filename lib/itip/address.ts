@@ -23,6 +23,7 @@ export function normalizeAddress(address: string): string {
   return scheme === 'mailto' ? `mailto:${rest.toLowerCase()}` : `${scheme}:${rest}`;
 }
 
+/** Whether two calendar addresses name the same user (mailto: compared without case). */
 export function sameAddress(a: string, b: string): boolean {
   return normalizeAddress(a) === normalizeAddress(b);
 }

@@ -30,6 +30,7 @@ export interface ScheduleMessage {
   readonly instances: number;
 }
 
+/** FBTYPE values a busy period may carry. */
 export type BusyType = 'BUSY' | 'BUSY-UNAVAILABLE' | 'BUSY-TENTATIVE';
 
 /** A busy period a host's getFreeBusy answers; the receiver builds the VFREEBUSY reply from them. */

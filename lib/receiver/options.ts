@@ -52,12 +52,14 @@ export interface IScheduleAdapter<User = unknown> {
   ): MaybePromise<readonly BusyPeriod[]>;
 }
 
+/** Where the receiver reports: any object with these methods (console will do). */
 export interface Logger {
   info?(message: string, details?: Record<string, unknown>): void;
   warn?(message: string, details?: Record<string, unknown>): void;
   error?(message: string, details?: Record<string, unknown>): void;
 }
 
+/** What the receiver advertises in its capabilities document, and enforces. */
 export interface CapabilityOptions {
   /** Increment whenever senders must reload the capabilities (default 1). */
   readonly serialNumber?: number;
@@ -79,6 +81,7 @@ export interface CapabilityOptions {
   readonly maxAge?: number;
 }
 
+/** Which signatures and senders the receiver accepts (secure by default). */
 export interface PolicyOptions {
   /**
    * How `d=` must relate to the Originator's domain: `relaxed` (default) the same domain or a
@@ -130,6 +133,7 @@ export interface LimitOptions {
   readonly maxFreeBusyPeriods?: number;
 }
 
+/** Options of createIScheduleHandler / createIScheduleRouter: `domains` and `adapter` are required. */
 export interface IScheduleRouterOptions<User = unknown> {
   /** The calendar-user domains this server receives for. */
   readonly domains: readonly string[];
@@ -161,12 +165,14 @@ export interface IScheduleRouterOptions<User = unknown> {
   readonly adapterTimeout?: number;
 }
 
+/** The components and METHODs accepted unless capabilities.schedulingMessages says otherwise. */
 export const DEFAULT_SCHEDULING_MESSAGES: Readonly<Record<string, readonly string[]>> = {
   VEVENT: ['REQUEST', 'REPLY', 'CANCEL', 'ADD', 'REFRESH', 'COUNTER', 'DECLINECOUNTER'],
   VTODO: ['REQUEST', 'REPLY', 'CANCEL', 'ADD', 'REFRESH', 'COUNTER', 'DECLINECOUNTER'],
   VFREEBUSY: ['REQUEST'],
 };
 
+/** The limits applied unless `limits` says otherwise. */
 export const DEFAULT_LIMITS: Required<LimitOptions> = {
   keyLookupTimeout: 5000,
   maxLines: 10_000,

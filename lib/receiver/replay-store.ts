@@ -44,6 +44,7 @@ export class ReplayStoreFullError extends ExpressIScheduleError {
   }
 }
 
+/** Options of MemoryReplayStore. */
 export interface MemoryReplayStoreOptions {
   /**
    * Keys held before the store sheds (default 1,000,000, about 24-48 MB). When full, signing

@@ -24,6 +24,7 @@ export class CapabilitiesError extends ExpressIScheduleError {
 
 export const MAX_CAPABILITIES_BYTES = 65536;
 
+/** A receiver's capabilities as the client keeps them: the document, where to POST, until when. */
 export interface CachedCapabilities {
   readonly capabilities: Capabilities;
   /**

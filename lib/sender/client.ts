@@ -26,6 +26,7 @@ import { clientOptions } from './schema.js';
 
 const debug = createDebug('ischedule:sender:client');
 
+/** Options of IScheduleClient; every one is optional (without signing, the client can discover but not send). */
 export interface IScheduleClientOptions {
   /**
    * The key(s) outgoing requests are signed with; the one whose domain covers the Originator is
@@ -70,6 +71,7 @@ export interface IScheduleClientOptions {
   readonly logger?: { warn?(message: string, details?: Record<string, unknown>): void };
 }
 
+/** One iTIP message to send. */
 export interface SendOptions {
   /** The calendar user sending (ORGANIZER for REQUEST/CANCEL/ADD, the replying ATTENDEE for REPLY...). */
   readonly originator: string;
@@ -79,6 +81,16 @@ export interface SendOptions {
   readonly calendar: string;
 }
 
+/**
+ * The sender: finds each recipient domain's receiver, reads its capabilities, signs the
+ * message and POSTs it, and says per recipient what happened. Connections, DNS answers and
+ * capabilities are cached and reused; call close() when done.
+ *
+ * ```ts
+ * const client = new IScheduleClient({ signing: { domain, selector, privateKey } });
+ * const results = await client.send({ originator, recipients, calendar });
+ * ```
+ */
 export class IScheduleClient {
   readonly dns: DnsResolver;
   readonly #keys: readonly SigningKey[];

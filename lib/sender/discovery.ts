@@ -15,6 +15,7 @@ export const WELL_KNOWN_PATH = '/.well-known/ischedule';
 /** Receiver targets tried per domain at most. */
 export const MAX_TARGETS = 3;
 
+/** A domain's iSchedule receiver, as discovered. */
 export interface Receiver {
   /** The recipient domain this receiver serves. */
   readonly domain: string;

@@ -37,6 +37,7 @@ export interface ExchangeOptions {
   readonly trustedOrigins: ReadonlySet<string>;
 }
 
+/** A receiver redirected somewhere this client will not follow (another domain, http, too many hops). */
 export class RedirectError extends ExpressIScheduleError {
   override name = 'RedirectError';
   declare readonly code: 'redirect-refused';

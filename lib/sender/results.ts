@@ -13,6 +13,7 @@ import { parseError, parseScheduleResponse, type RecipientResponse } from '../xm
  */
 export type Outcome = 'delivered' | 'refused' | 'temporary-failure' | 'no-receiver';
 
+/** What happened to one recipient of IScheduleClient.send. */
 export interface RecipientResult {
   readonly recipient: string;
   /** The iTIP REQUEST-STATUS, e.g. `2.0;Success`. */

@@ -12,6 +12,7 @@ import { parseOptions } from '../validation.js';
 import { configFile } from './config-schema.js';
 import type { InboxQuota } from './filesystem-adapter.js';
 
+/** A checked config file, paths resolved: what startServer runs. */
 export interface ServerConfig {
   readonly listen: { readonly host: string; readonly port: number };
   /** `self-signed` (made once and kept in dataDir), PEM files, or false behind a TLS proxy. */

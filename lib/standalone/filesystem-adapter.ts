@@ -17,6 +17,7 @@ import { instanceBound } from '../itip/recurrence.js';
 import type { BusyPeriod } from '../itip/schedule-message.js';
 import type { DeliveryResult, IScheduleAdapter, Logger } from '../receiver/options.js';
 
+/** A calendar user of the filesystem adapter and the folder that holds their data. */
 export interface FilesystemUser {
   /** The calendar address, as configured. */
   readonly address: string;
@@ -24,6 +25,7 @@ export interface FilesystemUser {
   readonly directory: string;
 }
 
+/** Options of filesystemAdapter. */
 export interface FilesystemAdapterOptions {
   readonly dataDir: string;
   /** The calendar addresses of the local users. */
@@ -66,6 +68,10 @@ export function userDirectory(dataDir: string, address: string): string {
   return path.join(dataDir, name);
 }
 
+/**
+ * The standalone server's adapter: users from a list, inboxes and calendars as .ics files under
+ * `dataDir/<address>/`, free-busy from the calendar folder.
+ */
 export function filesystemAdapter(options: FilesystemAdapterOptions): IScheduleAdapter<FilesystemUser> {
   const users = new Map(
     options.users.map((address) => [

@@ -2,6 +2,7 @@
 import { dnsTxtRecord, keyRecord } from '../dkim/publish-key.js';
 import type { SigningKey } from '../dkim/sign.js';
 
+/** What recordsToPublish describes: the domains, where the receiver listens, and its key. */
 export interface PublishOptions {
   readonly domains: readonly string[];
   /** The host name senders connect to. */

@@ -23,6 +23,7 @@ import { createSelfSignedCertificate } from '../tls/certificate.js';
 import { HTTP_DEFAULTS, type ServerConfig } from './config.js';
 import { filesystemAdapter } from './filesystem-adapter.js';
 
+/** A started standalone server. */
 export interface RunningServer {
   /** The receiver URL, e.g. https://127.0.0.1:8443/.well-known/ischedule. */
   readonly url: string;
@@ -35,6 +36,10 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/**
+ * Starts the standalone server for a checked config (see loadConfig): node:https (or http), the
+ * receiver, the filesystem adapter, a signing key made when missing.
+ */
 export async function startServer(config: ServerConfig, logger: Logger = {}): Promise<RunningServer> {
   mkdirSync(config.dataDir, { recursive: true });
   const signing = loadOrCreateSigningKey(config, logger);

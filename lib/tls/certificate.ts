@@ -7,6 +7,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import forge from 'node-forge';
 
+/** The names a self-signed certificate is made for. */
 export interface CertificateOptions {
   /** Subject common name (default: the first alt name). */
   readonly commonName?: string;
@@ -16,6 +17,7 @@ export interface CertificateOptions {
   readonly days?: number;
 }
 
+/** A certificate and its private key, PEM encoded. */
 export interface Certificate {
   /** PEM certificate; also the trust anchor peers add as `ca`. */
   readonly cert: string;
@@ -23,6 +25,7 @@ export interface Certificate {
   readonly key: string;
 }
 
+/** Makes a self-signed TLS certificate (node-forge), for tests, demos and `tls: "self-signed"`. */
 export function createSelfSignedCertificate(options: CertificateOptions): Certificate {
   const names = options.altNames;
   if (names.length === 0) throw new TypeError('a certificate needs at least one name');

@@ -14,11 +14,13 @@ import {
   XmlError,
 } from './document.js';
 
+/** A calendar data type the receiver accepts. */
 export interface CalendarDataType {
   readonly contentType: string;
   readonly version: string;
 }
 
+/** A receiver's capabilities document (draft -05 §6), parsed. */
 export interface Capabilities {
   /** Changes whenever senders must reload (also sent as `iSchedule-Capabilities`). */
   readonly serialNumber?: number;

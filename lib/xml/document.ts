@@ -6,6 +6,7 @@
 import { DOMParser, type Element, type Node } from '@xmldom/xmldom';
 import { ExpressIScheduleError } from '../errors.js';
 
+/** The iSchedule XML namespace. */
 export const ISCHEDULE_NS = 'urn:ietf:params:xml:ns:ischedule';
 export const DAV_NS = 'DAV:';
 

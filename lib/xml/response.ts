@@ -17,6 +17,7 @@ import {
   XmlError,
 } from './document.js';
 
+/** One recipient's answer in a schedule-response. */
 export interface RecipientResponse {
   /** The recipient exactly as it appeared in the request. */
   readonly recipient: string;
@@ -29,12 +30,14 @@ export interface RecipientResponse {
   readonly description?: string;
 }
 
+/** An IS:error document, parsed. */
 export interface ErrorResponse {
   /** The local name of the error element, e.g. `verification-failed`. */
   readonly code: string;
   readonly description?: string;
 }
 
+/** The schedule-response document for per-recipient answers. */
 export function buildScheduleResponse(responses: readonly RecipientResponse[]): string {
   const items = responses.map((r) => {
     const parts = [
@@ -51,6 +54,7 @@ export function buildScheduleResponse(responses: readonly RecipientResponse[]): 
   return `${XML_DECLARATION}<schedule-response xmlns="${ISCHEDULE_NS}">\n${items.join('\n')}\n</schedule-response>\n`;
 }
 
+/** The IS:error document for a refused request. */
 export function buildError(code: string, description: string): string {
   return (
     `${XML_DECLARATION}<error xmlns="${ISCHEDULE_NS}">\n  <${code}/>\n` +
