@@ -42,7 +42,7 @@ export interface SignOptions {
   readonly signedHeaders?: readonly string[];
 }
 
-/** The headers signed unless told otherwise: every header iSchedule requires signed, and the message id. */
+/** The headers signed unless told otherwise (those a request lacks are skipped). */
 export const DEFAULT_SIGNED_HEADERS = [
   'Originator',
   'Recipient',

@@ -10,3 +10,4 @@ declare const itipText: string;
 declare function sendByEmail(recipient: string, text: string): Promise<void>;
 declare function retryLater(recipient: string): Promise<void>;
 declare function recordScheduleStatus(recipient: string, status: string): void;
+declare const adapter: import('express-ischedule').IScheduleAdapter<{ id: string }>;
