@@ -58,9 +58,8 @@ export class SharedTasks<K, V> {
 }
 
 /** Thrown when a cap is reached: the caller should answer "busy, retry later". */
-export class CapacityError extends ExpressIScheduleError {
+export class CapacityError extends ExpressIScheduleError<'busy'> {
   override name = 'CapacityError';
-  declare readonly code: 'busy';
   constructor(message: string) {
     super('busy', message);
   }

@@ -36,17 +36,17 @@ export type ErrorCode =
   | 'command-failed';
 
 /** The root of every error the package throws. */
-export class ExpressIScheduleError extends Error {
+export class ExpressIScheduleError<Code extends ErrorCode = ErrorCode> extends Error {
   override name = 'ExpressIScheduleError';
   /** Stable and machine-readable; the message is for people and may change. */
-  readonly code: ErrorCode;
+  readonly code: Code;
   /**
    * What only the log may see: addresses resolved, remote error text, fetched content. Never
    * sent to a peer, whose description says what failed in our own words.
    */
   readonly detail?: string;
 
-  constructor(code: ErrorCode, message: string, detail?: string) {
+  constructor(code: Code, message: string, detail?: string) {
     super(message);
     this.code = code;
     if (detail !== undefined) this.detail = detail;
@@ -61,12 +61,8 @@ export type SetupErrorCode =
   | 'body-consumed';
 
 /** A host's setup mistake found at run time: never a peer's fault, never sent to one as theirs. */
-export class SetupError extends ExpressIScheduleError {
+export class SetupError extends ExpressIScheduleError<SetupErrorCode> {
   override name = 'SetupError';
-  declare readonly code: SetupErrorCode;
-  constructor(code: SetupErrorCode, message: string) {
-    super(code, message);
-  }
 }
 
 /** The error elements of draft-desruisseaux-ischedule-05 §4.2 (`IS:` namespace). */
@@ -104,10 +100,8 @@ export interface IScheduleErrorDetails {
 }
 
 /** A refusal in iSchedule's terms: the router answers it as an `IS:error` with `status`. */
-export class IScheduleError extends ExpressIScheduleError {
+export class IScheduleError extends ExpressIScheduleError<IScheduleErrorCode> {
   override name = 'IScheduleError';
-  /** The iSchedule error element, e.g. `verification-failed`. */
-  declare readonly code: IScheduleErrorCode;
   /** The HTTP status a receiver answers with. */
   readonly status: number;
   readonly retryAfter?: number;
@@ -184,9 +178,8 @@ function defaultStatus(code: IScheduleErrorCode): number {
  * A host's mistake in options or configuration, found when an object is built: never sent to a
  * peer. `path` names the first option at fault (`options.policy.clockSkew`).
  */
-export class OptionsError extends ExpressIScheduleError {
+export class OptionsError extends ExpressIScheduleError<'invalid-options'> {
   override name = 'OptionsError';
-  declare readonly code: 'invalid-options';
   readonly path: string;
 
   constructor(message: string, path: string) {

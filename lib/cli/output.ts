@@ -14,9 +14,8 @@ export const consoleOutput: Output = {
 };
 
 /** A failure the user can act on: printed without a stack trace, exit status 1 (or as given). */
-export class CommandError extends ExpressIScheduleError {
+export class CommandError extends ExpressIScheduleError<'command-failed'> {
   override name = 'CommandError';
-  declare readonly code: 'command-failed';
   readonly exitCode: number;
   constructor(message: string, exitCode = 1) {
     super('command-failed', message);

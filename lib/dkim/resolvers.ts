@@ -55,9 +55,8 @@ export interface KeyResolver {
  * A key could not be looked up (a custom KeyResolver throws it too): the message in our words,
  * for the peer; `detail` for the log.
  */
-export class KeyLookupError extends ExpressIScheduleError {
+export class KeyLookupError extends ExpressIScheduleError<'key-lookup-failed' | 'key-lookup-busy'> {
   override name = 'KeyLookupError';
-  declare readonly code: 'key-lookup-failed' | 'key-lookup-busy';
   constructor(message: string, detail?: string) {
     super('key-lookup-failed', message, detail);
   }

@@ -7,9 +7,8 @@ import { ExpressIScheduleError } from '../errors.js';
 import { printable } from '../text.js';
 
 /** A DKIM tag list (a signature, a key record) that breaks RFC 6376's syntax. */
-export class TagListError extends ExpressIScheduleError {
+export class TagListError extends ExpressIScheduleError<'malformed-tag-list'> {
   override name = 'TagListError';
-  declare readonly code: 'malformed-tag-list';
   constructor(message: string) {
     super('malformed-tag-list', message);
   }

@@ -18,7 +18,7 @@ export interface NameServer {
 export type RecordType = 'A' | 'AAAA' | 'TXT' | 'SRV';
 
 /** A DNS question got no usable answer. `code` is `dns-` and the reason, lower-cased. */
-export class DnsError extends ExpressIScheduleError {
+export class DnsError extends ExpressIScheduleError<`dns-${string}`> {
   override name = 'DnsError';
   /** `timeout`, `network`, `malformed`, or the response code's name (`SERVFAIL`, `REFUSED`, ...). */
   readonly reason: string;

@@ -58,12 +58,8 @@ export type HttpErrorCode =
   | 'network';
 
 /** An HTTP exchange with another server failed; `code` says how. */
-export class HttpError extends ExpressIScheduleError {
+export class HttpError extends ExpressIScheduleError<HttpErrorCode> {
   override name = 'HttpError';
-  declare readonly code: HttpErrorCode;
-  constructor(code: HttpErrorCode, message: string) {
-    super(code, message);
-  }
 }
 
 /** Thrown by the guarded lookup when the policy refuses every address of a host. */

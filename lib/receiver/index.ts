@@ -5,6 +5,7 @@ export {
   type IScheduleHandler,
   type OutgoingResponse,
 } from './handler.js';
+export { type KoaContextLike, koaMiddleware } from './koa.js';
 export type {
   CapabilityOptions,
   DeliveryResult,

@@ -31,9 +31,8 @@ export interface ReplayStore {
 }
 
 /** The store cannot take this key now; `retryAfter` seconds from now it will have room. */
-export class ReplayStoreFullError extends ExpressIScheduleError {
+export class ReplayStoreFullError extends ExpressIScheduleError<'replay-store-full'> {
   override name = 'ReplayStoreFullError';
-  declare readonly code: 'replay-store-full';
   readonly retryAfter: number;
   /** The registrable domain whose share was shed. */
   readonly group: string;

@@ -14,9 +14,8 @@ const debug = createDebug('ischedule:sender:capabilities');
 
 /** Largest capabilities document accepted, octets (real ones are a few kilobytes). */
 /** A receiver's capabilities could not be had: not a document we can read, or an HTTP error. */
-export class CapabilitiesError extends ExpressIScheduleError {
+export class CapabilitiesError extends ExpressIScheduleError<'capabilities-unusable'> {
   override name = 'CapabilitiesError';
-  declare readonly code: 'capabilities-unusable';
   constructor(message: string, detail?: string) {
     super('capabilities-unusable', message, detail);
   }

@@ -38,9 +38,8 @@ export interface ExchangeOptions {
 }
 
 /** A receiver redirected somewhere this client will not follow (another domain, http, too many hops). */
-export class RedirectError extends ExpressIScheduleError {
+export class RedirectError extends ExpressIScheduleError<'redirect-refused'> {
   override name = 'RedirectError';
-  declare readonly code: 'redirect-refused';
   constructor(message: string) {
     super('redirect-refused', message);
   }

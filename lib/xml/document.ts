@@ -11,9 +11,8 @@ export const ISCHEDULE_NS = 'urn:ietf:params:xml:ns:ischedule';
 export const DAV_NS = 'DAV:';
 
 /** An XML document (a peer's capabilities, response or error) that cannot be read. */
-export class XmlError extends ExpressIScheduleError {
+export class XmlError extends ExpressIScheduleError<'malformed-xml'> {
   override name = 'XmlError';
-  declare readonly code: 'malformed-xml';
   constructor(message: string) {
     super('malformed-xml', message);
   }

@@ -50,22 +50,14 @@ describe('filesystem adapters', () => {
         'END:VCALENDAR',
         '',
       ].join('\r\n');
-    writeFileSync(
-      path.join(dir, 'daily.ics'),
-      event('d', ['DTSTART:20260101T090000Z', 'DTEND:20260101T100000Z', 'RRULE:FREQ=DAILY']),
-    );
-    writeFileSync(
-      path.join(dir, 'tentative.ics'),
-      event('t', ['DTSTART:20260103T150000Z', 'DTEND:20260103T160000Z', 'STATUS:TENTATIVE']),
-    );
-    writeFileSync(
-      path.join(dir, 'free.ics'),
-      event('f', ['DTSTART:20260103T120000Z', 'DTEND:20260103T130000Z', 'TRANSP:TRANSPARENT']),
-    );
-    writeFileSync(
-      path.join(dir, 'cancelled.ics'),
-      event('c', ['DTSTART:20260103T170000Z', 'DTEND:20260103T180000Z', 'STATUS:CANCELLED']),
-    );
+    const events: Array<[string, string, string, string, string]> = [
+      ['daily', 'd', '20260101T090000Z', '20260101T100000Z', 'RRULE:FREQ=DAILY'],
+      ['tentative', 't', '20260103T150000Z', '20260103T160000Z', 'STATUS:TENTATIVE'],
+      ['free', 'f', '20260103T120000Z', '20260103T130000Z', 'TRANSP:TRANSPARENT'],
+      ['cancelled', 'c', '20260103T170000Z', '20260103T180000Z', 'STATUS:CANCELLED'],
+    ];
+    for (const [file, uid, start, end, extra] of events)
+      writeFileSync(path.join(dir, `${file}.ics`), event(uid, [`DTSTART:${start}`, `DTEND:${end}`, extra]));
     writeFileSync(path.join(dir, 'broken.ics'), 'not a calendar');
     writeFileSync(path.join(dir, 'notes.txt'), 'ignored');
     const busy = await readBusyPeriods(

@@ -43,6 +43,19 @@ async function withServer(
 }
 
 /** A raw TCP client; resolves to how long the server kept the connection, in ms. */
+/** A client that sends `start`, then `chunk` every 200 ms, until the server closes on it. */
+function dripping(port: number, start: string, chunk: string) {
+  return holdOpen(
+    port,
+    (s) => {
+      s.write(start);
+      const drip = setInterval(() => s.write(chunk), 200);
+      s.on('close', () => clearInterval(drip));
+    },
+    10_000,
+  );
+}
+
 function holdOpen(port: number, write: (socket: net.Socket) => void, limitMs: number): Promise<number> {
   return new Promise((resolve) => {
     const started = Date.now();
@@ -82,23 +95,12 @@ describe('ischedule serve', () => {
     const http = { headersTimeout: 1000, requestTimeout: 2000 };
     await withServer({ http }, async (server) => {
       const [slowHeaders, slowBody] = await Promise.all([
-        holdOpen(
+        // Headers that never end, and a body that never ends, a little every 200 ms.
+        dripping(server.port, 'POST /.well-known/ischedule HTTP/1.1\r\nHost: x\r\n', 'X-A: b\r\n'),
+        dripping(
           server.port,
-          (s) => {
-            s.write('POST /.well-known/ischedule HTTP/1.1\r\nHost: x\r\n');
-            const drip = setInterval(() => s.write('X-A: b\r\n'), 200);
-            s.on('close', () => clearInterval(drip));
-          },
-          10_000,
-        ),
-        holdOpen(
-          server.port,
-          (s) => {
-            s.write('POST /.well-known/ischedule HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n');
-            const drip = setInterval(() => s.write('a'), 200);
-            s.on('close', () => clearInterval(drip));
-          },
-          10_000,
+          'POST /.well-known/ischedule HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n',
+          'a',
         ),
       ]);
       assert.ok(slowHeaders < 2500, `slow headers held ${slowHeaders} ms`);

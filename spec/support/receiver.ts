@@ -15,6 +15,7 @@ import {
   type IScheduleAdapter,
   type IScheduleRouterOptions,
   type KeyResolver,
+  koaMiddleware,
   parseError,
   parseScheduleResponse,
   type ScheduleMessage,
@@ -86,16 +87,8 @@ function hostApp(
 ): http.RequestListener {
   if (options.host === 'node') return createIScheduleHandler(receiverOptions);
   if (options.host === 'koa') {
-    const ischedule = createIScheduleHandler(receiverOptions);
     const app = new Koa();
-    app.use((ctx, next) => {
-      let notOurs = false;
-      ischedule(ctx.req, ctx.res, () => {
-        notOurs = true;
-      });
-      if (notOurs) return next();
-      ctx.respond = false;
-    });
+    app.use(koaMiddleware(createIScheduleHandler(receiverOptions)));
     app.use((ctx) => {
       ctx.body = 'koa route';
     });
