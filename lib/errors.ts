@@ -10,19 +10,15 @@
  *   RedirectError, CapabilitiesError, KeyLookupError, XmlError, TagListError.
  */
 
+import type { HttpErrorCode } from './http/request.js';
+
 /** Every `code` an ExpressIScheduleError may carry. */
 export type ErrorCode =
   | IScheduleErrorCode
   | 'invalid-options'
   | SetupErrorCode
   /** HttpError: an HTTP exchange with another server failed. */
-  | 'timeout'
-  | 'too-large'
-  | 'connect'
-  | 'refused'
-  | 'tls'
-  | 'aborted'
-  | 'network'
+  | HttpErrorCode
   /** DnsError: `dns-timeout`, `dns-network`, `dns-malformed`, `dns-servfail`, `dns-refused`, ... */
   | `dns-${string}`
   | 'redirect-refused'
