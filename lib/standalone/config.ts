@@ -7,13 +7,20 @@ import path from 'node:path';
 import type * as v from 'valibot';
 import type { QueryMethod } from '../dkim/signature.js';
 import { OptionsError } from '../errors.js';
-import type { CapabilityOptions, LimitOptions, PolicyOptions } from '../receiver/options.js';
+import type { IScheduleRouterOptions } from '../receiver/options.js';
 import { parseOptions } from '../validation.js';
 import { configFile } from './config-schema.js';
 import type { InboxQuota } from './filesystem-adapter.js';
 
-/** A checked config file, paths resolved: what startServer runs. */
-export interface ServerConfig {
+/**
+ * A checked config file, paths resolved: what startServer runs. capabilities, policy, limits,
+ * path, extraPaths and allowNetworks mean what they mean for the router.
+ */
+export interface ServerConfig
+  extends Pick<
+    IScheduleRouterOptions,
+    'capabilities' | 'policy' | 'limits' | 'path' | 'extraPaths' | 'allowNetworks'
+  > {
   readonly listen: { readonly host: string; readonly port: number };
   /** `self-signed` (made once and kept in dataDir), PEM files, or false behind a TLS proxy. */
   readonly tls: 'self-signed' | { readonly cert: string; readonly key: string } | false;
@@ -26,14 +33,6 @@ export interface ServerConfig {
     readonly privateExchange: Readonly<Record<string, string>>;
     readonly dns?: { readonly servers: readonly string[] };
   };
-  readonly capabilities?: CapabilityOptions;
-  readonly policy?: PolicyOptions;
-  /** The receiver's path (default /.well-known/ischedule), and more, e.g. a TXT path=. */
-  readonly path?: string;
-  readonly extraPaths?: readonly string[];
-  /** Networks key servers may be in besides the public Internet (CIDR blocks or addresses). */
-  readonly allowNetworks?: readonly string[];
-  readonly limits?: LimitOptions;
   /** Connections and their timeouts (HTTP_DEFAULTS for what is not given). */
   readonly http?: Partial<HttpLimits>;
   readonly inboxQuota?: InboxQuota;
