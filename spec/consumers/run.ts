@@ -19,11 +19,10 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-const here = path.dirname(fileURLToPath(import.meta.url));
+const here = import.meta.dirname;
 const repo = path.resolve(here, '..', '..');
 const devVersion = (name: string) =>
   (
