@@ -24,6 +24,20 @@ export function checkFlag<T>(flag: string, schema: Schema, value: T): T {
   return value;
 }
 
+/** A whole number flag within [min, max]; `1e3`, `0x10`, `` and `12abc` are refused. */
+export function integerFlag(
+  flag: string,
+  value: string | undefined,
+  min: number,
+  max: number,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!/^\d{1,16}$/.test(value) || number < min || number > max)
+    throw new CommandError(`${flag} must be an integer from ${min} to ${max}, not "${value}"`);
+  return number;
+}
+
 /** A flag given several times: each value named by the flag alone. */
 function checkEach(
   flag: string,

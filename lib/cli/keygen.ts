@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { dnsTxtRecord, generateSigningKey, wellKnownBody } from '../dkim/publish-key.js';
 import { qualifiedDomain, selector } from '../validation.js';
-import { checkFlag } from './common.js';
+import { checkFlag, integerFlag } from './common.js';
 import { CommandError, type Output } from './output.js';
 
 export const keygenHelp = `Usage: ischedule keygen --domain DOMAIN --selector SELECTOR [--type rsa|ed25519] [--bits N] [--out PREFIX]
@@ -40,9 +40,7 @@ export function keygen(argv: string[], out: Output): void {
   checkFlag('--selector', selector, values.selector);
   if (values.type !== 'rsa' && values.type !== 'ed25519')
     throw new CommandError('--type must be rsa or ed25519');
-  const bits = Number(values.bits);
-  if (!/^\d+$/.test(values.bits) || bits < 1024 || bits > 16384)
-    throw new CommandError(`--bits must be an integer from 1024 to 16384, not "${values.bits}"`);
+  const bits = integerFlag('--bits', values.bits, 1024, 16384)!;
 
   const files = values.out
     ? { private: `${values.out}.private.pem`, public: `${values.out}.public.pem` }

@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, type ServerConfig } from '../standalone/config
 import { recordsToPublish } from '../standalone/records.js';
 import { sampleSetup, VISITOR } from '../standalone/sample.js';
 import { startServer } from '../standalone/server.js';
+import { integerFlag } from './common.js';
 import { CommandError, type Output } from './output.js';
 
 export const serveHelp = `Usage: ischedule serve [--config FILE] [--port N]
@@ -22,9 +23,7 @@ export async function serve(argv: string[], out: Output): Promise<void> {
     args: argv,
     options: { config: { type: 'string' }, port: { type: 'string' } },
   });
-  const port = values.port === undefined ? undefined : Number(values.port);
-  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535))
-    throw new CommandError('--port must be 0-65535');
+  const port = integerFlag('--port', values.port, 0, 65535);
 
   let config: ServerConfig;
   let sample: ReturnType<typeof sampleSetup> | undefined;

@@ -5,7 +5,7 @@ import { explainVerification } from '../dkim/explain.js';
 import { defaultKeys, type KeyResolver } from '../dkim/resolvers.js';
 import { QUERY_METHODS } from '../dkim/signature.js';
 import { parseWireRequest } from '../http/wire.js';
-import { dnsServers, mark, table } from './common.js';
+import { dnsServers, integerFlag, mark, table } from './common.js';
 import { CommandError, type Output } from './output.js';
 
 export const verifyHelp = `Usage: ischedule verify REQUEST.http [--key-record RECORD] [--dns HOST:PORT] [--now UNIXTIME]
@@ -37,14 +37,14 @@ export async function verify(argv: string[], out: Output): Promise<void> {
   const file = positionals[0];
   if (!file) throw new CommandError('verify needs the REQUEST.http file');
   let request: ReturnType<typeof parseWireRequest>;
+  // Unix time in seconds, up to the year 9999.
+  const now = integerFlag('--now', values.now, 0, 253_402_300_799);
+  const clockSkew = integerFlag('--clock-skew', values['clock-skew'], 0, 86_400);
   try {
     request = parseWireRequest(readFileSync(file));
   } catch (error) {
     throw new CommandError(`${file}: ${(error as Error).message}`);
   }
-  const now = values.now === undefined ? undefined : Number(values.now);
-  if (now !== undefined && !Number.isInteger(now))
-    throw new CommandError('--now must be a Unix time in seconds');
   const record = values['key-record'];
   let keys: KeyResolver;
   if (record) {
@@ -58,7 +58,7 @@ export async function verify(argv: string[], out: Output): Promise<void> {
     body: request.body,
     keys,
     ...(now !== undefined && { now }),
-    ...(values['clock-skew'] !== undefined && { clockSkew: Number(values['clock-skew']) }),
+    ...(clockSkew !== undefined && { clockSkew }),
     allowSha1: values['allow-sha1'],
   });
   if (values.json) {

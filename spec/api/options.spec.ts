@@ -281,7 +281,7 @@ describe('command-line flags: every name and number checked', () => {
     assert.match(bits.errors[0] ?? '', /--bits must be an integer from 1024 to 16384, not "2048x"/);
   });
 
-  it('send, discover and doctor check addresses, URLs, methods, name servers and networks', async () => {
+  it('send, discover, doctor, serve and verify check addresses, URLs, methods, servers, networks and numbers', async () => {
     const send = ['send', '--key', 'k.pem', '--domain', 'example.com', '--selector', 's1', 'x.ics'];
     const cases: Array<[string[], RegExp]> = [
       [[...send, '--from', 'bernard', '--to', 'mailto:a@example.org'], /--from must be a calendar address/],
@@ -301,6 +301,12 @@ describe('command-line flags: every name and number checked', () => {
       ],
       [['doctor', 'example.com', '--allow-network', '10.0.0.0/40'], /--allow-network must be a network/],
       [['doctor', 'example.com', '--selector', 'a b'], /--selector must be a selector/],
+      [['serve', '--port', '1e3'], /--port must be an integer from 0 to 65535, not "1e3"/],
+      [
+        ['verify', 'x.http', '--clock-skew', 'abc'],
+        /--clock-skew must be an integer from 0 to 86400, not "abc"/,
+      ],
+      [['verify', 'x.http', '--now', ''], /--now must be an integer from 0 to /],
     ];
     for (const [argv, pattern] of cases) {
       const result = await run(argv);
