@@ -1,7 +1,8 @@
 /**
  * The consumer matrix: packs the package as npm would publish it, installs the tarball into a
  * fresh project per kind of host (ESM and CommonJS, TypeScript 5 and 7, Express 4 and 5, plain
- * node:http, Koa), compiles the typed ones (nodenext and bundler resolution, strict, skipLibCheck
+ * node:http, Koa), compiles the typed ones (nodenext and bundler resolution, and node10 for
+ * TypeScript 5 to CommonJS; strict, skipLibCheck
  * off, with the README's examples) and runs one signed exchange in each.
  *
  *   npm run test:consumers            every host
@@ -40,9 +41,10 @@ interface Host {
   readonly main: string;
 }
 
-const typescript = (version: string) => [
+const typescript = (version: string, ...more: string[]) => [
   ['npx', '--no-install', 'tsc', '-p', 'tsconfig.json'],
   ['npx', '--no-install', 'tsc', '-p', 'tsconfig.bundler.json'],
+  ...more.map((config) => ['npx', '--no-install', 'tsc', '-p', config]),
   ['npx', '--no-install', 'tsc', '--version', `# ${version}`],
 ];
 
@@ -62,7 +64,8 @@ const HOSTS: readonly Host[] = [
       '@types/koa': devVersion('@types/koa'),
       typescript: '~5.9.3',
     },
-    build: typescript('5.9'),
+    // TypeScript before 5.8 cannot type a require() of ES modules under nodenext: node10 it is.
+    build: typescript('5.9', 'tsconfig.node10.json'),
     main: 'main.js',
   },
   {
