@@ -2,8 +2,8 @@
  * The consumer matrix: packs the package as npm would publish it, installs the tarball into a
  * fresh project per kind of host (ESM and CommonJS, TypeScript 5 and 7, Express 4 and 5, plain
  * node:http, Koa), compiles the typed ones (nodenext and bundler resolution, and node10 for
- * TypeScript 5 to CommonJS; strict, skipLibCheck
- * off, with the README's examples) and runs one signed exchange in each.
+ * TypeScript 5 to CommonJS; strict, skipLibCheck off, with the README's examples) and runs one
+ * signed exchange in each.
  *
  *   npm run test:consumers            every host
  *   npm run test:consumers -- koa     only the hosts named
