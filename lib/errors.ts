@@ -54,7 +54,9 @@ export type SetupErrorCode =
   /** IScheduleClient.send for an Originator no signing key covers. */
   | 'no-signing-key'
   /** A body parser ran before the receiver: the exact octets the signature covers are gone. */
-  | 'body-consumed';
+  | 'body-consumed'
+  /** A Redis store without its URL or client, or without the ioredis package. */
+  | 'no-redis';
 
 /** A host's setup mistake found at run time: never a peer's fault, never sent to one as theirs. */
 export class SetupError extends ExpressIScheduleError<SetupErrorCode> {

@@ -207,6 +207,11 @@ export const network = v.pipe(
 
 export const networkList = v.array(network, 'an array of networks, e.g. ["10.0.0.0/8"]');
 
+export const redisUrl = v.pipe(
+  v.string('a redis:// or rediss:// URL'),
+  v.regex(/^rediss?:\/\/[^\s]+$/i, 'a redis:// or rediss:// URL'),
+);
+
 export const url = (what: string) => v.pipe(v.string(what), v.url(what), v.regex(/^https?:\/\//i, what));
 
 export const receiverPath = v.pipe(

@@ -6,24 +6,28 @@ import { ConfigError, loadConfig, type ServerConfig } from '../standalone/config
 import { recordsToPublish } from '../standalone/records.js';
 import { sampleSetup, VISITOR } from '../standalone/sample.js';
 import { startServer } from '../standalone/server.js';
-import { integerFlag } from './common.js';
+import { redisUrl } from '../validation.js';
+import { checkFlag, integerFlag } from './common.js';
 import { CommandError, type Output } from './output.js';
 
-export const serveHelp = `Usage: ischedule serve [--config FILE] [--port N]
+export const serveHelp = `Usage: ischedule serve [--config FILE] [--port N] [--redis URL]
 
-Runs an iSchedule server: an Express app with the receiver, inboxes and calendars as .ics files,
-real TLS. Without --config it runs the embedded sample: domain demo.example (alice, bob), data
-under ./.data, self-signed TLS on https://127.0.0.1:8443. Stops cleanly on SIGINT/SIGTERM.
+Runs an iSchedule server: the receiver on node:https, inboxes and calendars as .ics files, real
+TLS. Without --config it runs the embedded sample: domain demo.example (alice, bob), data under
+./.data, self-signed TLS on https://127.0.0.1:8443. Stops cleanly on SIGINT/SIGTERM.
 
   --config   a JSON config file (see the README's config reference)
-  --port     listen on this port instead (0: any free port)`;
+  --port     listen on this port instead (0: any free port)
+  --redis    redis://host:port/db: replay memory shared with every other process and host that
+             receives for the same domains (the config's "redis")`;
 
 export async function serve(argv: string[], out: Output): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { config: { type: 'string' }, port: { type: 'string' } },
+    options: { config: { type: 'string' }, port: { type: 'string' }, redis: { type: 'string' } },
   });
   const port = integerFlag('--port', values.port, 0, 65535);
+  const redis = checkFlag('--redis', redisUrl, values.redis);
 
   let config: ServerConfig;
   let sample: ReturnType<typeof sampleSetup> | undefined;
@@ -40,6 +44,7 @@ export async function serve(argv: string[], out: Output): Promise<void> {
     sample = sampleSetup(path.resolve('.data'), port ?? 8443);
     config = sample.config;
   }
+  if (redis) config = { ...config, redis };
 
   const logger = {
     info: (message: string) => out.line(`[info] ${message}`),

@@ -17,6 +17,11 @@ export type {
 } from './options.js';
 export { DEFAULT_LIMITS, DEFAULT_SCHEDULING_MESSAGES } from './options.js';
 export {
+  type RedisClientLike,
+  RedisReplayStore,
+  type RedisReplayStoreOptions,
+} from './redis-replay-store.js';
+export {
   MemoryReplayStore,
   type MemoryReplayStoreOptions,
   type ReplayContext,

@@ -14,6 +14,7 @@ import {
   positiveInteger,
   qualifiedDomain,
   receiverPath,
+  redisUrl,
   selector,
   text,
 } from '../validation.js';
@@ -118,6 +119,12 @@ export const configFile = v.strictObject(
           'an object',
         ),
         'Connections and their timeouts.',
+      ),
+    ),
+    redis: v.optional(
+      about(
+        redisUrl,
+        'A Redis shared by every process and host receiving for these domains: replay memory (default: in this process).',
       ),
     ),
     inboxQuota: v.optional(

@@ -36,6 +36,8 @@ export interface ServerConfig
   /** Connections and their timeouts (HTTP_DEFAULTS for what is not given). */
   readonly http?: Partial<HttpLimits>;
   readonly inboxQuota?: InboxQuota;
+  /** `redis://host:port/db`: replay memory shared with the other processes and hosts. */
+  readonly redis?: string;
 }
 
 export interface HttpLimits {
@@ -134,6 +136,7 @@ export function parseConfig(json: unknown, baseDir: string): ServerConfig {
     },
     ...(root.allowNetworks && { allowNetworks: root.allowNetworks }),
     ...(root.inboxQuota && { inboxQuota: root.inboxQuota }),
+    ...(root.redis && { redis: root.redis }),
     ...(root.limits && { limits: root.limits }),
     ...(root.capabilities && { capabilities: root.capabilities }),
     ...(root.policy && { policy: root.policy }),

@@ -19,6 +19,7 @@ import {
 import type { SigningKey } from '../dkim/sign.js';
 import { createIScheduleHandler } from '../receiver/handler.js';
 import type { Logger } from '../receiver/options.js';
+import { RedisReplayStore } from '../receiver/redis-replay-store.js';
 import { createSelfSignedCertificate } from '../tls/certificate.js';
 import { HTTP_DEFAULTS, type ServerConfig } from './config.js';
 import { filesystemAdapter } from './filesystem-adapter.js';
@@ -43,6 +44,8 @@ export interface RunningServer {
 export async function startServer(config: ServerConfig, logger: Logger = {}): Promise<RunningServer> {
   mkdirSync(config.dataDir, { recursive: true });
   const signing = loadOrCreateSigningKey(config, logger);
+  // Shared replay memory when several processes or hosts receive; else this process's own.
+  const replayStore = config.redis ? new RedisReplayStore({ url: config.redis, logger }) : undefined;
   // Any other path gets the handler's short plain 404: no stack, no file paths.
   const receiver = createIScheduleHandler({
     domains: config.domains,
@@ -60,6 +63,7 @@ export async function startServer(config: ServerConfig, logger: Logger = {}): Pr
     ...(config.limits && { limits: config.limits }),
     ...(config.path && { path: config.path }),
     ...(config.extraPaths && { extraPaths: config.extraPaths }),
+    ...(replayStore && { replayStore }),
   });
   const limits = { ...HTTP_DEFAULTS, ...config.http };
   const serverOptions = {
@@ -94,10 +98,16 @@ export async function startServer(config: ServerConfig, logger: Logger = {}): Pr
   // headersTimeout also closes a connection that never sends a byte (408), the TLS handshake
   // timeout one that never finishes its handshake.
   server.maxConnections = limits.maxConnections;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.listen.port, config.listen.host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.listen.port, config.listen.host, () => resolve());
+    });
+  } catch (error) {
+    await replayStore?.close();
+    throw error;
+  }
+
   const { port } = server.address() as AddressInfo;
   const scheme = config.tls === false ? 'http' : 'https';
   const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
@@ -107,12 +117,14 @@ export async function startServer(config: ServerConfig, logger: Logger = {}): Pr
     signing,
     ...(certificate && { certificate }),
     ...(certificateFile && { certificateFile }),
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         // Idle keep-alive connections go now; busy ones close after their response.
         server.close(() => resolve());
         server.closeIdleConnections();
-      }),
+      });
+      await replayStore?.close();
+    },
   };
 }
 

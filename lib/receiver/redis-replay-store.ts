@@ -1,0 +1,123 @@
+/**
+ * A ReplayStore shared by every process and host that receives for the same domains: one atomic
+ * `SET key 1 NX PXAT expiresAt` per request in Redis. ioredis (the client BullMQ uses too) is an
+ * optional peer dependency, loaded only when this store is made.
+ */
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import * as v from 'valibot';
+import { SetupError } from '../errors.js';
+import { amount, checkOptions, fn, methods, redisUrl } from '../validation.js';
+import type { Logger } from './options.js';
+import type { ReplayContext, ReplayStore } from './replay-store.js';
+
+/** The part of an ioredis client (Redis or Cluster) the store uses. */
+export interface RedisClientLike {
+  call(command: string, ...args: string[]): Promise<unknown>;
+  quit(): Promise<unknown>;
+}
+
+/** Options of RedisReplayStore: a `url` (the store makes and owns its client) or your `client`. */
+export interface RedisReplayStoreOptions {
+  /** `redis://[:password@]host:port/db` (or `rediss://` for TLS). */
+  readonly url?: string;
+  /** An ioredis client you made (and close); `commandTimeout` is then yours to set. */
+  readonly client?: RedisClientLike;
+  /** Prefix of every key, to share one Redis with other applications (default `ischedule:`). */
+  readonly prefix?: string;
+  /**
+   * Milliseconds a command may take, waiting for a reconnection included (default 1000): past it
+   * the request is answered 503, never held longer.
+   */
+  readonly commandTimeout?: number;
+  /** Told once per burst when Redis cannot be reached, and when it is back. */
+  readonly logger?: Logger;
+}
+
+const schema = v.strictObject(
+  {
+    url: v.optional(redisUrl),
+    client: v.optional(
+      methods({ call: fn('a function'), quit: fn('a function') }, 'an ioredis client (call, quit)'),
+    ),
+    prefix: v.optional(v.string('a string')),
+    commandTimeout: v.optional(amount('a positive number of milliseconds', 1)),
+    logger: v.optional(v.looseObject({}, 'a logger { info, warn, error }')),
+  },
+  'an object',
+);
+
+/** Redis replay memory for several receivers: what one has accepted, every other refuses. */
+export class RedisReplayStore implements ReplayStore {
+  readonly #client: RedisClientLike;
+  readonly #owned: boolean;
+  readonly #prefix: string;
+
+  constructor(options: RedisReplayStoreOptions) {
+    checkOptions(schema, options, 'RedisReplayStore options');
+    if ((options.url === undefined) === (options.client === undefined))
+      throw new SetupError('no-redis', 'RedisReplayStore needs either url or client');
+    this.#prefix = `${options.prefix ?? 'ischedule:'}replay:`;
+    this.#owned = options.client === undefined;
+    this.#client =
+      options.client ?? connect(options.url!, options.commandTimeout ?? 1000, options.logger ?? {});
+  }
+
+  async remember(key: string, expiresAt: number, _context?: ReplayContext): Promise<boolean> {
+    // Keys of one length whatever the signature's; a digest also keeps them printable.
+    const digest = createHash('sha256').update(key).digest('base64url');
+    const answer = await this.#client.call(
+      'SET',
+      this.#prefix + digest,
+      '1',
+      'NX',
+      'PXAT',
+      String(Math.ceil(expiresAt)),
+    );
+    return answer === 'OK';
+  }
+
+  /** Closes the connection the store made from `url` (a client you gave stays yours). */
+  async close(): Promise<void> {
+    if (this.#owned) await this.#client.quit().catch(() => undefined);
+  }
+}
+
+type RedisConstructor = new (
+  url: string,
+  options: Record<string, unknown>,
+) => RedisClientLike & {
+  on(event: 'error' | 'ready', listener: (error?: Error) => void): unknown;
+};
+
+/** An ioredis client that never holds a command past `commandTimeout` and reconnects by itself. */
+function connect(url: string, commandTimeout: number, logger: Logger): RedisClientLike {
+  let Redis: RedisConstructor;
+  try {
+    const loaded = createRequire(import.meta.url)('ioredis') as { default?: RedisConstructor };
+    Redis = (loaded.default ?? loaded) as RedisConstructor;
+  } catch {
+    throw new SetupError('no-redis', 'a Redis replay store needs the ioredis package: npm install ioredis');
+  }
+  const client = new Redis(url, {
+    commandTimeout,
+    connectTimeout: Math.max(commandTimeout, 2000),
+    // Commands wait for a reconnection up to commandTimeout, then fail: the request gets a 503.
+    maxRetriesPerRequest: 1,
+    retryStrategy: (attempt: number) => Math.min(attempt * 200, 2000),
+  });
+  let down = false;
+  client.on('error', (error) => {
+    if (down) return;
+    down = true;
+    logger.warn?.('Redis replay store unreachable: requests are answered 503 until it is back', {
+      error: error?.message,
+    });
+  });
+  client.on('ready', () => {
+    if (!down) return;
+    down = false;
+    logger.info?.('Redis replay store reachable again');
+  });
+  return client;
+}

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { RedisReplayStore, signRequest } from '../support/api.js';
+import { draftHeaders, fixture, keys } from '../support/fixtures.js';
+import { post, startReceiver, type TestReceiver } from '../support/receiver.js';
+import { redisUnavailable, startRedis, type TestRedis } from '../support/redis.js';
+
+const invitation = fixture('draft/a1-request.ics');
+const skip = redisUnavailable();
+
+/** One request signed once: the same octets can be sent to several receivers. */
+function signedOnce() {
+  const headers = draftHeaders();
+  return [
+    ...headers,
+    ['DKIM-Signature', signRequest({ headers, body: invitation, key: keys.jupiter })],
+  ] as Array<[string, string]>;
+}
+
+describe('RedisReplayStore: one replay memory for every receiver', { skip }, () => {
+  let redis: TestRedis;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+
+  it('remembers a key until its expiry, atomically, under its prefix', async () => {
+    const store = new RedisReplayStore({ url: redis.url });
+    const other = new RedisReplayStore({ url: redis.url, prefix: 'elsewhere:' });
+    try {
+      const expiresAt = Date.now() + 400;
+      const answers = await Promise.all(Array.from({ length: 20 }, () => store.remember('k1', expiresAt)));
+      assert.equal(answers.filter(Boolean).length, 1, 'exactly one of 20 concurrent calls is first');
+      assert.equal(await other.remember('k1', expiresAt), true, 'another prefix is another namespace');
+      const stored = redis.cli('--scan').split('\n').sort();
+      assert.equal(stored.length, 2);
+      assert.match(stored[0]!, /^elsewhere:replay:[\w-]{43}$/);
+      assert.match(stored[1]!, /^ischedule:replay:[\w-]{43}$/);
+      assert.ok(Number(redis.cli('PTTL', stored[1]!)) <= 400);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.equal(await store.remember('k1', Date.now() + 400), true, 'expired with its signature');
+    } finally {
+      await store.close();
+      await other.close();
+    }
+  });
+
+  it('two receivers on one Redis deliver a request once, however it is sent to them', async () => {
+    const stores = [new RedisReplayStore({ url: redis.url }), new RedisReplayStore({ url: redis.url })];
+    const receivers: TestReceiver[] = await Promise.all(
+      stores.map((replayStore) => startReceiver({ router: { replayStore } })),
+    );
+    try {
+      for (let round = 0; round < 5; round++) {
+        const headers = signedOnce();
+        const results = await Promise.all(
+          receivers.map((receiver) => post(receiver, { headers, body: invitation, key: false })),
+        );
+        const statuses = results.map((r) => r.status).sort();
+        assert.deepEqual(statuses, [200, 403], `round ${round}`);
+        assert.match(results.find((r) => r.status === 403)?.error?.description ?? '', /already received/);
+      }
+      assert.equal(receivers[0]!.delivered.length + receivers[1]!.delivered.length, 5);
+    } finally {
+      await Promise.all(receivers.map((r) => r.close()));
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+
+  it('Redis down: 503 with Retry-After at once, nothing delivered, logged once; back by itself', async () => {
+    const warnings: string[] = [];
+    const logger = { warn: (message: string) => warnings.push(message), info: () => {} };
+    const replayStore = new RedisReplayStore({ url: redis.url, commandTimeout: 500, logger });
+    const receiver = await startReceiver({ router: { replayStore, logger } });
+    try {
+      assert.equal((await post(receiver, { headers: draftHeaders(), body: invitation })).status, 200);
+      await redis.stop();
+      for (let i = 0; i < 4; i++) {
+        const started = Date.now();
+        const result = await post(receiver, { headers: draftHeaders(), body: invitation });
+        assert.equal(result.status, 503);
+        assert.equal(result.error?.code, 'service-unavailable');
+        assert.equal(result.headers['retry-after'], '5');
+        assert.ok(Date.now() - started < 2000, `answered in ${Date.now() - started} ms`);
+      }
+      assert.equal(receiver.delivered.length, 1, 'nothing delivered without its replay check');
+      assert.equal(warnings.filter((w) => /Redis replay store unreachable/.test(w)).length, 1);
+      assert.ok(warnings.filter((w) => /deferred \(503\)/.test(w)).length <= 2, warnings.join('\n'));
+
+      await redis.start();
+      let status = 0;
+      for (let attempt = 0; attempt < 40 && status !== 200; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        status = (await post(receiver, { headers: draftHeaders(), body: invitation })).status;
+      }
+      assert.equal(status, 200, 'the receiver recovers by itself when Redis returns');
+      assert.equal(receiver.delivered.length, 2);
+    } finally {
+      await receiver.close();
+      await replayStore.close();
+    }
+  });
+
+  it('Redis slow: the request is answered 503 at the command deadline, not held', async () => {
+    const replayStore = new RedisReplayStore({ url: redis.url, commandTimeout: 300 });
+    const receiver = await startReceiver({ router: { replayStore } });
+    try {
+      assert.equal((await post(receiver, { headers: draftHeaders(), body: invitation })).status, 200);
+      redis.cli('CLIENT', 'PAUSE', '3000', 'WRITE');
+      const started = Date.now();
+      const result = await post(receiver, { headers: draftHeaders(), body: invitation });
+      const took = Date.now() - started;
+      assert.equal(result.status, 503);
+      assert.ok(took < 1500, `answered in ${took} ms`);
+      assert.equal(receiver.delivered.length, 1);
+    } finally {
+      redis.cli('CLIENT', 'UNPAUSE');
+      await receiver.close();
+      await replayStore.close();
+    }
+  });
+
+  it('says what is missing: neither url nor client, or both', () => {
+    assert.throws(() => new RedisReplayStore({}), { name: 'SetupError', code: 'no-redis' });
+    assert.throws(
+      () => new RedisReplayStore({ url: 'http://x' }),
+      /url must be a redis:\/\/ or rediss:\/\/ URL/,
+    );
+  });
+});
