@@ -112,15 +112,35 @@ export function checkSender(
  * else the signature itself. Run last before delivery, so that only requests that passed every
  * other check take room in the store.
  */
+/**
+ * Where a retried message's recipients are remembered (see deliverToRecipients): the signing
+ * domain and the signed iSchedule-Message-ID, and how long the message may be retried.
+ */
+export interface MessageIdentity {
+  readonly key: string;
+  readonly domain: string;
+  readonly expiresAt: number;
+}
+
+/**
+ * Refuses a signature seen before. With a store that remembers recipients (claim/settle), a
+ * message retried under a fresh signature passes here and is answered per recipient: its
+ * identity comes back for that. With any other store, a second request with the same signed
+ * iSchedule-Message-ID is refused as a replay.
+ */
 export async function checkReplay(
   verified: VerifiedRequest & { readonly expiresAt: number },
   headers: HeaderList,
   store: ReplayStore,
-): Promise<void> {
+): Promise<MessageIdentity | undefined> {
   const messageIdSigned = verified.signedHeaders.some((h) => h.toLowerCase() === 'ischedule-message-id');
   const messageId = messageIdSigned ? headerValues(headers, 'iSchedule-Message-ID')[0]?.trim() : undefined;
+  const perRecipient = messageId !== undefined && store.claim !== undefined && store.settle !== undefined;
   // 256 bits of the signature identify it; shorter keys keep a busy store cheap.
-  const key = messageId ? `id:${verified.domain}:${messageId}` : `b:${verified.signature.slice(0, 43)}`;
+  const key =
+    messageId && !perRecipient
+      ? `id:${verified.domain}:${messageId}`
+      : `b:${verified.signature.slice(0, 43)}`;
   let fresh: boolean;
   try {
     fresh = await store.remember(key, verified.expiresAt * 1000, { domain: verified.domain });
@@ -130,11 +150,18 @@ export async function checkReplay(
   if (!fresh) {
     throw new VerificationError(
       'replayed',
-      messageId
+      messageId && !perRecipient
         ? `iSchedule-Message-ID ${printable(messageId)} from ${verified.domain} was already received (replay refused)`
         : 'this signature was already used (replay refused)',
     );
   }
+  return perRecipient
+    ? {
+        key: `id:${verified.domain}:${messageId}`,
+        domain: verified.domain,
+        expiresAt: verified.expiresAt * 1000,
+      }
+    : undefined;
 }
 
 /** Nothing is delivered without its replay check: a store that cannot answer is a 503. */

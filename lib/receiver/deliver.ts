@@ -10,8 +10,10 @@ import { buildFreeBusyReply, freeBusyRange } from '../itip/freebusy.js';
 import type { ParsedMessage } from '../itip/message.js';
 import { messageFacts, type ScheduleMessage } from '../itip/schedule-message.js';
 import type { RecipientResponse } from '../xml/response.js';
+import type { MessageIdentity } from './authenticate.js';
 import type { IncomingRequest } from './handler.js';
 import type { DeliveryResult } from './options.js';
+import type { RecipientRecord } from './replay-store.js';
 import type { ResolvedOptions } from './resolve-options.js';
 
 const debug = createDebug('ischedule:receiver:deliver');
@@ -25,6 +27,8 @@ export interface Delivery {
   readonly recipients: readonly string[];
   readonly message: ParsedMessage;
   readonly request: IncomingRequest;
+  /** Set when recipients are remembered for retries of this message (see checkReplay). */
+  readonly identity?: MessageIdentity | undefined;
 }
 
 /** One response per recipient, in the order and form received; each address handled once. */
@@ -35,9 +39,14 @@ export async function deliverToRecipients<User>(
   const outcomes = new Map<string, Promise<Omit<RecipientResponse, 'recipient'>>>();
   // Every adapter call sees the same frozen facts; the ical.js tree stays ours.
   const facts = messageFacts(delivery.message);
+  // A free-busy answer is computed afresh for a retry; a delivery must happen once.
+  const { identity } = delivery;
+  const once = identity && delivery.message.component !== 'VFREEBUSY' ? identity : undefined;
   for (const recipient of delivery.recipients) {
     const key = normalizeAddress(recipient);
-    if (!outcomes.has(key)) outcomes.set(key, deliverOne(recipient, delivery, facts, options));
+    if (outcomes.has(key)) continue;
+    const deliver = () => deliverOne(recipient, delivery, facts, options);
+    outcomes.set(key, once ? deliverOnce(`${once.key}:${key}`, once, deliver, options) : deliver());
   }
   return Promise.all(
     delivery.recipients.map(async (recipient) => ({
@@ -45,6 +54,52 @@ export async function deliverToRecipients<User>(
       ...(await outcomes.get(normalizeAddress(recipient))!),
     })),
   );
+}
+
+/**
+ * Exactly once per recipient of a message, however often its sender retries it: the first
+ * request to claim the recipient delivers; later ones get the recorded outcome, or a 5.1 while
+ * the first is still at work. A temporary failure is not recorded, so a retry delivers again.
+ */
+async function deliverOnce<User>(
+  key: string,
+  identity: MessageIdentity,
+  deliver: () => Promise<Omit<RecipientResponse, 'recipient'>>,
+  options: ResolvedOptions<User>,
+): Promise<Omit<RecipientResponse, 'recipient'>> {
+  const store = options.replayStore;
+  // Long enough for lookupUser and deliverToInbox at their deadlines.
+  const holdUntil = Date.now() + 2 * options.adapterTimeout + 5000;
+  let record: RecipientRecord;
+  try {
+    record = await store.claim!(key, holdUntil, { domain: identity.domain });
+  } catch (error) {
+    options.logger.warn?.('iSchedule delivery record unavailable', { error: (error as Error).message });
+    return {
+      requestStatus: SERVICE_UNAVAILABLE,
+      description: 'cannot check this message for earlier delivery now; try later',
+    };
+  }
+  if (!record.held) {
+    return record.outcome
+      ? {
+          ...record.outcome,
+          description: `already received: ${record.outcome.description ?? record.outcome.requestStatus}`,
+        }
+      : {
+          requestStatus: SERVICE_UNAVAILABLE,
+          description: 'this message is being delivered by another request; try later',
+        };
+  }
+  const outcome = await deliver();
+  const temporary = outcome.requestStatus.startsWith('5.1');
+  try {
+    await store.settle!(key, temporary ? undefined : outcome, identity.expiresAt);
+  } catch (error) {
+    // Delivered, but unrecorded: a retry after holdUntil could deliver it again. Say so.
+    options.logger.error?.('iSchedule delivery record not saved', { key, error: (error as Error).message });
+  }
+  return outcome;
 }
 
 async function deliverOne<User>(

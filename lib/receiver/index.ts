@@ -24,6 +24,8 @@ export {
 export {
   MemoryReplayStore,
   type MemoryReplayStoreOptions,
+  type RecipientRecord,
+  type RecordedOutcome,
   type ReplayContext,
   type ReplayStore,
   ReplayStoreFullError,

@@ -36,6 +36,8 @@ export async function handleSchedulingRequest<User>(
 
   const message = parseMessage(body, contentType, options.limits);
   checkMessage(message, originator, recipients, options);
-  if (policy.replayProtection) await checkReplay(verified, headers, options.replayStore);
-  return deliverToRecipients({ originator, recipients, message, request: req }, options);
+  const identity = policy.replayProtection
+    ? await checkReplay(verified, headers, options.replayStore)
+    : undefined;
+  return deliverToRecipients({ originator, recipients, message, request: req, identity }, options);
 }

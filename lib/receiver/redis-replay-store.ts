@@ -9,7 +9,7 @@ import * as v from 'valibot';
 import { SetupError } from '../errors.js';
 import { amount, checkOptions, fn, methods, redisUrl } from '../validation.js';
 import type { Logger } from './options.js';
-import type { ReplayContext, ReplayStore } from './replay-store.js';
+import type { RecipientRecord, RecordedOutcome, ReplayContext, ReplayStore } from './replay-store.js';
 
 /** The part of an ioredis client (Redis or Cluster) the store uses. */
 export interface RedisClientLike {
@@ -52,12 +52,14 @@ export class RedisReplayStore implements ReplayStore {
   readonly #client: RedisClientLike;
   readonly #owned: boolean;
   readonly #prefix: string;
+  readonly #recordPrefix: string;
 
   constructor(options: RedisReplayStoreOptions) {
     checkOptions(schema, options, 'RedisReplayStore options');
     if ((options.url === undefined) === (options.client === undefined))
       throw new SetupError('no-redis', 'RedisReplayStore needs either url or client');
     this.#prefix = `${options.prefix ?? 'ischedule:'}replay:`;
+    this.#recordPrefix = `${options.prefix ?? 'ischedule:'}delivery:`;
     this.#owned = options.client === undefined;
     this.#client =
       options.client ?? connect(options.url!, options.commandTimeout ?? 1000, options.logger ?? {});
@@ -77,11 +79,51 @@ export class RedisReplayStore implements ReplayStore {
     return answer === 'OK';
   }
 
+  async claim(key: string, holdUntil: number, _context?: ReplayContext): Promise<RecipientRecord> {
+    const found = await this.#client.call(
+      'EVAL',
+      CLAIM,
+      '1',
+      this.#recordKey(key),
+      String(Math.ceil(holdUntil)),
+    );
+    if (found === null || found === undefined) return { held: true };
+    if (found === PENDING) return { held: false };
+    try {
+      return { held: false, outcome: JSON.parse(String(found)) as RecordedOutcome };
+    } catch {
+      return { held: false };
+    }
+  }
+
+  async settle(key: string, outcome: RecordedOutcome | undefined, expiresAt: number): Promise<void> {
+    if (!outcome) {
+      await this.#client.call('DEL', this.#recordKey(key));
+      return;
+    }
+    await this.#client.call(
+      'SET',
+      this.#recordKey(key),
+      JSON.stringify(outcome),
+      'PXAT',
+      String(Math.ceil(expiresAt)),
+    );
+  }
+
+  #recordKey(key: string): string {
+    return `${this.#recordPrefix}${createHash('sha256').update(key).digest('base64url')}`;
+  }
+
   /** Closes the connection the store made from `url` (a client you gave stays yours). */
   async close(): Promise<void> {
     if (this.#owned) await this.#client.quit().catch(() => undefined);
   }
 }
+
+const PENDING = 'pending';
+/** Hold the key if nobody does (nil back), else answer what it holds: one atomic step. */
+const CLAIM = `if redis.call('SET', KEYS[1], '${PENDING}', 'NX', 'PXAT', ARGV[1]) then return nil end
+return redis.call('GET', KEYS[1])`;
 
 type RedisConstructor = new (
   url: string,

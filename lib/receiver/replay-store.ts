@@ -28,7 +28,32 @@ export interface ReplayStore {
    * then answers 503 and delivers nothing.
    */
   remember(key: string, expiresAt: number, context?: ReplayContext): boolean | Promise<boolean>;
+  /**
+   * Optional, for exactly-once delivery when a sender retries a message (the same signed
+   * iSchedule-Message-ID under a fresh signature): holds `key` (one recipient of one message)
+   * for this request until `holdUntil`, unless it is held or settled already. Must be atomic.
+   */
+  claim?(key: string, holdUntil: number, context?: ReplayContext): RecipientRecord | Promise<RecipientRecord>;
+  /**
+   * Records the outcome of a held key until `expiresAt`; `undefined` releases it (a temporary
+   * failure, so that a retry delivers again).
+   */
+  settle?(key: string, outcome: RecordedOutcome | undefined, expiresAt: number): void | Promise<void>;
 }
+
+/** A recipient's answer as remembered for retries of the same message. */
+export interface RecordedOutcome {
+  readonly requestStatus: string;
+  readonly description?: string;
+}
+
+/**
+ * What claim found: `held` (this request delivers), or not held with the outcome recorded
+ * earlier, or without one while another request is delivering it.
+ */
+export type RecipientRecord =
+  | { readonly held: true }
+  | { readonly held: false; readonly outcome?: RecordedOutcome };
 
 /** The store cannot take this key now; `retryAfter` seconds from now it will have room. */
 export class ReplayStoreFullError extends ExpressIScheduleError<'replay-store-full'> {
@@ -73,6 +98,9 @@ export class MemoryReplayStore implements ReplayStore {
   readonly #buckets: Bucket[] = [];
   readonly #groups = new Groups();
   #size = 0;
+  /** Per-recipient outcomes of messages (claim/settle), by salted digest. */
+  readonly #records = new Map<string, { readonly until: number; readonly outcome?: RecordedOutcome }>();
+  readonly #maxRecords: number;
 
   constructor(options: MemoryReplayStoreOptions = {}) {
     checkOptions(
@@ -88,6 +116,8 @@ export class MemoryReplayStore implements ReplayStore {
       'MemoryReplayStore options',
     );
     this.#maxEntries = options.maxEntries ?? 1_000_000;
+    // Recipients of messages are far fewer than signatures worth remembering.
+    this.#maxRecords = Math.max(1000, Math.floor(this.#maxEntries / 10));
     this.#bucketMs = (options.bucketSeconds ?? 120) * 1000;
     this.#now = options.now ?? Date.now;
   }
@@ -109,6 +139,34 @@ export class MemoryReplayStore implements ReplayStore {
     this.#groups.add(id, 1);
     this.#size++;
     return true;
+  }
+
+  claim(key: string, holdUntil: number, context?: ReplayContext): RecipientRecord {
+    const now = this.#now();
+    const id = hash('sha256', this.#salt + key, 'base64url');
+    const found = this.#records.get(id);
+    if (found && found.until > now)
+      return found.outcome ? { held: false, outcome: found.outcome } : { held: false };
+    if (this.#records.size >= this.#maxRecords) this.#sweepRecords(now, groupOf(context?.domain));
+    this.#records.set(id, { until: holdUntil });
+    return { held: true };
+  }
+
+  settle(key: string, outcome: RecordedOutcome | undefined, expiresAt: number): void {
+    const id = hash('sha256', this.#salt + key, 'base64url');
+    if (outcome) this.#records.set(id, { until: expiresAt, outcome });
+    else this.#records.delete(id);
+  }
+
+  /** Drops expired outcomes; when none has expired, the store is full for now. */
+  #sweepRecords(now: number, group: string): void {
+    for (const [id, record] of this.#records) if (record.until <= now) this.#records.delete(id);
+    if (this.#records.size < this.#maxRecords) return;
+    throw new ReplayStoreFullError(
+      `this receiver is remembering too many recent deliveries (${this.#records.size}); retry in 60 s`,
+      60,
+      group,
+    );
   }
 
   /** Keys remembered now. */

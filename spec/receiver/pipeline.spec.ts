@@ -155,7 +155,7 @@ describe('the POST pipeline refuses, with the precise IS:error', () => {
     );
   });
 
-  it('verification-failed: unsigned, tampered, signed for another body, or replayed', async () => {
+  it('verification-failed: unsigned, tampered, or signed for another body', async () => {
     await expectError({ key: false }, 'verification-failed', 403, /no DKIM-Signature/);
     await expectError(
       {
@@ -171,18 +171,6 @@ describe('the POST pipeline refuses, with the precise IS:error', () => {
       'verification-failed',
       403,
       /body hash/,
-    );
-    const headers = draftHeaders({ messageId: 'replay-me' });
-    const first = await send({ headers });
-    assert.equal(first.status, 200);
-    // A fresh signature (another x=) over the same message id is still a replay.
-    const signature = signRequest({ headers, body: invitation, key: keys.jupiter, expiresIn: 600 });
-    const withSignature: Headers = [...headers, ['DKIM-Signature', signature]];
-    await expectError(
-      { headers: withSignature, key: false },
-      'verification-failed',
-      403,
-      /replay-me.*already received/,
     );
   });
 
