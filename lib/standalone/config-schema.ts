@@ -127,6 +127,12 @@ export const configFile = v.strictObject(
         'A Redis shared by every process and host receiving for these domains: replay memory (default: in this process).',
       ),
     ),
+    workers: v.optional(
+      about(
+        v.pipe(positiveInteger('an integer from 1 to 64'), v.maxValue(64, 'an integer from 1 to 64')),
+        'Processes serving the port (default 1); more than one needs redis.',
+      ),
+    ),
     inboxQuota: v.optional(
       about(
         v.strictObject(

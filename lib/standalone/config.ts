@@ -38,6 +38,8 @@ export interface ServerConfig
   readonly inboxQuota?: InboxQuota;
   /** `redis://host:port/db`: replay memory shared with the other processes and hosts. */
   readonly redis?: string;
+  /** Processes `ischedule serve` runs on the port (default 1). */
+  readonly workers?: number;
 }
 
 export interface HttpLimits {
@@ -137,6 +139,7 @@ export function parseConfig(json: unknown, baseDir: string): ServerConfig {
     ...(root.allowNetworks && { allowNetworks: root.allowNetworks }),
     ...(root.inboxQuota && { inboxQuota: root.inboxQuota }),
     ...(root.redis && { redis: root.redis }),
+    ...(root.workers !== undefined && { workers: root.workers }),
     ...(root.limits && { limits: root.limits }),
     ...(root.capabilities && { capabilities: root.capabilities }),
     ...(root.policy && { policy: root.policy }),

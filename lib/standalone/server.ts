@@ -42,8 +42,7 @@ export interface RunningServer {
  * receiver, the filesystem adapter, a signing key made when missing.
  */
 export async function startServer(config: ServerConfig, logger: Logger = {}): Promise<RunningServer> {
-  mkdirSync(config.dataDir, { recursive: true });
-  const signing = loadOrCreateSigningKey(config, logger);
+  const signing = prepareServerFiles(config, logger);
   // Shared replay memory when several processes or hosts receive; else this process's own.
   const replayStore = config.redis ? new RedisReplayStore({ url: config.redis, logger }) : undefined;
   // Any other path gets the handler's short plain 404: no stack, no file paths.
@@ -126,6 +125,17 @@ export async function startServer(config: ServerConfig, logger: Logger = {}): Pr
       await replayStore?.close();
     },
   };
+}
+
+/**
+ * Makes what the server needs on disk and is missing (the data folder, the signing key, a
+ * self-signed certificate); returns the signing key. `serve --workers` runs it once before the
+ * workers start, so that they do not each make a different key.
+ */
+export function prepareServerFiles(config: ServerConfig, logger: Logger = {}): SigningKey {
+  mkdirSync(config.dataDir, { recursive: true });
+  if (config.tls === 'self-signed') selfSigned(config, logger);
+  return loadOrCreateSigningKey(config, logger);
 }
 
 function loadOrCreateSigningKey(config: ServerConfig, logger: Logger): SigningKey {

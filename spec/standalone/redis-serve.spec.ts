@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { keyRecord, signRequest } from '../support/api.js';
-import { type ServeProcess, serve } from '../support/cli.js';
+import { cli, type ServeProcess, serve } from '../support/cli.js';
 import { draftHeaders, fixture, keys } from '../support/fixtures.js';
 import { post, type TestReceiver } from '../support/receiver.js';
 import { redisUnavailable, startRedis, type TestRedis } from '../support/redis.js';
@@ -86,4 +86,73 @@ describe('two `ischedule serve` processes on one Redis receive as one', { skip: 
     assert.match(retry.responses?.[0]?.description ?? '', /^already received: /);
     assert.equal(inbox().length, before + 1);
   });
+
+  it('serve --workers 2: one port, one delivery per request, a dead worker replaced, a clean stop', async () => {
+    const workers = await serve([
+      '--config',
+      path.join(dir, 'config.json'),
+      '--redis',
+      redis.url,
+      '--workers',
+      '2',
+    ]);
+    try {
+      await waitFor(
+        () => (workers.output().match(/worker \d+ listening/g) ?? []).length >= 2,
+        workers.output,
+      );
+      const receiver: TestReceiver = {
+        url: new URL(workers.url).origin,
+        delivered: [],
+        close: async () => {},
+      };
+      const before = inbox().length;
+      for (let round = 0; round < 4; round++) {
+        const headers = draftHeaders();
+        const signed = [
+          ...headers,
+          [
+            'DKIM-Signature',
+            signRequest({ headers, body: invitation, key: keys.jupiter, queryMethods: ['private-exchange'] }),
+          ],
+        ] as Array<[string, string]>;
+        // Separate connections, spread over the workers by the primary.
+        const results = await Promise.all(
+          [1, 2].map(() => post(receiver, { headers: signed, body: invitation, key: false })),
+        );
+        assert.deepEqual(results.map((r) => r.status).sort(), [200, 403]);
+      }
+      assert.equal(inbox().length, before + 4);
+
+      const pid = Number(/worker (\d+) listening/.exec(workers.output())![1]);
+      process.kill(pid, 'SIGKILL');
+      await waitFor(() => /starting another/.test(workers.output()), workers.output);
+      await waitFor(
+        () => (workers.output().match(/worker \d+ listening/g) ?? []).length >= 3,
+        workers.output,
+      );
+      const after = await post(receiver, {
+        headers: draftHeaders(),
+        body: invitation,
+        sign: { queryMethods: ['private-exchange'] },
+      });
+      assert.equal(after.status, 200, after.text);
+    } finally {
+      assert.equal(await workers.stop(), 0, workers.output());
+    }
+    assert.match(workers.output(), /each worker finishes its requests in flight[\s\S]*stopped/);
+  });
+
+  it('serve --workers 2 without a shared store refuses to start, and says why', async () => {
+    const result = await cli(['serve', '--config', path.join(dir, 'config.json'), '--workers', '2']);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /--workers 2 needs a replay store shared by the workers: give "redis"/);
+  });
 });
+
+async function waitFor(condition: () => boolean, output: () => string, ms = 20_000): Promise<void> {
+  for (const started = Date.now(); !condition(); ) {
+    if (Date.now() - started > ms) throw new Error(`timed out; output:\n${output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
