@@ -52,14 +52,7 @@ describe('two `ischedule serve` processes on one Redis receive as one', { skip: 
   });
 
   it('delivers a request sent to both at once a single time', async () => {
-    const headers = draftHeaders();
-    const signed = [
-      ...headers,
-      [
-        'DKIM-Signature',
-        signRequest({ headers, body: invitation, key: keys.jupiter, queryMethods: ['private-exchange'] }),
-      ],
-    ] as Array<[string, string]>;
+    const signed = signedOnce();
     const results = await Promise.all(
       receivers.map((receiver) => post(receiver, { headers: signed, body: invitation, key: false })),
     );
@@ -108,14 +101,7 @@ describe('two `ischedule serve` processes on one Redis receive as one', { skip: 
       };
       const before = inbox().length;
       for (let round = 0; round < 4; round++) {
-        const headers = draftHeaders();
-        const signed = [
-          ...headers,
-          [
-            'DKIM-Signature',
-            signRequest({ headers, body: invitation, key: keys.jupiter, queryMethods: ['private-exchange'] }),
-          ],
-        ] as Array<[string, string]>;
+        const signed = signedOnce();
         // Separate connections, spread over the workers by the primary.
         const results = await Promise.all(
           [1, 2].map(() => post(receiver, { headers: signed, body: invitation, key: false })),
@@ -149,6 +135,18 @@ describe('two `ischedule serve` processes on one Redis receive as one', { skip: 
     assert.match(result.stderr, /--workers 2 needs a replay store shared by the workers: give "redis"/);
   });
 });
+
+/** A request signed once (q=private-exchange), so that the very same octets can be sent twice. */
+function signedOnce(): Array<[string, string]> {
+  const headers = draftHeaders();
+  const signature = signRequest({
+    headers,
+    body: invitation,
+    key: keys.jupiter,
+    queryMethods: ['private-exchange'],
+  });
+  return [...headers, ['DKIM-Signature', signature]];
+}
 
 async function waitFor(condition: () => boolean, output: () => string, ms = 20_000): Promise<void> {
   for (const started = Date.now(); !condition(); ) {
