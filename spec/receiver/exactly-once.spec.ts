@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { signRequest } from '../support/api.js';
-import { draftHeaders, fixture, type Headers, keys } from '../support/fixtures.js';
+import { draftHeaders, fixture, type Headers } from '../support/fixtures.js';
 import { post, startReceiver } from '../support/receiver.js';
 
 const invitation = fixture('draft/a1-request.ics')
