@@ -124,6 +124,12 @@ export interface LimitOptions {
   readonly maxParameters?: number;
   /** Components (VEVENT, VALARM, VTIMEZONE, ...) in one message (default 1000). */
   readonly maxComponents?: number;
+  /**
+   * Requests from one signing domain (by registrable domain) in progress at once, per process
+   * (default 32): beyond it a request is answered 503 with Retry-After 1, so that one peer cannot
+   * occupy every adapter call.
+   */
+  readonly maxConcurrentPerDomain?: number;
   /** Longest free-busy range a request may ask for, days (default 366). */
   readonly maxFreeBusyDays?: number;
   /**
@@ -181,4 +187,5 @@ export const DEFAULT_LIMITS: Required<LimitOptions> = {
   maxComponents: 1000,
   maxFreeBusyDays: 366,
   maxFreeBusyPeriods: 5000,
+  maxConcurrentPerDomain: 32,
 };

@@ -5,8 +5,12 @@
  * other reason takes no room in the replay store.
  */
 
-import type { LazyAbortController } from '../concurrency.js';
-import { headerPairs } from '../http/headers.js';
+import createDebug from 'debug';
+import type { ConcurrencyLimit, LazyAbortController } from '../concurrency.js';
+import { registrableDomain } from '../dns/names.js';
+import { IScheduleError } from '../errors.js';
+import { headerPairs, headerValues } from '../http/headers.js';
+import type { ParsedMessage } from '../itip/message.js';
 import type { RecipientResponse } from '../xml/response.js';
 import { checkReplay, checkSender, verifySignature } from './authenticate.js';
 import { checkMessage, parseMessage } from './check-message.js';
@@ -15,6 +19,8 @@ import type { IncomingRequest } from './handler.js';
 import { readBody } from './read-body.js';
 import { checkVersion, readContentType, readOriginator, readRecipients } from './request-headers.js';
 import type { ResolvedOptions } from './resolve-options.js';
+
+const debug = createDebug('ischedule:receiver:pipeline');
 
 export async function handleSchedulingRequest<User>(
   req: IncomingRequest,
@@ -34,10 +40,71 @@ export async function handleSchedulingRequest<User>(
   const verified = await verifySignature(headers, body, options.keys, options, now, cancel);
   checkSender(verified, originator, options.domains, policy);
 
-  const message = parseMessage(body, contentType, options.limits);
-  checkMessage(message, originator, recipients, options);
-  const identity = policy.replayProtection
-    ? await checkReplay(verified, headers, options.replayStore)
-    : undefined;
-  return deliverToRecipients({ originator, recipients, message, request: req, identity }, options);
+  // One peer cannot hold every place: its requests beyond the cap wait outside (503).
+  const release = acquirePlace(options.concurrency, verified.domain, options.limits.maxConcurrentPerDomain);
+  try {
+    const message = parseMessage(body, contentType, options.limits);
+    checkMessage(message, originator, recipients, options);
+    const identity = policy.replayProtection
+      ? await checkReplay(verified, headers, options.replayStore)
+      : undefined;
+    const responses = await deliverToRecipients(
+      { originator, recipients, message, request: req, identity },
+      options,
+    );
+    audit(
+      options,
+      verified.domain,
+      headerValues(headers, 'iSchedule-Message-ID')[0],
+      originator,
+      message,
+      responses,
+    );
+    return responses;
+  } finally {
+    release();
+  }
+}
+
+function acquirePlace(limit: ConcurrencyLimit, domain: string, max: number): () => void {
+  try {
+    return limit.acquire(registrableDomain(domain) ?? domain);
+  } catch {
+    throw new IScheduleError(
+      'service-unavailable',
+      `too many requests from ${domain} at once (limits.maxConcurrentPerDomain is ${max}); retry shortly`,
+      503,
+      { retryAfter: 1 },
+    );
+  }
+}
+
+/** The audit trail: one line per accepted message, who sent it and what each recipient got; no body. */
+function audit(
+  options: ResolvedOptions<unknown>,
+  domain: string,
+  messageId: string | undefined,
+  originator: string,
+  message: ParsedMessage,
+  responses: readonly RecipientResponse[],
+): void {
+  const recipients = responses.map((r) => `${r.recipient} ${r.requestStatus.split(';')[0]}`);
+  debug(
+    'accepted %s %s/%s from %s (%s): %s',
+    messageId,
+    message.component,
+    message.method,
+    domain,
+    originator,
+    recipients.join(', '),
+  );
+  options.logger.info?.('iSchedule message accepted', {
+    domain,
+    ...(messageId !== undefined && { messageId }),
+    originator,
+    method: message.method,
+    component: message.component,
+    uid: message.uid,
+    recipients,
+  });
 }

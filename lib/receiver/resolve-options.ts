@@ -3,6 +3,7 @@
  * mistake is an OptionsError at startup, not a 500 at the first request), defaults filled in,
  * signing keys parsed.
  */
+import { ConcurrencyLimit } from '../concurrency.js';
 import { keyRecord } from '../dkim/publish-key.js';
 import { defaultKeys, type KeyResolver } from '../dkim/resolvers.js';
 import { prepareSigningKey, type SigningKey } from '../dkim/sign.js';
@@ -39,6 +40,8 @@ export interface ResolvedOptions<User> {
   readonly logger: Logger;
   readonly paths: readonly string[];
   readonly adapterTimeout: number;
+  /** Requests in progress per signing domain (limits.maxConcurrentPerDomain). */
+  readonly concurrency: ConcurrencyLimit;
   /** `<domain>/<selector>` -> key records to serve at /.well-known/domainkey. */
   readonly publishedKeys: ReadonlyMap<string, readonly string[]>;
 }
@@ -69,6 +72,7 @@ export function resolveOptions<User>(options: IScheduleRouterOptions<User>): Res
   };
 
   const policy = options.policy ?? {};
+  const limits = { ...DEFAULT_LIMITS, ...definedOnly(options.limits ?? {}) };
   const keys =
     options.keys ??
     defaultKeys({
@@ -94,7 +98,11 @@ export function resolveOptions<User>(options: IScheduleRouterOptions<User>): Res
       ...(policy.allowDomains && { allowDomains: policy.allowDomains }),
     },
     replayStore: options.replayStore ?? new MemoryReplayStore(),
-    limits: { ...DEFAULT_LIMITS, ...definedOnly(options.limits ?? {}) },
+    limits,
+    concurrency: new ConcurrencyLimit({
+      total: Number.POSITIVE_INFINITY,
+      perGroup: limits.maxConcurrentPerDomain,
+    }),
     logger: options.logger ?? {},
     paths: [options.path ?? '/.well-known/ischedule', ...(options.extraPaths ?? [])],
     adapterTimeout: options.adapterTimeout ?? 10_000,

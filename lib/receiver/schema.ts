@@ -70,6 +70,7 @@ export const limitOptions = v.strictObject(
     maxComponents: v.optional(positiveInteger()),
     maxFreeBusyDays: v.optional(positiveInteger()),
     maxFreeBusyPeriods: v.optional(positiveInteger()),
+    maxConcurrentPerDomain: v.optional(positiveInteger()),
   },
   'an object',
 );
