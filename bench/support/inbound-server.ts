@@ -14,6 +14,8 @@ app.use(
   createIScheduleRouter({
     domains: ['example.org'],
     keys: privateExchangeKeys({ 'jupiter._domainkey.example.com': keyRecord(privateKey) }),
+    // One load generator on one address: the per-peer limits would measure themselves.
+    rateLimits: { perAddress: false, perDomain: false },
     adapter: {
       lookupUser: ({ address }) => address,
       deliverToInbox: () => undefined,

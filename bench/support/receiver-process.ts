@@ -19,6 +19,8 @@ app.use(
   lib.createIScheduleRouter({
     domains: ['example.org'],
     keys: lib.privateExchangeKeys({ 'jupiter._domainkey.example.com': lib.keyRecord(privateKey) }),
+    // One load generator on one address: the per-peer limits would measure themselves.
+    rateLimits: { perAddress: false, perDomain: false },
     adapter: {
       lookupUser: ({ address }: { address: string }) => address,
       deliverToInbox: () => undefined,

@@ -16,6 +16,7 @@ export type {
   PolicyOptions,
 } from './options.js';
 export { DEFAULT_LIMITS, DEFAULT_SCHEDULING_MESSAGES } from './options.js';
+export { DEFAULT_RATE_LIMITS, type RateLimit, type RateLimitOptions } from './rate-limits.js';
 export {
   type RedisClientLike,
   RedisReplayStore,

@@ -29,6 +29,7 @@ export async function handleSchedulingRequest<User>(
   cancel?: LazyAbortController,
 ): Promise<RecipientResponse[]> {
   const { capabilities, policy } = options;
+  await options.rateLimits.checkAddress(req);
   const body = await readBody(req, capabilities.maxContentLength);
   const headers = headerPairs(req.rawHeaders);
   checkVersion(headers);
@@ -39,6 +40,7 @@ export async function handleSchedulingRequest<User>(
   const now = Math.floor(Date.now() / 1000);
   const verified = await verifySignature(headers, body, options.keys, options, now, cancel);
   checkSender(verified, originator, options.domains, policy);
+  await options.rateLimits.checkDomain(verified.domain);
 
   // One peer cannot hold every place: its requests beyond the cap wait outside (503).
   const release = acquirePlace(options.concurrency, verified.domain, options.limits.maxConcurrentPerDomain);

@@ -114,6 +114,11 @@ export class RedisReplayStore implements ReplayStore {
     return `${this.#recordPrefix}${createHash('sha256').update(key).digest('base64url')}`;
   }
 
+  /** The ioredis client in use (to share it, e.g. as rateLimits.redis). */
+  get client(): RedisClientLike {
+    return this.#client;
+  }
+
   /** Closes the connection the store made from `url` (a client you gave stays yours). */
   async close(): Promise<void> {
     if (this.#owned) await this.#client.quit().catch(() => undefined);

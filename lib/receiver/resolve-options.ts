@@ -19,6 +19,7 @@ import {
   type Logger,
   type PolicyOptions,
 } from './options.js';
+import { RateLimits } from './rate-limits.js';
 import { MemoryReplayStore, type ReplayStore } from './replay-store.js';
 import { routerOptions } from './schema.js';
 
@@ -40,6 +41,7 @@ export interface ResolvedOptions<User> {
   readonly logger: Logger;
   readonly paths: readonly string[];
   readonly adapterTimeout: number;
+  readonly rateLimits: RateLimits;
   /** Requests in progress per signing domain (limits.maxConcurrentPerDomain). */
   readonly concurrency: ConcurrencyLimit;
   /** `<domain>/<selector>` -> key records to serve at /.well-known/domainkey. */
@@ -99,6 +101,7 @@ export function resolveOptions<User>(options: IScheduleRouterOptions<User>): Res
     },
     replayStore: options.replayStore ?? new MemoryReplayStore(),
     limits,
+    rateLimits: new RateLimits(options.rateLimits),
     concurrency: new ConcurrencyLimit({
       total: Number.POSITIVE_INFINITY,
       perGroup: limits.maxConcurrentPerDomain,

@@ -8,6 +8,7 @@ import { dnsSchema } from '../dns/schema.js';
 import {
   amount,
   domainList,
+  domainName,
   flag,
   fn,
   methods,
@@ -75,6 +76,21 @@ export const limitOptions = v.strictObject(
   'an object',
 );
 
+const rateLimit = v.strictObject(
+  {
+    points: positiveInteger('a positive integer (requests)'),
+    duration: positiveInteger('a positive integer (seconds)'),
+  },
+  'a limit { points, duration }',
+);
+
+/** The JSON part of rateLimits (the config file takes these). */
+export const rateLimitEntries = {
+  perAddress: v.optional(v.union([rateLimit, v.literal(false)], 'a limit { points, duration }, or false')),
+  perDomain: v.optional(v.union([rateLimit, v.literal(false)], 'a limit { points, duration }, or false')),
+  domains: v.optional(v.record(domainName, rateLimit, 'an object of domain: { points, duration }')),
+};
+
 export const receiverPaths = v.array(receiverPath, 'an array of paths');
 
 export const logger = methods(
@@ -101,6 +117,16 @@ export const routerOptions = v.strictObject(
     capabilities: v.optional(capabilityOptions),
     policy: v.optional(policyOptions),
     replayStore: v.optional(methods({ remember: fn('a function') }, 'a ReplayStore { remember }')),
+    rateLimits: v.optional(
+      v.strictObject(
+        {
+          ...rateLimitEntries,
+          redis: v.optional(methods({ call: fn('a function') }, 'an ioredis client')),
+          clientAddress: v.optional(fn('a function')),
+        },
+        'an object { perAddress, perDomain, domains, redis, clientAddress }',
+      ),
+    ),
     logger: v.optional(logger),
     path: v.optional(receiverPath),
     extraPaths: v.optional(receiverPaths),

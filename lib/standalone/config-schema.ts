@@ -6,7 +6,13 @@
 import * as v from 'valibot';
 import { queryMethods } from '../dkim/schema.js';
 import { dnsOptionsEntries } from '../dns/schema.js';
-import { capabilityOptions, limitOptions, policyOptions, receiverPaths } from '../receiver/schema.js';
+import {
+  capabilityOptions,
+  limitOptions,
+  policyOptions,
+  rateLimitEntries,
+  receiverPaths,
+} from '../receiver/schema.js';
 import {
   calendarAddress,
   networkList,
@@ -125,6 +131,12 @@ export const configFile = v.strictObject(
       about(
         redisUrl,
         'A Redis shared by every process and host receiving for these domains: replay memory (default: in this process).',
+      ),
+    ),
+    rateLimits: v.optional(
+      about(
+        v.strictObject(rateLimitEntries, 'an object { perAddress, perDomain, domains }'),
+        'Requests per client address and per signing domain (shared through redis when set).',
       ),
     ),
     workers: v.optional(

@@ -8,6 +8,7 @@ import type * as v from 'valibot';
 import type { QueryMethod } from '../dkim/signature.js';
 import { OptionsError } from '../errors.js';
 import type { IScheduleRouterOptions } from '../receiver/options.js';
+import type { RateLimitOptions } from '../receiver/rate-limits.js';
 import { parseOptions } from '../validation.js';
 import { configFile } from './config-schema.js';
 import type { InboxQuota } from './filesystem-adapter.js';
@@ -38,6 +39,8 @@ export interface ServerConfig
   readonly inboxQuota?: InboxQuota;
   /** `redis://host:port/db`: replay memory shared with the other processes and hosts. */
   readonly redis?: string;
+  /** Limits per client address and per signing domain (counted in Redis when `redis` is set). */
+  readonly rateLimits?: Omit<RateLimitOptions, 'redis' | 'clientAddress'>;
   /** Processes `ischedule serve` runs on the port (default 1). */
   readonly workers?: number;
 }
@@ -140,6 +143,7 @@ export function parseConfig(json: unknown, baseDir: string): ServerConfig {
     ...(root.inboxQuota && { inboxQuota: root.inboxQuota }),
     ...(root.redis && { redis: root.redis }),
     ...(root.workers !== undefined && { workers: root.workers }),
+    ...(root.rateLimits && { rateLimits: root.rateLimits }),
     ...(root.limits && { limits: root.limits }),
     ...(root.capabilities && { capabilities: root.capabilities }),
     ...(root.policy && { policy: root.policy }),

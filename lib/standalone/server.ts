@@ -63,6 +63,7 @@ export async function startServer(config: ServerConfig, logger: Logger = {}): Pr
     ...(config.path && { path: config.path }),
     ...(config.extraPaths && { extraPaths: config.extraPaths }),
     ...(replayStore && { replayStore }),
+    rateLimits: { ...config.rateLimits, ...(replayStore && { redis: replayStore.client }) },
   });
   const limits = { ...HTTP_DEFAULTS, ...config.http };
   const serverOptions = {

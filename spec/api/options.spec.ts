@@ -231,6 +231,11 @@ describe('the config file: the same checks as the library', () => {
       [{ tls: { cert: 'c.pem' } }, 'tls.key is required'],
       [{ tls: 'self' }, 'tls must be "self-signed", false, or { "cert": file, "key": file }, not "self"'],
       [{ domains: [] }, 'domains must be a non-empty array of domain names, not an empty array'],
+      [
+        { rateLimits: { perDomain: { points: 0, duration: 60 } } },
+        'rateLimits.perDomain.points must be a positive integer (requests), not 0',
+      ],
+      [{ workers: 100 }, 'workers must be an integer from 1 to 64, not 100'],
     ];
     for (const [override, message] of cases) {
       assert.throws(
