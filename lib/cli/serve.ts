@@ -113,6 +113,8 @@ function banner(
   lines.push(`iSchedule receiver listening: ${server.url}`);
   lines.push(`  domains: ${config.domains.join(', ')}; users: ${config.users.join(', ')}`);
   lines.push(`  inboxes: ${config.dataDir}/<address>/inbox/`);
+  if (server.monitoringUrl)
+    lines.push(`  monitoring: ${server.monitoringUrl}/metrics, /healthz, /healthz/ready`);
   lines.push('');
   lines.push('DNS records to publish (zone file):');
   const host =

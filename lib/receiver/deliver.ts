@@ -118,8 +118,17 @@ async function deliverOne<User>(
   const { adapter } = options;
   // One controller for this recipient's calls; each call still has its own deadline.
   const controller = new AbortController();
-  const bounded = <T>(name: string, call: (signal: AbortSignal) => T | Promise<T>) =>
-    callAdapter(name, options.adapterTimeout, controller, call);
+  const bounded = async <T>(
+    name: 'lookupUser' | 'deliverToInbox' | 'getFreeBusy',
+    call: (signal: AbortSignal) => T | Promise<T>,
+  ) => {
+    const started = options.metrics && performance.now();
+    try {
+      return await callAdapter(name, options.adapterTimeout, controller, call);
+    } finally {
+      if (started) options.metrics?.adapterCall(name, (performance.now() - started) / 1000);
+    }
+  };
   try {
     const user = await bounded('lookupUser', (signal) =>
       adapter.lookupUser({ address: recipient, request, signal }),

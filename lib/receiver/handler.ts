@@ -17,6 +17,7 @@ import { buildCapabilities } from '../xml/capabilities.js';
 import { buildScheduleResponse } from '../xml/response.js';
 import type { IScheduleRouterOptions } from './options.js';
 import { handleSchedulingRequest } from './pipeline.js';
+import { LIMIT_DETAIL } from './rate-limits.js';
 import { type ResolvedOptions, resolveOptions } from './resolve-options.js';
 import { sendError, sendText, sendXml, setIScheduleHeaders } from './respond.js';
 
@@ -179,6 +180,10 @@ async function answerPost<User>(
   try {
     const responses = await handleSchedulingRequest(req, options, cancel);
     sendXml(res, 200, buildScheduleResponse(responses));
+    if (options.metrics) {
+      options.metrics.request('accepted');
+      for (const response of responses) options.metrics.recipient(response.requestStatus);
+    }
   } catch (error) {
     if (cancel.reason === CLIENT_GONE) {
       debug('client went away: %s', (error as Error)?.message);
@@ -187,6 +192,7 @@ async function answerPost<User>(
     if (error instanceof IScheduleError) {
       debug('refused: %s (%s) %s', error.code, error.message, error.detail ?? '');
       logRefusal(error, options, bursts);
+      countRefusal(error, options);
       // A body we stopped reading: close the connection rather than read the rest.
       if (error.code === 'max-content-length') res.setHeader('Connection', 'close');
       if (error.retryAfter !== undefined) res.setHeader('Retry-After', String(error.retryAfter));
@@ -194,6 +200,7 @@ async function answerPost<User>(
       return;
     }
     const setup = error instanceof SetupError;
+    options.metrics?.request('failed');
     options.logger.error?.(setup ? error.message : 'iSchedule receiver fault', {
       error: error instanceof Error ? (error.stack ?? error.message) : String(error),
     });
@@ -254,6 +261,13 @@ function logRefusal(error: IScheduleError, options: ResolvedOptions<unknown>, bu
   } else if (error.code === 'service-unavailable' && bursts.first(error.detail ?? error.message)) {
     options.logger.warn?.('iSchedule request deferred (503)', details);
   }
+}
+
+function countRefusal(error: IScheduleError, { metrics }: ResolvedOptions<unknown>): void {
+  if (!metrics) return;
+  metrics.request(error.status === 503 ? 'deferred' : 'refused', error.code);
+  if (error instanceof VerificationError) metrics.verificationFailure(error.reason);
+  if (error.detail?.startsWith(LIMIT_DETAIL)) metrics.limited(error.detail.slice(LIMIT_DETAIL.length));
 }
 
 /** Remembers which messages were logged in the last minute. */

@@ -6,6 +6,7 @@ export {
   type OutgoingResponse,
 } from './handler.js';
 export { type KoaContextLike, koaMiddleware } from './koa.js';
+export { IScheduleMetrics, type MetricsOptions, type RequestOutcome } from './metrics.js';
 export type {
   CapabilityOptions,
   DeliveryResult,

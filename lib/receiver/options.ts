@@ -7,6 +7,7 @@ import type { SigningKey } from '../dkim/sign.js';
 import type { DnsOptions, DnsResolver } from '../dns/client.js';
 import type { BusyPeriod, ScheduleMessage } from '../itip/schedule-message.js';
 import type { IncomingRequest } from './handler.js';
+import type { IScheduleMetrics } from './metrics.js';
 import type { RateLimitOptions } from './rate-limits.js';
 import type { ReplayStore } from './replay-store.js';
 
@@ -161,6 +162,8 @@ export interface IScheduleRouterOptions<User = unknown> {
   readonly limits?: LimitOptions;
   readonly capabilities?: CapabilityOptions;
   readonly policy?: PolicyOptions;
+  /** Prometheus metrics to keep (see IScheduleMetrics); default none. */
+  readonly metrics?: IScheduleMetrics;
   /** Requests per client address and per signing domain (limits in this process by default). */
   readonly rateLimits?: RateLimitOptions;
   /** Where seen signatures are remembered (default: in memory, this process only). */

@@ -16,6 +16,7 @@ import { checkReplay, checkSender, verifySignature } from './authenticate.js';
 import { checkMessage, parseMessage } from './check-message.js';
 import { deliverToRecipients } from './deliver.js';
 import type { IncomingRequest } from './handler.js';
+import { LIMIT_DETAIL } from './rate-limits.js';
 import { readBody } from './read-body.js';
 import { checkVersion, readContentType, readOriginator, readRecipients } from './request-headers.js';
 import type { ResolvedOptions } from './resolve-options.js';
@@ -38,7 +39,9 @@ export async function handleSchedulingRequest<User>(
   const recipients = readRecipients(headers, capabilities.maxRecipients);
 
   const now = Math.floor(Date.now() / 1000);
+  const started = options.metrics && performance.now();
   const verified = await verifySignature(headers, body, options.keys, options, now, cancel);
+  if (started) options.metrics?.verification((performance.now() - started) / 1000);
   checkSender(verified, originator, options.domains, policy);
   await options.rateLimits.checkDomain(verified.domain);
 
@@ -76,7 +79,7 @@ function acquirePlace(limit: ConcurrencyLimit, domain: string, max: number): () 
       'service-unavailable',
       `too many requests from ${domain} at once (limits.maxConcurrentPerDomain is ${max}); retry shortly`,
       503,
-      { retryAfter: 1 },
+      { retryAfter: 1, detail: `${LIMIT_DETAIL}concurrency` },
     );
   }
 }

@@ -38,6 +38,9 @@ export interface RateLimitOptions {
   readonly clientAddress?: (request: IncomingRequest) => string | undefined;
 }
 
+/** The `detail` of a refusal by a limit: this, then the limit's kind (for logs and metrics). */
+export const LIMIT_DETAIL = 'limit ';
+
 export const DEFAULT_RATE_LIMITS = {
   perAddress: { points: 600, duration: 60 },
   perDomain: { points: 1200, duration: 60 },
@@ -46,7 +49,10 @@ export const DEFAULT_RATE_LIMITS = {
 interface Limiter {
   readonly limiter: RateLimiterAbstract;
   readonly limit: RateLimit;
+  /** The option that set it, for the peer's description. */
   readonly name: string;
+  /** perAddress or perDomain, for logs and metrics. */
+  readonly kind: 'perAddress' | 'perDomain';
 }
 
 /** The receiver's limits, made once from its options. */
@@ -58,7 +64,14 @@ export class RateLimits {
 
   constructor(options: RateLimitOptions = {}, prefix = 'ischedule:limit:') {
     const make = (name: string, limit: RateLimit | false | undefined, key: string): Limiter | undefined =>
-      limit ? { limiter: limiter(limit, `${prefix}${key}`, options.redis), limit, name } : undefined;
+      limit
+        ? {
+            limiter: limiter(limit, `${prefix}${key}`, options.redis),
+            limit,
+            name,
+            kind: key === 'address' ? 'perAddress' : 'perDomain',
+          }
+        : undefined;
     this.#address = make(
       'rateLimits.perAddress',
       options.perAddress ?? DEFAULT_RATE_LIMITS.perAddress,
@@ -101,7 +114,7 @@ function limiter(
   });
 }
 
-async function consume({ limiter, limit, name }: Limiter, key: string, who: string): Promise<void> {
+async function consume({ limiter, limit, name, kind }: Limiter, key: string, who: string): Promise<void> {
   try {
     await limiter.consume(key);
   } catch (rejection) {
@@ -111,7 +124,7 @@ async function consume({ limiter, limit, name }: Limiter, key: string, who: stri
       'service-unavailable',
       `too many requests from ${who} (${name}: ${limit.points} per ${limit.duration} s); retry in ${retryAfter} s`,
       503,
-      { retryAfter },
+      { retryAfter, detail: LIMIT_DETAIL + kind },
     );
   }
 }

@@ -10,6 +10,7 @@ import { prepareSigningKey, type SigningKey } from '../dkim/sign.js';
 import { addressPolicy } from '../net/address-policy.js';
 import { checkOptions } from '../validation.js';
 import type { Capabilities } from '../xml/capabilities.js';
+import type { IScheduleMetrics } from './metrics.js';
 import {
   DEFAULT_LIMITS,
   DEFAULT_SCHEDULING_MESSAGES,
@@ -42,6 +43,7 @@ export interface ResolvedOptions<User> {
   readonly paths: readonly string[];
   readonly adapterTimeout: number;
   readonly rateLimits: RateLimits;
+  readonly metrics?: IScheduleMetrics;
   /** Requests in progress per signing domain (limits.maxConcurrentPerDomain). */
   readonly concurrency: ConcurrencyLimit;
   /** `<domain>/<selector>` -> key records to serve at /.well-known/domainkey. */
@@ -82,6 +84,8 @@ export function resolveOptions<User>(options: IScheduleRouterOptions<User>): Res
       allowNetworks: addressPolicy(options.allowNetworks),
     });
 
+  const replayStore = options.replayStore ?? new MemoryReplayStore();
+  options.metrics?.watchReplayStore(replayStore);
   return {
     domains,
     adapter: options.adapter,
@@ -99,9 +103,10 @@ export function resolveOptions<User>(options: IScheduleRouterOptions<User>): Res
       replayProtection: policy.replayProtection ?? true,
       ...(policy.allowDomains && { allowDomains: policy.allowDomains }),
     },
-    replayStore: options.replayStore ?? new MemoryReplayStore(),
+    replayStore,
     limits,
     rateLimits: new RateLimits(options.rateLimits),
+    ...(options.metrics && { metrics: options.metrics }),
     concurrency: new ConcurrencyLimit({
       total: Number.POSITIVE_INFINITY,
       perGroup: limits.maxConcurrentPerDomain,

@@ -17,6 +17,7 @@ import {
   receiverPath,
   text,
 } from '../validation.js';
+import { IScheduleMetrics } from './metrics.js';
 
 const DATE_TIME = 'a UTC DATE-TIME like 19000101T000000Z';
 
@@ -117,6 +118,7 @@ export const routerOptions = v.strictObject(
     capabilities: v.optional(capabilityOptions),
     policy: v.optional(policyOptions),
     replayStore: v.optional(methods({ remember: fn('a function') }, 'a ReplayStore { remember }')),
+    metrics: v.optional(v.instance(IScheduleMetrics, 'an IScheduleMetrics')),
     rateLimits: v.optional(
       v.strictObject(
         {

@@ -133,6 +133,15 @@ export const configFile = v.strictObject(
         'A Redis shared by every process and host receiving for these domains: replay memory (default: in this process).',
       ),
     ),
+    monitoring: v.optional(
+      about(
+        v.strictObject(
+          { host: v.optional(text('a host name or address')), port: port },
+          'an object { host, port }',
+        ),
+        'A plain-HTTP listener for /metrics (Prometheus) and /healthz, /healthz/ready (default off; host 127.0.0.1).',
+      ),
+    ),
     rateLimits: v.optional(
       about(
         v.strictObject(rateLimitEntries, 'an object { perAddress, perDomain, domains }'),

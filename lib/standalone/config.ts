@@ -41,6 +41,8 @@ export interface ServerConfig
   readonly redis?: string;
   /** Limits per client address and per signing domain (counted in Redis when `redis` is set). */
   readonly rateLimits?: Omit<RateLimitOptions, 'redis' | 'clientAddress'>;
+  /** Where /metrics and /healthz are served (plain HTTP, apart from the receiver); default off. */
+  readonly monitoring?: { readonly host: string; readonly port: number };
   /** Processes `ischedule serve` runs on the port (default 1). */
   readonly workers?: number;
 }
@@ -144,6 +146,9 @@ export function parseConfig(json: unknown, baseDir: string): ServerConfig {
     ...(root.redis && { redis: root.redis }),
     ...(root.workers !== undefined && { workers: root.workers }),
     ...(root.rateLimits && { rateLimits: root.rateLimits }),
+    ...(root.monitoring && {
+      monitoring: { host: root.monitoring.host ?? '127.0.0.1', port: root.monitoring.port },
+    }),
     ...(root.limits && { limits: root.limits }),
     ...(root.capabilities && { capabilities: root.capabilities }),
     ...(root.policy && { policy: root.policy }),

@@ -18,11 +18,13 @@ import {
 } from '../dkim/resolvers.js';
 import type { SigningKey } from '../dkim/sign.js';
 import { createIScheduleHandler } from '../receiver/handler.js';
+import { IScheduleMetrics } from '../receiver/metrics.js';
 import type { Logger } from '../receiver/options.js';
 import { RedisReplayStore } from '../receiver/redis-replay-store.js';
 import { createSelfSignedCertificate } from '../tls/certificate.js';
 import { HTTP_DEFAULTS, type ServerConfig } from './config.js';
 import { filesystemAdapter } from './filesystem-adapter.js';
+import { type Monitoring, startMonitoring } from './monitoring.js';
 
 /** A started standalone server. */
 export interface RunningServer {
@@ -33,6 +35,8 @@ export interface RunningServer {
   readonly certificate?: string;
   readonly certificateFile?: string;
   readonly signing: SigningKey;
+  /** Where /metrics and /healthz answer, when `monitoring` is configured. */
+  readonly monitoringUrl?: string;
   /** Stops accepting connections and resolves once requests in flight are answered. */
   close(): Promise<void>;
 }
@@ -45,6 +49,7 @@ export async function startServer(config: ServerConfig, logger: Logger = {}): Pr
   const signing = prepareServerFiles(config, logger);
   // Shared replay memory when several processes or hosts receive; else this process's own.
   const replayStore = config.redis ? new RedisReplayStore({ url: config.redis, logger }) : undefined;
+  const metrics = config.monitoring ? new IScheduleMetrics() : undefined;
   // Any other path gets the handler's short plain 404: no stack, no file paths.
   const receiver = createIScheduleHandler({
     domains: config.domains,
@@ -63,6 +68,7 @@ export async function startServer(config: ServerConfig, logger: Logger = {}): Pr
     ...(config.path && { path: config.path }),
     ...(config.extraPaths && { extraPaths: config.extraPaths }),
     ...(replayStore && { replayStore }),
+    ...(metrics && { metrics }),
     rateLimits: { ...config.rateLimits, ...(replayStore && { redis: replayStore.client }) },
   });
   const limits = { ...HTTP_DEFAULTS, ...config.http };
@@ -107,6 +113,16 @@ export async function startServer(config: ServerConfig, logger: Logger = {}): Pr
     await replayStore?.close();
     throw error;
   }
+  let monitoring: Monitoring | undefined;
+  if (config.monitoring && metrics) {
+    try {
+      monitoring = await startMonitoring(config.monitoring, metrics, replayStore);
+    } catch (error) {
+      server.close();
+      await replayStore?.close();
+      throw error;
+    }
+  }
 
   const { port } = server.address() as AddressInfo;
   const scheme = config.tls === false ? 'http' : 'https';
@@ -117,7 +133,9 @@ export async function startServer(config: ServerConfig, logger: Logger = {}): Pr
     signing,
     ...(certificate && { certificate }),
     ...(certificateFile && { certificateFile }),
+    ...(monitoring && { monitoringUrl: monitoring.url }),
     close: async () => {
+      await monitoring?.close();
       await new Promise<void>((resolve) => {
         // Idle keep-alive connections go now; busy ones close after their response.
         server.close(() => resolve());

@@ -42,7 +42,6 @@ async function withServer(
   }
 }
 
-/** A raw TCP client; resolves to how long the server kept the connection, in ms. */
 /** A client that sends `start`, then `chunk` every 200 ms, until the server closes on it. */
 function dripping(port: number, start: string, chunk: string) {
   return holdOpen(
@@ -56,6 +55,7 @@ function dripping(port: number, start: string, chunk: string) {
   );
 }
 
+/** A raw TCP client; resolves to how long the server kept the connection, in ms. */
 function holdOpen(port: number, write: (socket: net.Socket) => void, limitMs: number): Promise<number> {
   return new Promise((resolve) => {
     const started = Date.now();
