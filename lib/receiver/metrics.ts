@@ -37,30 +37,29 @@ export class IScheduleMetrics {
     this.registry = options.registry ?? new prom.Registry();
     const registers = [this.registry];
     const name = (suffix: string) => `${options.prefix ?? 'ischedule_'}${suffix}`;
+    const counter = <Label extends string>(suffix: string, help: string, label: Label) =>
+      new prom.Counter<Label>({ name: name(suffix), help, labelNames: [label], registers });
     this.#requests = new prom.Counter({
       name: name('requests_total'),
       help: 'Scheduling POSTs by outcome and IS:error element (none when accepted)',
       labelNames: ['outcome', 'error'],
       registers,
     });
-    this.#recipients = new prom.Counter({
-      name: name('recipients_total'),
-      help: 'Recipients answered, by REQUEST-STATUS code (2.0, 3.7, 5.1, ...)',
-      labelNames: ['status'],
-      registers,
-    });
-    this.#verificationFailures = new prom.Counter({
-      name: name('verification_failures_total'),
-      help: 'DKIM verification failures by reason',
-      labelNames: ['reason'],
-      registers,
-    });
-    this.#limited = new prom.Counter({
-      name: name('limited_total'),
-      help: 'Requests answered 503 by a limit (perAddress, perDomain, concurrency, replay-store)',
-      labelNames: ['limit'],
-      registers,
-    });
+    this.#recipients = counter(
+      'recipients_total',
+      'Recipients answered, by REQUEST-STATUS code (2.0, 3.7, 5.1, ...)',
+      'status',
+    );
+    this.#verificationFailures = counter(
+      'verification_failures_total',
+      'DKIM verification failures by reason',
+      'reason',
+    );
+    this.#limited = counter(
+      'limited_total',
+      'Requests answered 503 by a limit (perAddress, perDomain, concurrency)',
+      'limit',
+    );
     this.#verification = new prom.Histogram({
       name: name('verification_seconds'),
       help: 'Signature verification, key lookup included',
