@@ -26,6 +26,8 @@ export function cli(args: string[], options: { cwd?: string; timeout?: number } 
 
 export interface ServeProcess {
   readonly url: string;
+  /** The serve process (the primary, with --workers). */
+  readonly pid: number;
   readonly output: () => string;
   /** SIGTERM, then the exit code. */
   stop(): Promise<number | null>;
@@ -50,6 +52,7 @@ export function serve(args: string[], options: { cwd?: string } = {}): Promise<S
       child.stdout?.off('data', check);
       resolve({
         url: match[1]!,
+        pid: child.pid!,
         output: () => output,
         stop: () => {
           child.kill('SIGTERM');
