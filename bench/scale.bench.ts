@@ -123,6 +123,9 @@ async function run(
   let other = 0;
   let next = 0;
   const rssStart = rssMiB(pid);
+  // RSS every 10 s: a flat series, not only two ends, says memory does not grow with load.
+  const rssSeries: number[] = [];
+  const sampler = setInterval(() => rssSeries.push(rssMiB(pid)), 10_000);
   const begin = Date.now();
   const end = begin + SECONDS * 1000;
   await Promise.all(
@@ -137,7 +140,9 @@ async function run(
       }
     }),
   );
+  clearInterval(sampler);
   const rssEnd = rssMiB(pid);
+  if (rssSeries.length > 1) console.log(`  RSS every 10 s, MiB: ${rssSeries.join(' ')}`);
   const elapsed = (Date.now() - begin) / 1000;
   if (next >= requests.length)
     console.log(
