@@ -4,6 +4,7 @@
  */
 import { createPublicKey, generateKeyPairSync, KeyObject } from 'node:crypto';
 import { splitTxtStrings } from '../dns/names.js';
+import { OptionsError } from '../errors.js';
 import { checkOptions, domainName, selector as selectorName } from '../validation.js';
 
 /** A new signing key pair, PEM encoded, with the key record that publishes it. */
@@ -50,8 +51,9 @@ export function keyRecord(key: string | Buffer | KeyObject): string {
     return `v=DKIM1; k=ed25519; s=ischedule; p=${Buffer.from(jwk.x ?? '', 'base64url').toString('base64')}`;
   }
   if (publicKey.asymmetricKeyType !== 'rsa')
-    throw new TypeError(
+    throw new OptionsError(
       `keyRecord: a ${publicKey.asymmetricKeyType} key cannot sign for iSchedule (use rsa or ed25519)`,
+      'key',
     );
   const spki = publicKey.export({ type: 'spki', format: 'der' });
   return `v=DKIM1; k=rsa; s=ischedule; p=${spki.toString('base64')}`;
@@ -59,13 +61,16 @@ export function keyRecord(key: string | Buffer | KeyObject): string {
 
 function publicKeyObject(key: string | Buffer | KeyObject): KeyObject {
   if (key instanceof KeyObject) {
-    if (key.type === 'secret') throw new TypeError('keyRecord: a secret key has no public half');
+    if (key.type === 'secret') throw new OptionsError('keyRecord: a secret key has no public half', 'key');
     return key.type === 'public' ? key : createPublicKey(key);
   }
   try {
     return createPublicKey(key);
   } catch {
-    throw new TypeError('keyRecord: not a key in PEM (a public "BEGIN PUBLIC KEY" or a private key)');
+    throw new OptionsError(
+      'keyRecord: not a key in PEM (a public "BEGIN PUBLIC KEY" or a private key)',
+      'key',
+    );
   }
 }
 

@@ -62,20 +62,24 @@ export function signRequest(options: SignOptions): string {
   const headers = options.headers;
   const present = (name: string) => headerValues(headers, name).length > 0;
   for (const required of MUST_SIGN) {
-    if (!present(required)) throw new TypeError(`cannot sign: the request has no ${required} header`);
+    if (!present(required))
+      throw new OptionsError(`cannot sign: the request has no ${required} header`, 'headers');
   }
   // Never list an absent header: peers disagree on how to canonicalize one (CalendarServer fails).
   const names = (options.signedHeaders ?? DEFAULT_SIGNED_HEADERS).filter(present);
   if (new Set(names.map((n) => n.toLowerCase())).size !== names.length) {
-    throw new TypeError('cannot sign: signedHeaders names a header twice');
+    throw new OptionsError('cannot sign: signedHeaders names a header twice', 'signedHeaders');
   }
   for (const required of MUST_SIGN) {
     if (!names.some((n) => n.toLowerCase() === required))
-      throw new TypeError(`cannot sign: ${required} must be signed`);
+      throw new OptionsError(`cannot sign: ${required} must be signed`, 'signedHeaders');
   }
   const methods = options.queryMethods ?? DEFAULT_QUERY_METHODS;
   if (methods.length === 0 || methods.some((m) => !QUERY_METHODS.includes(m))) {
-    throw new TypeError(`cannot sign: queryMethods must name some of ${QUERY_METHODS.join(', ')}`);
+    throw new OptionsError(
+      `cannot sign: queryMethods must name some of ${QUERY_METHODS.join(', ')}`,
+      'queryMethods',
+    );
   }
   const t = options.timestamp ?? Math.floor(Date.now() / 1000);
   const x = t + (options.expiresIn ?? 300);
@@ -104,7 +108,10 @@ function loadPrivateKey(
   try {
     return parseAndCheck(key, algorithm);
   } catch (error) {
-    throw new TypeError(`the signing key ${selector}._domainkey.${domain} ${(error as Error).message}`);
+    throw new OptionsError(
+      `the signing key ${selector}._domainkey.${domain} ${(error as Error).message}`,
+      'key',
+    );
   }
 }
 
@@ -125,7 +132,8 @@ function parseAndCheck(key: SigningKey['privateKey'], algorithm: SignatureAlgori
 /** A private key from PEM text (PKCS#8 or PKCS#1) or a KeyObject; refusals in our words, not OpenSSL's. */
 export function privateKeyObject(key: SigningKey['privateKey']): KeyObject {
   if (key instanceof KeyObject) {
-    if (key.type !== 'private') throw new TypeError(`is a ${key.type} key; signing needs the private key`);
+    if (key.type !== 'private')
+      throw new OptionsError(`is a ${key.type} key; signing needs the private key`, 'key');
     return key;
   }
   const pem = key.toString();
@@ -133,9 +141,9 @@ export function privateKeyObject(key: SigningKey['privateKey']): KeyObject {
     return createPrivateKey(pem);
   } catch {
     if (/-----BEGIN (RSA )?PUBLIC KEY-----/.test(pem))
-      throw new TypeError('is a public key; signing needs the private key');
+      throw new OptionsError('is a public key; signing needs the private key', 'key');
     if (/-----BEGIN ENCRYPTED PRIVATE KEY-----/.test(pem))
-      throw new TypeError('is encrypted; give the key without a passphrase (or as a KeyObject)');
+      throw new OptionsError('is encrypted; give the key without a passphrase (or as a KeyObject)', 'key');
     throw new TypeError(
       'is not a private key in PEM (PKCS#8 "BEGIN PRIVATE KEY" or PKCS#1 "BEGIN RSA PRIVATE KEY")',
     );
@@ -162,12 +170,16 @@ export function prepareSigningKey(
 
 /** Throws a TypeError unless the key can make a signature peers accept with this algorithm. */
 export function checkSigningKey(key: KeyObject, algorithm: SignatureAlgorithm): void {
-  if (key.type !== 'private') throw new TypeError(`is a ${key.type} key; signing needs the private key`);
+  if (key.type !== 'private')
+    throw new OptionsError(`is a ${key.type} key; signing needs the private key`, 'key');
   const expected = algorithm === 'ed25519-sha256' ? 'ed25519' : 'rsa';
   if (key.asymmetricKeyType !== expected) {
-    throw new TypeError(`is an ${key.asymmetricKeyType} key; a=${algorithm} needs an ${expected} key`);
+    throw new OptionsError(
+      `is an ${key.asymmetricKeyType} key; a=${algorithm} needs an ${expected} key`,
+      'key',
+    );
   }
   const bits = key.asymmetricKeyDetails?.modulusLength;
   if (expected === 'rsa' && (bits ?? 0) < 1024)
-    throw new TypeError(`has ${bits} bits; use an RSA key of 2048`);
+    throw new OptionsError(`has ${bits} bits; use an RSA key of 2048`, 'key');
 }

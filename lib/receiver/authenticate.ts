@@ -107,12 +107,6 @@ export function checkSender(
 }
 
 /**
- * Refuses a request seen before whose signature has not expired. One key per request: the
- * signing domain's iSchedule-Message-ID when it is signed (any replay carries the same one),
- * else the signature itself. Run last before delivery, so that only requests that passed every
- * other check take room in the store.
- */
-/**
  * Where a retried message's recipients are remembered (see deliverToRecipients): the signing
  * domain and the signed iSchedule-Message-ID, and how long the message may be retried.
  */
@@ -126,7 +120,8 @@ export interface MessageIdentity {
  * Refuses a signature seen before. With a store that remembers recipients (claim/settle), a
  * message retried under a fresh signature passes here and is answered per recipient: its
  * identity comes back for that. With any other store, a second request with the same signed
- * iSchedule-Message-ID is refused as a replay.
+ * iSchedule-Message-ID is refused as a replay. Run last before delivery, so that only requests
+ * that passed every other check take room in the store.
  */
 export async function checkReplay(
   verified: VerifiedRequest & { readonly expiresAt: number },
@@ -137,10 +132,8 @@ export async function checkReplay(
   const messageId = messageIdSigned ? headerValues(headers, 'iSchedule-Message-ID')[0]?.trim() : undefined;
   const perRecipient = messageId !== undefined && store.claim !== undefined && store.settle !== undefined;
   // 256 bits of the signature identify it; shorter keys keep a busy store cheap.
-  const key =
-    messageId && !perRecipient
-      ? `id:${verified.domain}:${messageId}`
-      : `b:${verified.signature.slice(0, 43)}`;
+  const messageKey = `id:${verified.domain}:${messageId}`;
+  const key = messageId && !perRecipient ? messageKey : `b:${verified.signature.slice(0, 43)}`;
   let fresh: boolean;
   try {
     fresh = await store.remember(key, verified.expiresAt * 1000, { domain: verified.domain });
@@ -157,7 +150,7 @@ export async function checkReplay(
   }
   return perRecipient
     ? {
-        key: `id:${verified.domain}:${messageId}`,
+        key: messageKey,
         domain: verified.domain,
         expiresAt: verified.expiresAt * 1000,
       }

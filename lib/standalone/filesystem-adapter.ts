@@ -8,10 +8,12 @@
  *
  * `<address>` is the calendar address without `mailto:`, lower-cased (e.g. alice@example.com).
  */
+
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import ICAL from 'ical.js';
+import { OptionsError } from '../errors.js';
 import { normalizeAddress } from '../itip/address.js';
 import { instanceBound } from '../itip/recurrence.js';
 import type { BusyPeriod } from '../itip/schedule-message.js';
@@ -63,7 +65,7 @@ const INBOX_FULL: DeliveryResult = {
 export function userDirectory(dataDir: string, address: string): string {
   const name = normalizeAddress(address).replace(/^mailto:/, '');
   if (!name || name.includes('/') || name.includes('\\') || name.startsWith('.') || name.includes('\0')) {
-    throw new TypeError(`${address} cannot name a directory`);
+    throw new OptionsError(`${address} cannot name a directory`, 'users');
   }
   return path.join(dataDir, name);
 }
@@ -162,7 +164,10 @@ class InboxUsage {
       ['bytes', this.#maxBytes],
     ] as const) {
       if (!Number.isInteger(value) || value < 1)
-        throw new TypeError(`filesystemAdapter inboxQuota.${name} must be a positive integer`);
+        throw new OptionsError(
+          `filesystemAdapter inboxQuota.${name} must be a positive integer`,
+          `inboxQuota.${name}`,
+        );
     }
   }
 

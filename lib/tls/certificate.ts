@@ -3,9 +3,11 @@
  * node:crypto makes the key pair; node-forge builds and signs the certificate, which node:crypto
  * cannot do.
  */
+
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import forge from 'node-forge';
+import { OptionsError } from '../errors.js';
 
 /** The names a self-signed certificate is made for. */
 export interface CertificateOptions {
@@ -28,7 +30,7 @@ export interface Certificate {
 /** Makes a self-signed TLS certificate (node-forge), for tests, demos and `tls: "self-signed"`. */
 export function createSelfSignedCertificate(options: CertificateOptions): Certificate {
   const names = options.altNames;
-  if (names.length === 0) throw new TypeError('a certificate needs at least one name');
+  if (names.length === 0) throw new OptionsError('a certificate needs at least one name', 'altNames');
   const { privateKey, publicKey } = generateKeyPairSync('rsa', {
     modulusLength: 2048,
     publicKeyEncoding: { type: 'spki', format: 'pem' },

@@ -98,4 +98,44 @@ describe('exactly-once delivery when a sender retries a message', () => {
       await receiver.close();
     }
   });
+
+  it('delivers nothing when the record cannot be checked, and says so when it cannot be kept', async () => {
+    const seen = new Set<string>();
+    const errors: string[] = [];
+    let claimFails = true;
+    const replayStore = {
+      remember: (key: string) => !seen.has(key) && Boolean(seen.add(key)),
+      claim: () => {
+        if (claimFails) throw new Error('store unreachable');
+        return { held: true as const };
+      },
+      settle: () => {
+        throw new Error('store unreachable');
+      },
+    };
+    const receiver = await startReceiver({
+      router: {
+        replayStore,
+        logger: { warn: (m: string) => errors.push(m), error: (m: string) => errors.push(m) },
+      },
+    });
+    try {
+      const refused = await post(receiver, retry(draftHeaders()));
+      assert.deepEqual(
+        refused.responses?.map((r) => [r.requestStatus, r.description]),
+        [['5.1;Service unavailable', 'cannot check this message for earlier delivery now; try later']],
+      );
+      assert.equal(receiver.delivered.length, 0);
+      claimFails = false;
+      const delivered = await post(receiver, retry(draftHeaders()));
+      assert.equal(delivered.responses?.[0]?.requestStatus, '2.0;Success');
+      assert.equal(receiver.delivered.length, 1);
+      assert.deepEqual(errors, [
+        'iSchedule delivery record unavailable',
+        'iSchedule delivery record not saved',
+      ]);
+    } finally {
+      await receiver.close();
+    }
+  });
 });

@@ -33,7 +33,11 @@ describe('filesystem adapters', () => {
   it('keeps addresses from escaping the data folder', () => {
     assert.equal(userDirectory('/data', 'MAILTO:Alice@Example.COM'), path.join('/data', 'alice@example.com'));
     for (const bad of ['mailto:../x@example.com', 'mailto:a/b@example.com', 'mailto:.hidden@example.com']) {
-      assert.throws(() => userDirectory('/data', bad), TypeError, bad);
+      assert.throws(
+        () => userDirectory('/data', bad),
+        { name: 'OptionsError', code: 'invalid-options' },
+        bad,
+      );
     }
   });
 
