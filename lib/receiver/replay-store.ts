@@ -102,6 +102,7 @@ export class MemoryReplayStore implements ReplayStore {
   readonly #records = new Map<string, { readonly until: number; readonly outcome?: RecordedOutcome }>();
   readonly #maxRecords: number;
   readonly #outcomes = new LruCache<string, RecordedOutcome>(256);
+  #lastSweep = Number.NEGATIVE_INFINITY;
 
   constructor(options: MemoryReplayStoreOptions = {}) {
     checkOptions(
@@ -182,8 +183,13 @@ export class MemoryReplayStore implements ReplayStore {
 
   /** Drops expired outcomes; when none has expired, the store is full for now. */
   #sweepRecords(now: number, group: string): void {
-    for (const [id, record] of this.#records) if (record.until <= now) this.#records.delete(id);
-    if (this.#records.size < this.#maxRecords) return;
+    // A full sweep walks every record: at most once a second, or a full store would make each
+    // refused request pay for a walk over all of them.
+    if (now - this.#lastSweep >= 1000) {
+      this.#lastSweep = now;
+      for (const [id, record] of this.#records) if (record.until <= now) this.#records.delete(id);
+      if (this.#records.size < this.#maxRecords) return;
+    }
     throw new ReplayStoreFullError(
       `this receiver is remembering too many recent deliveries (${this.#records.size}); retry in 60 s`,
       60,

@@ -22,7 +22,9 @@ describe('MemoryReplayStore: delivery records for retried messages', () => {
       () => store.claim('one-more', now + 30_000, { domain: 'example.com' }),
       ReplayStoreFullError,
     );
-    now += 31_000; // the fillers' holds have run out
+    now += 500; // swept less than a second ago: refused without another walk over the records
+    assert.throws(() => store.claim('one-more', now + 30_000), ReplayStoreFullError);
+    now += 30_500; // the fillers' holds have run out
     assert.deepEqual(store.claim('one-more', now + 30_000), { held: true });
     assert.deepEqual(
       store.claim('m1:a', now + 10_000),
