@@ -4,7 +4,8 @@
  * interleaved; each prints req/s, p50/p99 latency and the servers' RSS at its start and end, and
  * checks that every 2.0 answer is one stored message and that nothing else was stored.
  *
- *   npm run bench:scale        (BENCH_SECONDS per run, default 10; BENCH_ROUNDS, default 2)
+ *   npm run bench:scale        (BENCH_SECONDS per run, default 10; BENCH_ROUNDS, default 2;
+ *                               BENCH_VARIANTS=1,2 to run only the first two)
  *
  * Needs Debian's redis-server. Requests are signed before the clock starts, so the load
  * generator (on the same machine) only sends.
@@ -35,11 +36,13 @@ interface Variant {
   readonly name: string;
   readonly args: (configFile: string) => string[];
 }
-const variants: Variant[] = [
+const allVariants: Variant[] = [
   { name: '1 worker, memory', args: (c) => ['--config', c] },
   { name: '1 worker, Redis', args: (c) => ['--config', c, '--redis', redis.url] },
   { name: '2 workers, Redis', args: (c) => ['--config', c, '--redis', redis.url, '--workers', '2'] },
 ];
+const chosen = process.env.BENCH_VARIANTS?.split(',').map(Number);
+const variants = chosen ? allVariants.filter((_, i) => chosen.includes(i + 1)) : allVariants;
 
 /** Distinct signed requests (their own Message-ID and signature), made before timing. */
 function signedRequests(count: number): Array<Array<[string, string]>> {
@@ -69,26 +72,52 @@ function post(
   });
 }
 
-function rssMiB(pid: number): number {
-  const pids = [
+/** The server's process and its workers. */
+function processTree(pid: number): number[] {
+  return [
     pid,
     ...spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
       .stdout.split('\n')
       .filter(Boolean)
       .map(Number),
   ];
-  let kib = 0;
+}
+
+/**
+ * CPU seconds (user + system) these processes have used. Per message it is steadier than req/s
+ * on a shared machine, where other tenants take the cores at will.
+ */
+function cpuSeconds(pids: number[]): number {
+  let ticks = 0;
   for (const p of pids) {
+    // Fields after the command name: state is the 1st, utime the 12th, stime the 13th.
+    const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / 100;
+}
+
+function rssMiB(pid: number): number {
+  let kib = 0;
+  for (const p of processTree(pid)) {
     const status = readFileSync(`/proc/${p}/status`, 'utf8');
     kib += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
   }
   return Math.round(kib / 1024);
 }
 
-async function run(
-  variant: Variant,
-): Promise<{ rps: number; p50: number; p99: number; rss: [number, number]; ok: boolean }> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'ischedule-scale-'));
+async function run(variant: Variant): Promise<{
+  rps: number;
+  cpuMs: number;
+  redisCpuMs: number;
+  generatorCpuMs: number;
+  p50: number;
+  p99: number;
+  rss: [number, number];
+  ok: boolean;
+}> {
+  // BENCH_DIR=/dev/shm takes the disk (two fsyncs per message) out of the measure.
+  const dir = mkdtempSync(path.join(process.env.BENCH_DIR ?? tmpdir(), 'ischedule-scale-'));
   const config = path.join(dir, 'config.json');
   writeFileSync(
     config,
@@ -123,6 +152,10 @@ async function run(
   let other = 0;
   let next = 0;
   const rssStart = rssMiB(pid);
+  const measured = [...processTree(pid), redis.pid!];
+  const cpuStart = cpuSeconds(measured);
+  const redisCpuStart = cpuSeconds([redis.pid!]);
+  const generatorCpuStart = process.cpuUsage();
   // RSS every 10 s: a flat series, not only two ends, says memory does not grow with load.
   const rssSeries: number[] = [];
   const sampler = setInterval(() => rssSeries.push(rssMiB(pid)), 10_000);
@@ -141,6 +174,9 @@ async function run(
     }),
   );
   clearInterval(sampler);
+  const cpuUsed = cpuSeconds(measured) - cpuStart;
+  const redisCpuUsed = cpuSeconds([redis.pid!]) - redisCpuStart;
+  const generatorCpu = process.cpuUsage(generatorCpuStart);
   const rssEnd = rssMiB(pid);
   if (rssSeries.length > 1) console.log(`  RSS every 10 s, MiB: ${rssSeries.join(' ')}`);
   const elapsed = (Date.now() - begin) / 1000;
@@ -155,6 +191,9 @@ async function run(
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
   return {
     rps: delivered / elapsed,
+    cpuMs: (cpuUsed * 1000) / Math.max(delivered, 1),
+    redisCpuMs: (redisCpuUsed * 1000) / Math.max(delivered, 1),
+    generatorCpuMs: (generatorCpu.user + generatorCpu.system) / 1000 / Math.max(delivered, 1),
     p50: at(0.5),
     p99: at(0.99),
     rss: [rssStart, rssEnd],
@@ -168,17 +207,30 @@ for (let round = 1; round <= ROUNDS; round++) {
     const result = await run(variant);
     results.set(variant.name, [...(results.get(variant.name) ?? []), result]);
     console.log(
-      `round ${round} ${variant.name.padEnd(17)} ${result.rps.toFixed(0).padStart(5)} req/s  p50 ${result.p50.toFixed(1)} ms  p99 ${result.p99.toFixed(1)} ms  RSS ${result.rss[0]}->${result.rss[1]} MiB  ${result.ok ? 'every 2.0 stored once, nothing else' : 'MISMATCH'}`,
+      `round ${round} ${variant.name.padEnd(17)} ${result.rps.toFixed(0).padStart(5)} req/s  ${result.cpuMs.toFixed(2)} CPU ms/msg (redis-server ${result.redisCpuMs.toFixed(2)}; load generator ${result.generatorCpuMs.toFixed(2)})  p50 ${result.p50.toFixed(1)} ms  p99 ${result.p99.toFixed(1)} ms  RSS ${result.rss[0]}->${result.rss[1]} MiB  ${result.ok ? 'every 2.0 stored once, nothing else' : 'MISMATCH'}`,
     );
   }
 }
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const base = median(results.get(variants[0]!.name)!.map((r) => r.rps));
-console.log(`\nmedian req/s (range), ratio to "${variants[0]!.name}":`);
+const baseCpu = median(results.get(variants[0]!.name)!.map((r) => r.cpuMs));
+console.log(
+  `\nmedian (range) of req/s and of CPU ms per message (server and redis-server), ratio to "${variants[0]!.name}":`,
+);
 for (const variant of variants) {
   const rps = results.get(variant.name)!.map((r) => r.rps);
+  const cpu = results.get(variant.name)!.map((r) => r.cpuMs);
   console.log(
-    `  ${variant.name.padEnd(17)} ${median(rps).toFixed(0).padStart(5)} (${Math.min(...rps).toFixed(0)}-${Math.max(...rps).toFixed(0)})  x${(median(rps) / base).toFixed(2)}`,
+    `  ${variant.name.padEnd(17)} ${median(rps).toFixed(0).padStart(5)} (${Math.min(...rps).toFixed(0)}-${Math.max(...rps).toFixed(0)}) req/s x${(median(rps) / base).toFixed(2)}   ${median(cpu).toFixed(2)} (${Math.min(...cpu).toFixed(2)}-${Math.max(...cpu).toFixed(2)}) CPU ms x${(median(cpu) / baseCpu).toFixed(2)}`,
+  );
+}
+// Neighbours in one round ran under the same load from other tenants: their ratio is steadier.
+const baseline = results.get(variants[0]!.name)!;
+console.log(`\nper-round ratio of req/s to "${variants[0]!.name}" in the same round, median (range):`);
+for (const variant of variants.slice(1)) {
+  const ratios = results.get(variant.name)!.map((r, i) => r.rps / baseline[i]!.rps);
+  console.log(
+    `  ${variant.name.padEnd(17)} x${median(ratios).toFixed(2)} (${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)})`,
   );
 }
 await redis.stop();

@@ -47,6 +47,32 @@ describe('RedisReplayStore: one replay memory for every receiver', { skip }, () 
     }
   });
 
+  it('claims a recipient once and answers its outcome, even after Redis lost its scripts', async () => {
+    const store = new RedisReplayStore({ url: redis.url });
+    try {
+      const holdUntil = Date.now() + 5000;
+      const claims = await Promise.all(Array.from({ length: 10 }, () => store.claim('m1:bob', holdUntil)));
+      assert.equal(claims.filter((c) => c.held).length, 1, 'one of 10 concurrent claims holds');
+      assert.deepEqual(
+        claims.find((c) => !c.held),
+        { held: false },
+        'the others see it in progress',
+      );
+      await store.settle('m1:bob', { requestStatus: '2.0;Success' }, Date.now() + 5000);
+      // A restarted or failed-over Redis has no scripts: the store must send the text again.
+      redis.cli('SCRIPT', 'FLUSH');
+      assert.deepEqual(await store.claim('m1:bob', holdUntil), {
+        held: false,
+        outcome: { requestStatus: '2.0;Success' },
+      });
+      assert.deepEqual(await store.claim('m1:carol', holdUntil), { held: true });
+      await store.settle('m1:carol', undefined, Date.now() + 5000);
+      assert.deepEqual(await store.claim('m1:carol', holdUntil), { held: true }, 'released: claimable again');
+    } finally {
+      await store.close();
+    }
+  });
+
   it('two receivers on one Redis deliver a request once, however it is sent to them', async () => {
     const stores = [new RedisReplayStore({ url: redis.url }), new RedisReplayStore({ url: redis.url })];
     const receivers: TestReceiver[] = await Promise.all(

@@ -9,6 +9,8 @@ import net from 'node:net';
 export interface TestRedis {
   readonly port: number;
   readonly url: string;
+  /** The redis-server process while it runs (benches read its CPU time). */
+  readonly pid: number | undefined;
   /** Stops the server (a client sees it go away). */
   stop(): Promise<void>;
   /** Starts it again on the same port, empty. */
@@ -77,6 +79,9 @@ export async function startRedis(): Promise<TestRedis> {
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
+    get pid() {
+      return child?.pid;
+    },
     start,
     stop,
     cli: (...args) =>
