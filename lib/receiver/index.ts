@@ -1,3 +1,4 @@
+export { IScheduleMetrics, type MetricsOptions, type RequestOutcome } from '../metrics.js';
 export {
   createIScheduleHandler,
   createIScheduleRouter,
@@ -6,7 +7,6 @@ export {
   type OutgoingResponse,
 } from './handler.js';
 export { type KoaContextLike, koaMiddleware } from './koa.js';
-export { IScheduleMetrics, type MetricsOptions, type RequestOutcome } from './metrics.js';
 export type {
   CapabilityOptions,
   DeliveryResult,

@@ -6,8 +6,8 @@ import type { KeyResolver } from '../dkim/resolvers.js';
 import type { SigningKey } from '../dkim/sign.js';
 import type { DnsOptions, DnsResolver } from '../dns/client.js';
 import type { BusyPeriod, ScheduleMessage } from '../itip/schedule-message.js';
+import type { IScheduleMetrics } from '../metrics.js';
 import type { IncomingRequest } from './handler.js';
-import type { IScheduleMetrics } from './metrics.js';
 import type { RateLimitOptions } from './rate-limits.js';
 import type { ReplayStore } from './replay-store.js';
 

@@ -7,10 +7,10 @@ import { ConcurrencyLimit } from '../concurrency.js';
 import { keyRecord } from '../dkim/publish-key.js';
 import { defaultKeys, type KeyResolver } from '../dkim/resolvers.js';
 import { prepareSigningKey, type SigningKey } from '../dkim/sign.js';
+import { type IScheduleMetrics, observedKeys } from '../metrics.js';
 import { addressPolicy } from '../net/address-policy.js';
 import { checkOptions } from '../validation.js';
 import type { Capabilities } from '../xml/capabilities.js';
-import type { IScheduleMetrics } from './metrics.js';
 import {
   DEFAULT_LIMITS,
   DEFAULT_SCHEDULING_MESSAGES,
@@ -77,12 +77,13 @@ export function resolveOptions<User>(options: IScheduleRouterOptions<User>): Res
 
   const policy = options.policy ?? {};
   const limits = { ...DEFAULT_LIMITS, ...definedOnly(options.limits ?? {}) };
-  const keys =
+  const resolver =
     options.keys ??
     defaultKeys({
       ...(options.dns && { dns: options.dns }),
       allowNetworks: addressPolicy(options.allowNetworks),
     });
+  const keys = options.metrics ? observedKeys(resolver, options.metrics) : resolver;
 
   const replayStore = options.replayStore ?? new MemoryReplayStore();
   options.metrics?.watchReplayStore(replayStore);

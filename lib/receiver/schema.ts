@@ -5,6 +5,7 @@
 import * as v from 'valibot';
 import { keyResolver, signingKeys } from '../dkim/schema.js';
 import { dnsSchema } from '../dns/schema.js';
+import { IScheduleMetrics } from '../metrics.js';
 import {
   amount,
   domainList,
@@ -17,7 +18,6 @@ import {
   receiverPath,
   text,
 } from '../validation.js';
-import { IScheduleMetrics } from './metrics.js';
 
 const DATE_TIME = 'a UTC DATE-TIME like 19000101T000000Z';
 

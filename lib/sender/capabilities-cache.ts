@@ -7,6 +7,7 @@
 import createDebug from 'debug';
 import { ExpressIScheduleError } from '../errors.js';
 import { LruCache } from '../lru.js';
+import type { IScheduleMetrics } from '../metrics.js';
 import { type Capabilities, parseCapabilities } from '../xml/capabilities.js';
 import type { Exchange } from './exchange.js';
 
@@ -42,11 +43,16 @@ export class CapabilitiesCache {
   readonly #inFlight = new Map<string, Promise<CachedCapabilities>>();
   readonly #exchange: Exchange;
   readonly #defaultLifetime: number;
+  readonly #metrics: IScheduleMetrics | undefined;
   /** GETs sent (for benchmarks and tests). */
   fetches = 0;
 
-  constructor(exchange: Exchange, options: { maxEntries: number; lifetimeMs: number }) {
+  constructor(
+    exchange: Exchange,
+    options: { maxEntries: number; lifetimeMs: number; metrics?: IScheduleMetrics },
+  ) {
     this.#exchange = exchange;
+    this.#metrics = options.metrics;
     this.#entries = new LruCache(options.maxEntries);
     this.#defaultLifetime = options.lifetimeMs;
   }
@@ -55,10 +61,13 @@ export class CapabilitiesCache {
   async get(url: URL): Promise<CachedCapabilities> {
     const key = url.href;
     const cached = this.#entries.get(key);
-    if (cached && !this.#stale.has(key) && cached.expires > Date.now()) return cached;
+    if (cached && !this.#stale.has(key) && cached.expires > Date.now()) {
+      this.#metrics?.capabilitiesLookup('hit');
+      return cached;
+    }
     let pending = this.#inFlight.get(key);
     if (!pending) {
-      pending = this.#load(url, cached).finally(() => this.#inFlight.delete(key));
+      pending = this.#measured(this.#load(url, cached)).finally(() => this.#inFlight.delete(key));
       this.#inFlight.set(key, pending);
     }
     return pending;
@@ -70,6 +79,21 @@ export class CapabilitiesCache {
     if (cached && serial !== undefined && cached.serial !== undefined && serial.trim() !== cached.serial) {
       debug('%s: serial %s -> %s, reloading', url.href, cached.serial, serial);
       this.#stale.add(url.href);
+    }
+  }
+
+  /** One fetch counted once, however many callers wait for it. */
+  async #measured(loading: Promise<CachedCapabilities>): Promise<CachedCapabilities> {
+    if (!this.#metrics) return loading;
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    try {
+      const entry = await loading;
+      this.#metrics.capabilitiesLookup('fetched', seconds());
+      return entry;
+    } catch (error) {
+      this.#metrics.capabilitiesLookup('failed', seconds());
+      throw error;
     }
   }
 

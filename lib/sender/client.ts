@@ -15,6 +15,7 @@ import { HttpError } from '../http/request.js';
 import { addressDomain, isCalendarAddress, normalizeAddress, withinDomain } from '../itip/address.js';
 import { type ParsedMessage, parseMessageTree } from '../itip/message.js';
 import { checkParticipants } from '../itip/rules.js';
+import type { IScheduleMetrics } from '../metrics.js';
 import { addressPolicy } from '../net/address-policy.js';
 import { checkOptions } from '../validation.js';
 import { VERSION } from '../version.js';
@@ -68,6 +69,8 @@ export interface IScheduleClientOptions {
   /** Attempts for refused connections and 503 Retry-After (default 3). */
   readonly attempts?: number;
   readonly userAgent?: string;
+  /** Prometheus metrics to keep (capabilities cache hits and fetches); may be the receiver's. */
+  readonly metrics?: IScheduleMetrics;
   readonly logger?: { warn?(message: string, details?: Record<string, unknown>): void };
 }
 
@@ -130,6 +133,7 @@ export class IScheduleClient {
     this.#capabilities = new CapabilitiesCache(this.#exchange, {
       maxEntries: options.capabilitiesCacheSize ?? 1000,
       lifetimeMs: options.capabilitiesLifetime ?? 3_600_000,
+      ...(options.metrics && { metrics: options.metrics }),
     });
   }
 

@@ -2,6 +2,7 @@
 import * as v from 'valibot';
 import { queryMethods, signingKeys, tlsOptions } from '../dkim/schema.js';
 import { dnsSchema } from '../dns/schema.js';
+import { IScheduleMetrics } from '../metrics.js';
 import * as check from '../validation.js';
 
 const RECEIVER_URL = 'an http:// or https:// URL';
@@ -26,6 +27,7 @@ export const clientOptions = v.strictObject(
       v.pipe(check.positiveInteger('an integer from 1 to 10'), v.maxValue(10, 'an integer from 1 to 10')),
     ),
     userAgent: v.optional(check.text()),
+    metrics: v.optional(v.instance(IScheduleMetrics, 'an IScheduleMetrics')),
     logger: v.optional(check.methods({ warn: v.optional(check.fn('a function')) }, 'a logger { warn }')),
   },
   'an options object',

@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { IScheduleMetrics } from '../receiver/metrics.js';
+import type { IScheduleMetrics } from '../metrics.js';
 import type { RedisReplayStore } from '../receiver/redis-replay-store.js';
 
 export interface Monitoring {

@@ -17,8 +17,8 @@ import {
   wellKnownKeys,
 } from '../dkim/resolvers.js';
 import type { SigningKey } from '../dkim/sign.js';
+import { IScheduleMetrics } from '../metrics.js';
 import { createIScheduleHandler } from '../receiver/handler.js';
-import { IScheduleMetrics } from '../receiver/metrics.js';
 import type { Logger } from '../receiver/options.js';
 import { RedisReplayStore } from '../receiver/redis-replay-store.js';
 import { createSelfSignedCertificate } from '../tls/certificate.js';

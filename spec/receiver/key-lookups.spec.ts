@@ -8,7 +8,14 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { type ZoneRecord, ZoneServer } from '../../lib/dns/zone-server.js';
-import { bodyHash, defaultKeys, keyRecord, type Logger, wellKnownBody } from '../support/api.js';
+import {
+  bodyHash,
+  defaultKeys,
+  IScheduleMetrics,
+  keyRecord,
+  type Logger,
+  wellKnownBody,
+} from '../support/api.js';
 import { draftHeaders, fixture, type Headers, keys } from '../support/fixtures.js';
 import { type InternalServer, startInternalServer } from '../support/internal-server.js';
 import { describeResponse, type PostResult, startReceiver, type TestReceiver } from '../support/receiver.js';
@@ -233,9 +240,10 @@ describe('key lookups cannot be turned into amplification or a stall', () => {
     await zone.close();
   });
 
-  const receiverWith = (limits: Record<string, number> = {}) =>
+  const receiverWith = (limits: Record<string, number> = {}, metrics?: IScheduleMetrics) =>
     startReceiver({
       router: {
+        ...(metrics && { metrics }),
         keys: defaultKeys({
           dns: { servers: [dnsServer] },
           ca: [keyServer.ca, ...tarpits.map((t) => t.ca)],
@@ -263,6 +271,31 @@ describe('key lookups cannot be turned into amplification or a stall', () => {
       keyServer.answer = { status: 404, type: 'text/plain', body: '' };
       for (let i = 0; i < 5; i++) await send(receiver, forged('peer.example', 'absent'));
       assert.equal(keyServer.requests.length - before, 2, 'no key is remembered too');
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('counts key lookups for Prometheus: fetches with their latency, then cache hits, and failures', async () => {
+    const metrics = new IScheduleMetrics();
+    const receiver = await receiverWith({}, metrics);
+    try {
+      keyServer.answer = {
+        status: 200,
+        type: 'text/plain',
+        body: wellKnownBody([keyRecord(keys.jupiter.privateKey)]),
+      };
+      for (let i = 0; i < 3; i++) await send(receiver, forged('peer.example', 'counted'));
+      keyServer.answer = { status: 500, type: 'text/plain', body: '' };
+      await send(receiver, forged('peer.example', 'failing'));
+      const text = await metrics.registry.metrics();
+      for (const line of [
+        'ischedule_key_lookups_total{method="http/well-known",result="fetched"} 1',
+        'ischedule_key_lookups_total{method="http/well-known",result="hit"} 2',
+        'ischedule_key_lookups_total{method="http/well-known",result="failed"} 1',
+        'ischedule_key_lookup_seconds_count{method="http/well-known"} 2',
+      ])
+        assert.ok(text.includes(line), `${line}\n---\n${text}`);
     } finally {
       await receiver.close();
     }

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { IScheduleClient, IScheduleError, parseScheduleMessage, SetupError } from '../support/api.js';
+import {
+  IScheduleClient,
+  IScheduleError,
+  IScheduleMetrics,
+  parseScheduleMessage,
+  SetupError,
+} from '../support/api.js';
 import { type Domains, startDomains } from '../support/domains.js';
 import { keys } from '../support/fixtures.js';
 
@@ -336,7 +342,8 @@ describe('IScheduleClient across domains on loopback (HTTPS, dns2)', () => {
   });
 
   it('needs no DNS query nor capabilities GET in steady state, and reloads on a new serial', async () => {
-    const client = world.client('example.com');
+    const metrics = new IScheduleMetrics();
+    const client = world.client('example.com', { metrics });
     const send = () =>
       client.send({
         originator: 'mailto:bernard@example.com',
@@ -348,6 +355,13 @@ describe('IScheduleClient across domains on loopback (HTTPS, dns2)', () => {
     for (let i = 0; i < 5; i++) assert.equal((await send())[0]?.outcome, 'delivered');
     assert.equal(client.stats.dnsQueries, warm.dnsQueries);
     assert.equal(client.stats.capabilityFetches, warm.capabilityFetches);
+    const text = await metrics.registry.metrics();
+    for (const line of [
+      'ischedule_capabilities_lookups_total{result="fetched"} 1',
+      'ischedule_capabilities_lookups_total{result="hit"} 5',
+      'ischedule_capabilities_fetch_seconds_count 1',
+    ])
+      assert.ok(text.includes(line), `${line}\n---\n${text}`);
   });
 
   it('verifies TLS: an unknown certificate is a temporary failure, never a silent success', async () => {

@@ -62,6 +62,7 @@ describe('the standalone server: /metrics and /healthz on their own listener', {
         'ischedule_recipients_total{status="2.0"} 1',
         'ischedule_adapter_seconds_count{call="deliverToInbox"} 1',
         'ischedule_verification_seconds_count 1',
+        'ischedule_key_lookups_total{method="private-exchange",result="hit"} 1',
       ])
         assert.ok(metrics.text.includes(line), `${line}\n---\n${metrics.text}`);
       assert.doesNotMatch(metrics.text, /example\.com|cyrus/, 'no addresses or domains in labels');

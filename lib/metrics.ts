@@ -1,10 +1,11 @@
 /**
- * Prometheus metrics of the receiver (prom-client, loaded only when metrics are made). Labels are
- * bounded sets (outcomes, error elements, reasons, status codes, adapter calls): never an address,
- * a domain or a message id.
+ * Prometheus metrics of the receiver and the client (prom-client, loaded only when metrics are
+ * made). Labels are bounded sets (outcomes, error elements, reasons, status codes, adapter calls,
+ * key methods): never an address, a domain or a message id.
  */
 import { createRequire } from 'node:module';
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { KeyResolver } from './dkim/resolvers.js';
 
 /** Options of IScheduleMetrics. */
 export interface MetricsOptions {
@@ -16,6 +17,12 @@ export interface MetricsOptions {
 
 /** How a request ended. */
 export type RequestOutcome = 'accepted' | 'refused' | 'deferred' | 'failed';
+
+/**
+ * How a key or capabilities lookup was answered: `hit` from cache without waiting, `fetched`
+ * from the network (or a resolver that had to be waited for), `failed` when it could not be had.
+ */
+export type LookupResult = 'hit' | 'fetched' | 'failed';
 
 /**
  * The receiver's metrics: give one to `createIScheduleHandler({ metrics })` and expose
@@ -30,6 +37,10 @@ export class IScheduleMetrics {
   readonly #verification: Histogram<string>;
   readonly #adapter: Histogram<'call'>;
   readonly #replayEntries: Gauge<string>;
+  readonly #keyLookups: Counter<'method' | 'result'>;
+  readonly #keyLookupSeconds: Histogram<'method'>;
+  readonly #capabilityLookups: Counter<'result'>;
+  readonly #capabilityFetchSeconds: Histogram<string>;
   #replaySize: (() => number | undefined) | undefined;
 
   constructor(options: MetricsOptions = {}) {
@@ -73,6 +84,30 @@ export class IScheduleMetrics {
       buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2, 10],
       registers,
     });
+    this.#keyLookups = new prom.Counter({
+      name: name('key_lookups_total'),
+      help: 'Public key lookups by q= method and result (hit: from cache, fetched, failed)',
+      labelNames: ['method', 'result'],
+      registers,
+    });
+    this.#keyLookupSeconds = new prom.Histogram({
+      name: name('key_lookup_seconds'),
+      help: 'Public key lookups that were not answered from cache, by q= method',
+      labelNames: ['method'],
+      buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2, 5],
+      registers,
+    });
+    this.#capabilityLookups = counter(
+      'capabilities_lookups_total',
+      "Receivers' capabilities asked for by the client, by result (hit: from cache, fetched, failed)",
+      'result',
+    );
+    this.#capabilityFetchSeconds = new prom.Histogram({
+      name: name('capabilities_fetch_seconds'),
+      help: "GETs of receivers' capabilities by the client",
+      buckets: [0.005, 0.02, 0.1, 0.5, 2, 10, 30],
+      registers,
+    });
     const replaySize = () => this.#replaySize?.();
     this.#replayEntries = new prom.Gauge({
       name: name('replay_store_entries'),
@@ -109,9 +144,47 @@ export class IScheduleMetrics {
     this.#adapter.observe({ call }, seconds);
   }
 
+  /** A public key lookup; `seconds` when it was not a cache hit. */
+  keyLookup(method: string, result: LookupResult, seconds?: number): void {
+    this.#keyLookups.inc({ method, result });
+    if (seconds !== undefined) this.#keyLookupSeconds.observe({ method }, seconds);
+  }
+
+  /** A receiver's capabilities asked for by the client; `seconds` when they were fetched. */
+  capabilitiesLookup(result: LookupResult, seconds?: number): void {
+    this.#capabilityLookups.inc({ result });
+    if (seconds !== undefined) this.#capabilityFetchSeconds.observe(seconds);
+  }
+
   /** Reports the size of an in-process replay store (`size`), when it has one. */
   watchReplayStore(store: object): void {
     if ('size' in store) this.#replaySize = () => Number((store as { size: number }).size);
     else this.#replayEntries.set(0);
   }
+}
+
+/** `keys`, counting each question asked of it in `metrics`: cache hits, fetches and failures. */
+export function observedKeys(keys: KeyResolver, metrics: IScheduleMetrics): KeyResolver {
+  const cached = keys.cached?.bind(keys);
+  return {
+    methods: keys.methods,
+    ...(cached && {
+      cached(query) {
+        const records = cached(query);
+        if (records !== undefined) metrics.keyLookup(query.method, 'hit');
+        return records;
+      },
+    }),
+    async lookup(query) {
+      const started = performance.now();
+      try {
+        const records = await keys.lookup(query);
+        metrics.keyLookup(query.method, 'fetched', (performance.now() - started) / 1000);
+        return records;
+      } catch (error) {
+        metrics.keyLookup(query.method, 'failed', (performance.now() - started) / 1000);
+        throw error;
+      }
+    },
+  };
 }
