@@ -95,7 +95,12 @@ export interface IScheduleErrorDetails {
   readonly detail?: string;
   /** Seconds after which a retry may succeed (sent as Retry-After with a 503). */
   readonly retryAfter?: number;
+  /** The limit that refused the request, when one did (for logs and metrics). */
+  readonly limit?: RefusingLimit;
 }
+
+/** The receiver's limits that answer 503: rateLimits.perAddress/perDomain, limits.maxConcurrentPerDomain. */
+export type RefusingLimit = 'perAddress' | 'perDomain' | 'concurrency';
 
 /** A refusal in iSchedule's terms: the router answers it as an `IS:error` with `status`. */
 export class IScheduleError extends ExpressIScheduleError<IScheduleErrorCode> {
@@ -103,6 +108,8 @@ export class IScheduleError extends ExpressIScheduleError<IScheduleErrorCode> {
   /** The HTTP status a receiver answers with. */
   readonly status: number;
   readonly retryAfter?: number;
+  /** The limit that refused the request, when one did. */
+  readonly limit?: RefusingLimit;
 
   constructor(
     code: IScheduleErrorCode,
@@ -113,6 +120,7 @@ export class IScheduleError extends ExpressIScheduleError<IScheduleErrorCode> {
     super(code, description, details.detail);
     this.status = status;
     if (details.retryAfter !== undefined) this.retryAfter = details.retryAfter;
+    if (details.limit !== undefined) this.limit = details.limit;
   }
 
   /** The human-readable `response-description`. */

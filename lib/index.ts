@@ -33,6 +33,7 @@ export {
   type IScheduleErrorCode,
   type IScheduleErrorDetails,
   OptionsError,
+  type RefusingLimit,
   SetupError,
   type SetupErrorCode,
   VerificationError,

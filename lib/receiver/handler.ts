@@ -17,7 +17,6 @@ import { buildCapabilities } from '../xml/capabilities.js';
 import { buildScheduleResponse } from '../xml/response.js';
 import type { IScheduleRouterOptions } from './options.js';
 import { handleSchedulingRequest } from './pipeline.js';
-import { LIMIT_DETAIL } from './rate-limits.js';
 import { type ResolvedOptions, resolveOptions } from './resolve-options.js';
 import { sendError, sendText, sendXml, setIScheduleHeaders } from './respond.js';
 
@@ -267,7 +266,7 @@ function countRefusal(error: IScheduleError, { metrics }: ResolvedOptions<unknow
   if (!metrics) return;
   metrics.request(error.status === 503 ? 'deferred' : 'refused', error.code);
   if (error instanceof VerificationError) metrics.verificationFailure(error.reason);
-  if (error.detail?.startsWith(LIMIT_DETAIL)) metrics.limited(error.detail.slice(LIMIT_DETAIL.length));
+  if (error.limit) metrics.limited(error.limit);
 }
 
 /** Remembers which messages were logged in the last minute. */

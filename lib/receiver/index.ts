@@ -1,4 +1,7 @@
 export { IScheduleMetrics, type MetricsOptions, type RequestOutcome } from '../metrics.js';
+export { MemoryReplayStore, type MemoryReplayStoreOptions } from '../stores/memory-replay-store.js';
+export type { RedisClientLike } from '../stores/redis-client.js';
+export { RedisReplayStore, type RedisReplayStoreOptions } from '../stores/redis-replay-store.js';
 export {
   createIScheduleHandler,
   createIScheduleRouter,
@@ -19,13 +22,6 @@ export type {
 export { DEFAULT_LIMITS, DEFAULT_SCHEDULING_MESSAGES } from './options.js';
 export { DEFAULT_RATE_LIMITS, type RateLimit, type RateLimitOptions } from './rate-limits.js';
 export {
-  type RedisClientLike,
-  RedisReplayStore,
-  type RedisReplayStoreOptions,
-} from './redis-replay-store.js';
-export {
-  MemoryReplayStore,
-  type MemoryReplayStoreOptions,
   type RecipientRecord,
   type RecordedOutcome,
   type ReplayContext,

@@ -16,7 +16,6 @@ import { checkReplay, checkSender, verifySignature } from './authenticate.js';
 import { checkMessage, parseMessage } from './check-message.js';
 import { deliverToRecipients } from './deliver.js';
 import type { IncomingRequest } from './handler.js';
-import { LIMIT_DETAIL } from './rate-limits.js';
 import { readBody } from './read-body.js';
 import { checkVersion, readContentType, readOriginator, readRecipients } from './request-headers.js';
 import type { ResolvedOptions } from './resolve-options.js';
@@ -79,7 +78,7 @@ function acquirePlace(limit: ConcurrencyLimit, domain: string, max: number): () 
       'service-unavailable',
       `too many requests from ${domain} at once (limits.maxConcurrentPerDomain is ${max}); retry shortly`,
       503,
-      { retryAfter: 1, detail: `${LIMIT_DETAIL}concurrency` },
+      { retryAfter: 1, limit: 'concurrency', detail: 'limit concurrency' },
     );
   }
 }

@@ -12,8 +12,8 @@ import {
 } from 'rate-limiter-flexible';
 import { registrableDomain } from '../dns/names.js';
 import { IScheduleError } from '../errors.js';
+import type { RedisClientLike } from '../stores/redis-client.js';
 import type { IncomingRequest } from './handler.js';
-import type { RedisClientLike } from './redis-replay-store.js';
 
 /** `points` requests per `duration` seconds. */
 export interface RateLimit {
@@ -37,9 +37,6 @@ export interface RateLimitOptions {
   /** The client's address (default the socket's; behind a proxy, read the header it sets). */
   readonly clientAddress?: (request: IncomingRequest) => string | undefined;
 }
-
-/** The `detail` of a refusal by a limit: this, then the limit's kind (for logs and metrics). */
-export const LIMIT_DETAIL = 'limit ';
 
 export const DEFAULT_RATE_LIMITS = {
   perAddress: { points: 600, duration: 60 },
@@ -124,7 +121,7 @@ async function consume({ limiter, limit, name, kind }: Limiter, key: string, who
       'service-unavailable',
       `too many requests from ${who} (${name}: ${limit.points} per ${limit.duration} s); retry in ${retryAfter} s`,
       503,
-      { retryAfter, detail: LIMIT_DETAIL + kind },
+      { retryAfter, limit: kind, detail: `limit ${kind}` },
     );
   }
 }

@@ -9,6 +9,7 @@ import { defaultKeys, type KeyResolver } from '../dkim/resolvers.js';
 import { prepareSigningKey, type SigningKey } from '../dkim/sign.js';
 import { type IScheduleMetrics, observedKeys } from '../metrics.js';
 import { addressPolicy } from '../net/address-policy.js';
+import { MemoryReplayStore } from '../stores/memory-replay-store.js';
 import { checkOptions } from '../validation.js';
 import type { Capabilities } from '../xml/capabilities.js';
 import {
@@ -21,7 +22,7 @@ import {
   type PolicyOptions,
 } from './options.js';
 import { RateLimits } from './rate-limits.js';
-import { MemoryReplayStore, type ReplayStore } from './replay-store.js';
+import type { ReplayStore } from './replay-store.js';
 import { routerOptions } from './schema.js';
 
 export interface ResolvedOptions<User> {

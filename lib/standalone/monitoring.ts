@@ -6,7 +6,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { IScheduleMetrics } from '../metrics.js';
-import type { RedisReplayStore } from '../receiver/redis-replay-store.js';
+import type { RedisReplayStore } from '../stores/redis-replay-store.js';
 
 export interface Monitoring {
   readonly url: string;

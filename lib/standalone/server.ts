@@ -20,7 +20,7 @@ import type { SigningKey } from '../dkim/sign.js';
 import { IScheduleMetrics } from '../metrics.js';
 import { createIScheduleHandler } from '../receiver/handler.js';
 import type { Logger } from '../receiver/options.js';
-import { RedisReplayStore } from '../receiver/redis-replay-store.js';
+import { RedisReplayStore } from '../stores/redis-replay-store.js';
 import { createSelfSignedCertificate } from '../tls/certificate.js';
 import { HTTP_DEFAULTS, type ServerConfig } from './config.js';
 import { filesystemAdapter } from './filesystem-adapter.js';

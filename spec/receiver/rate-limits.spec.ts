@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { RedisReplayStore } from '../support/api.js';
+import { IScheduleMetrics, RedisReplayStore } from '../support/api.js';
 import { draftHeaders, fixture } from '../support/fixtures.js';
 import { post, startReceiver } from '../support/receiver.js';
 import { redisUnavailable, startRedis } from '../support/redis.js';
@@ -12,8 +12,9 @@ const send = (receiver: Parameters<typeof post>[0]) =>
 describe('limits per peer', () => {
   it('per client address, before any signature work: 503 with Retry-After naming the limit', async () => {
     let verified = 0;
+    const metrics = new IScheduleMetrics();
     const receiver = await startReceiver({
-      router: { rateLimits: { perAddress: { points: 2, duration: 60 }, perDomain: false } },
+      router: { metrics, rateLimits: { perAddress: { points: 2, duration: 60 }, perDomain: false } },
       adapter: {
         deliverToInbox: () => {
           verified++;
@@ -36,6 +37,7 @@ describe('limits per peer', () => {
       );
       assert.ok(Number(third.headers['retry-after']) >= 1 && Number(third.headers['retry-after']) <= 60);
       assert.equal(verified, 1);
+      assert.match(await metrics.registry.metrics(), /ischedule_limited_total\{limit="perAddress"\} 1\n/);
     } finally {
       await receiver.close();
     }

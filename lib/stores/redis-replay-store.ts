@@ -4,18 +4,17 @@
  * optional peer dependency, loaded only when this store is made.
  */
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
 import * as v from 'valibot';
 import { SetupError } from '../errors.js';
+import type { Logger } from '../receiver/options.js';
+import type {
+  RecipientRecord,
+  RecordedOutcome,
+  ReplayContext,
+  ReplayStore,
+} from '../receiver/replay-store.js';
 import { amount, checkOptions, fn, methods, redisUrl } from '../validation.js';
-import type { Logger } from './options.js';
-import type { RecipientRecord, RecordedOutcome, ReplayContext, ReplayStore } from './replay-store.js';
-
-/** The part of an ioredis client (Redis or Cluster) the store uses. */
-export interface RedisClientLike {
-  call(command: string, ...args: string[]): Promise<unknown>;
-  quit(): Promise<unknown>;
-}
+import { connect, type RedisClientLike } from './redis-client.js';
 
 /** Options of RedisReplayStore: a `url` (the store makes and owns its client) or your `client`. */
 export interface RedisReplayStoreOptions {
@@ -62,7 +61,12 @@ export class RedisReplayStore implements ReplayStore {
     this.#recordPrefix = `${options.prefix ?? 'ischedule:'}delivery:`;
     this.#owned = options.client === undefined;
     this.#client =
-      options.client ?? connect(options.url!, options.commandTimeout ?? 1000, options.logger ?? {});
+      options.client ??
+      connect(options.url!, {
+        commandTimeout: options.commandTimeout ?? 1000,
+        logger: options.logger ?? {},
+        what: 'Redis replay store',
+      });
   }
 
   async remember(key: string, expiresAt: number, _context?: ReplayContext): Promise<boolean> {
@@ -139,44 +143,3 @@ const PENDING = 'pending';
 /** Hold the key if nobody does (nil back), else answer what it holds: one atomic step. */
 const CLAIM = script(`if redis.call('SET', KEYS[1], '${PENDING}', 'NX', 'PXAT', ARGV[1]) then return nil end
 return redis.call('GET', KEYS[1])`);
-
-type RedisConstructor = new (
-  url: string,
-  options: Record<string, unknown>,
-) => RedisClientLike & {
-  on(event: 'error' | 'ready', listener: (error?: Error) => void): unknown;
-};
-
-/** An ioredis client that never holds a command past `commandTimeout` and reconnects by itself. */
-function connect(url: string, commandTimeout: number, logger: Logger): RedisClientLike {
-  let Redis: RedisConstructor;
-  try {
-    const loaded = createRequire(import.meta.url)('ioredis') as { default?: RedisConstructor };
-    Redis = (loaded.default ?? loaded) as RedisConstructor;
-  } catch {
-    throw new SetupError('no-redis', 'a Redis replay store needs the ioredis package: npm install ioredis');
-  }
-  const client = new Redis(url, {
-    commandTimeout,
-    connectTimeout: Math.max(commandTimeout, 2000),
-    // Commands wait for a reconnection up to commandTimeout, then fail: the request gets a 503.
-    maxRetriesPerRequest: 1,
-    // Commands of concurrent requests leave in one write: fewer system calls on both ends.
-    enableAutoPipelining: true,
-    retryStrategy: (attempt: number) => Math.min(attempt * 200, 2000),
-  });
-  let down = false;
-  client.on('error', (error) => {
-    if (down) return;
-    down = true;
-    logger.warn?.('Redis replay store unreachable: requests are answered 503 until it is back', {
-      error: error?.message,
-    });
-  });
-  client.on('ready', () => {
-    if (!down) return;
-    down = false;
-    logger.info?.('Redis replay store reachable again');
-  });
-  return client;
-}
