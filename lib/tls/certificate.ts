@@ -38,8 +38,11 @@ export function createSelfSignedCertificate(options: CertificateOptions): Certif
   });
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(publicKey);
-  // A positive serial: the high bit cleared.
-  cert.serialNumber = `0${randomBytes(15).toString('hex')}`;
+  // DER wants a positive INTEGER in its shortest form: a first octet of 0x40-0x7f is both. (A
+  // random first octet made 1 certificate in ~256 negative-padded, which OpenSSL refuses.)
+  const serial = randomBytes(16);
+  serial[0] = (serial[0]! & 0x3f) | 0x40;
+  cert.serialNumber = serial.toString('hex');
   const now = new Date();
   cert.validity.notBefore = new Date(now.getTime() - 60_000);
   cert.validity.notAfter = new Date(now.getTime() + (options.days ?? 825) * 86_400_000);
