@@ -3,18 +3,19 @@
  * domains. It checks the message as a receiver would, finds each domain's receiver, reads its
  * capabilities, batches recipients, signs and POSTs, and returns one result per recipient.
  */
-import { type KeyObject, randomUUID } from 'node:crypto';
+import { createHash, type KeyObject, randomUUID } from 'node:crypto';
 import createDebug from 'debug';
 import ICAL from 'ical.js';
 import type { SignatureAlgorithm } from '../dkim/read-key-record.js';
 import { prepareSigningKey, type SigningKey, signRequest } from '../dkim/sign.js';
 import type { QueryMethod } from '../dkim/signature.js';
 import { type DnsOptions, type DnsResolver, dnsResolver } from '../dns/client.js';
-import { IScheduleError, SetupError } from '../errors.js';
+import { IScheduleError, OptionsError, SetupError } from '../errors.js';
 import { HttpError } from '../http/request.js';
 import { addressDomain, isCalendarAddress, normalizeAddress, withinDomain } from '../itip/address.js';
 import { type ParsedMessage, parseMessageTree } from '../itip/message.js';
 import { checkParticipants } from '../itip/rules.js';
+import { LruCache } from '../lru.js';
 import type { IScheduleMetrics } from '../metrics.js';
 import { addressPolicy } from '../net/address-policy.js';
 import { checkOptions } from '../validation.js';
@@ -26,6 +27,27 @@ import { failure, type Outcome, type RecipientResult, resultsFromResponse } from
 import { clientOptions } from './schema.js';
 
 const debug = createDebug('ischedule:sender:client');
+
+/** One send() on its way: the parsed message, who sends it, with which key and Message-ID. */
+interface Sending {
+  readonly message: ParsedMessage;
+  readonly originator: string;
+  readonly key: SigningKey;
+  readonly messageId: string | undefined;
+}
+
+/**
+ * The iSchedule-Message-ID of one POST. A message given an id keeps it when it fits one batch;
+ * split into batches, each batch's id adds a digest of its recipients, so that a retry of the
+ * same recipients carries the same id (and the receiver answers it from its records) while
+ * another batch is never taken for a replay of the first.
+ */
+function messageIdFor(messageId: string | undefined, batch: readonly string[], batches: number): string {
+  if (messageId === undefined) return randomUUID();
+  if (batches === 1) return messageId;
+  const recipients = batch.map(normalizeAddress).sort().join(',');
+  return `${messageId}-${createHash('sha256').update(recipients).digest('base64url').slice(0, 12)}`;
+}
 
 /** Options of IScheduleClient; every one is optional (without signing, the client can discover but not send). */
 export interface IScheduleClientOptions {
@@ -82,6 +104,12 @@ export interface SendOptions {
   readonly recipients: readonly string[];
   /** The iTIP message, iCalendar text. */
   readonly calendar: string;
+  /**
+   * The iSchedule-Message-ID to send (default a fresh UUID per POST). Give the same one on every
+   * retry of a message: receivers that remember recipients per message (this package's does)
+   * then deliver each recipient once, however often it is sent.
+   */
+  readonly messageId?: string;
 }
 
 /**
@@ -101,6 +129,8 @@ export class IScheduleClient {
   readonly #exchange: Exchange;
   readonly #capabilities: CapabilitiesCache;
   readonly #overrides: Map<string, URL>;
+  /** `t=` last used per given Message-ID: a resend within the same second must not repeat it. */
+  readonly #lastSignedAt = new LruCache<string, number>(4096);
 
   constructor(options: IScheduleClientOptions = {}) {
     this.#options = options;
@@ -165,17 +195,9 @@ export class IScheduleClient {
    * message or its addressing breaks iSchedule's rules; otherwise resolves to one result per
    * recipient, in the order given.
    */
-  async send({ originator, recipients, calendar }: SendOptions): Promise<RecipientResult[]> {
-    if (!isCalendarAddress(originator))
-      throw new IScheduleError('originator-invalid', `${originator} is not a calendar address`);
-    if (recipients.length === 0)
-      throw new IScheduleError('recipient-missing', 'send() needs at least one recipient');
-    const bad = recipients.find((r) => !isCalendarAddress(r) || r.includes(','));
-    if (bad) throw new IScheduleError('recipient-invalid', `${bad} is not a calendar address`);
-    const message = parseMessageTree(calendar);
-    checkParticipants(message, originator, recipients);
-    const key = this.#keyFor(originator);
-
+  async send(options: SendOptions): Promise<RecipientResult[]> {
+    const { originator, recipients, messageId } = options;
+    const { message, key } = this.#prepare(options);
     const byDomain = new Map<string, string[]>();
     for (const recipient of new Set(recipients)) {
       const domain = addressDomain(recipient) ?? '';
@@ -184,12 +206,38 @@ export class IScheduleClient {
     const results = new Map<string, RecipientResult>();
     await Promise.all(
       [...byDomain].map(async ([domain, list]) => {
-        for (const result of await this.#sendToDomain(domain, list, message, originator, key)) {
+        const sending = { message, originator, key, messageId };
+        for (const result of await this.#sendToDomain(domain, list, sending)) {
           results.set(result.recipient, result);
         }
       }),
     );
     return recipients.map((r) => results.get(r)!);
+  }
+
+  /**
+   * The checks send() makes before any network I/O, alone: throws what send() would throw for
+   * this message (an IScheduleError, an OptionsError, a SetupError), else returns its UID.
+   */
+  check(options: SendOptions): { readonly uid: string } {
+    return { uid: this.#prepare(options).message.uid };
+  }
+
+  #prepare({ originator, recipients, calendar, messageId }: SendOptions): {
+    message: ParsedMessage;
+    key: SigningKey;
+  } {
+    if (!isCalendarAddress(originator))
+      throw new IScheduleError('originator-invalid', `${originator} is not a calendar address`);
+    if (recipients.length === 0)
+      throw new IScheduleError('recipient-missing', 'send() needs at least one recipient');
+    const bad = recipients.find((r) => !isCalendarAddress(r) || r.includes(','));
+    if (bad) throw new IScheduleError('recipient-invalid', `${bad} is not a calendar address`);
+    if (messageId !== undefined && !/^[\x21-\x7e]{1,200}$/.test(messageId))
+      throw new OptionsError('messageId must be 1 to 200 printable ASCII characters, no spaces', 'messageId');
+    const message = parseMessageTree(calendar);
+    checkParticipants(message, originator, recipients);
+    return { message, key: this.#keyFor(originator) };
   }
 
   /** Closes kept-alive connections. */
@@ -200,9 +248,7 @@ export class IScheduleClient {
   async #sendToDomain(
     domain: string,
     recipients: readonly string[],
-    message: ParsedMessage,
-    originator: string,
-    key: SigningKey,
+    sending: Sending,
   ): Promise<RecipientResult[]> {
     let receiver: Receiver | undefined;
     try {
@@ -226,7 +272,7 @@ export class IScheduleClient {
     let lastError: Error | undefined;
     for (const url of receiver.urls) {
       try {
-        return await this.#sendToReceiver(url, recipients, message, originator, key);
+        return await this.#sendToReceiver(url, recipients, sending);
       } catch (error) {
         lastError = error as Error;
         // Nothing reached a target that refused connections or may not be reached: try the next.
@@ -248,10 +294,9 @@ export class IScheduleClient {
   async #sendToReceiver(
     url: URL,
     recipients: readonly string[],
-    message: ParsedMessage,
-    originator: string,
-    key: SigningKey,
+    sending: Sending,
   ): Promise<RecipientResult[]> {
+    const { message } = sending;
     const cached = await this.#capabilities.get(url);
     const { capabilities } = cached;
     const refuse = (why: string) =>
@@ -272,7 +317,9 @@ export class IScheduleClient {
     const batches: string[][] = [];
     for (let i = 0; i < recipients.length; i += batchSize) batches.push(recipients.slice(i, i + batchSize));
     const results = await Promise.all(
-      batches.map((batch) => this.#post(cached.url, batch, message, originator, key)),
+      batches.map((batch) =>
+        this.#post(cached.url, batch, sending, messageIdFor(sending.messageId, batch, batches.length)),
+      ),
     );
     return results.flat();
   }
@@ -280,9 +327,8 @@ export class IScheduleClient {
   async #post(
     url: URL,
     batch: readonly string[],
-    message: ParsedMessage,
-    originator: string,
-    key: SigningKey,
+    { message, originator, key }: Sending,
+    messageId: string,
   ): Promise<RecipientResult[]> {
     const body = Buffer.from(bodyFor(message, batch), 'utf8');
     const headers: Array<[string, string]> = [
@@ -294,13 +340,14 @@ export class IScheduleClient {
       ],
       ['User-Agent', this.#options.userAgent ?? `express-ischedule/${VERSION}`],
       ['iSchedule-Version', '1.0'],
-      ['iSchedule-Message-ID', randomUUID()],
+      ['iSchedule-Message-ID', messageId],
       ['Cache-Control', 'no-cache, no-transform'],
     ];
     const signature = signRequest({
       headers,
       body,
       key,
+      timestamp: this.#timestampFor(messageId),
       algorithm: algorithmFor(key),
       ...(this.#options.queryMethods && { queryMethods: this.#options.queryMethods }),
       expiresIn: this.#options.signatureLifetime ?? 300,
@@ -320,6 +367,19 @@ export class IScheduleClient {
       const reason = error instanceof HttpError ? error.message : String(error);
       return batch.map((r) => failure(r, 'temporary-failure', '5.1;Service unavailable', reason, url));
     }
+  }
+
+  /**
+   * Now, or one second past the last `t=` of this Message-ID: the signature of a resend in the
+   * same second would be byte for byte the last one, which receivers refuse as a replay. A
+   * second or two ahead is well within every receiver's clock skew.
+   */
+  #timestampFor(messageId: string): number {
+    const now = Math.floor(Date.now() / 1000);
+    const last = this.#lastSignedAt.get(messageId);
+    const t = last !== undefined && last >= now ? last + 1 : now;
+    this.#lastSignedAt.set(messageId, t);
+    return t;
   }
 
   #keyFor(originator: string): SigningKey {

@@ -168,12 +168,18 @@ export class Exchange {
 
 /** Milliseconds to wait before retrying a 503, when it says and it is short enough. */
 function retryAfter(response: HttpResponse, maxMs: number): number | undefined {
+  const seconds = retryAfterSeconds(response);
+  if (seconds === undefined) return undefined;
+  const ms = seconds * 1000;
+  return ms <= maxMs ? ms : undefined;
+}
+
+/** Seconds from now that a response's Retry-After asks for (delta or HTTP date), if it does. */
+export function retryAfterSeconds(response: HttpResponse): number | undefined {
   const value = response.headers['retry-after'];
   if (value === undefined) return undefined;
   const seconds = /^\d+$/.test(value.trim()) ? Number(value) : (Date.parse(value) - Date.now()) / 1000;
-  if (!Number.isFinite(seconds)) return undefined;
-  const ms = Math.max(0, seconds * 1000);
-  return ms <= maxMs ? ms : undefined;
+  return Number.isFinite(seconds) ? Math.max(0, Math.ceil(seconds)) : undefined;
 }
 
 function sleep(ms: number): Promise<void> {

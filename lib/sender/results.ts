@@ -5,6 +5,7 @@
 import type { HttpResponse } from '../http/request.js';
 import { normalizeAddress } from '../itip/address.js';
 import { parseError, parseScheduleResponse, type RecipientResponse } from '../xml/response.js';
+import { retryAfterSeconds } from './exchange.js';
 
 /**
  * What a host can act on: `delivered` (1.x and 2.x: Apple answers 1.2), `refused` (a permanent
@@ -28,6 +29,8 @@ export interface RecipientResult {
   readonly calendarData?: string;
   /** The receiver URL that answered. */
   readonly receiver?: string;
+  /** Seconds the receiver asked senders to wait (Retry-After on a 503 or 429). */
+  readonly retryAfter?: number;
 }
 
 export function failure(
@@ -94,9 +97,13 @@ export function resultsFromResponse(
     // Not an IS:error (EGroupware, proxies): the status says enough.
   }
   const temporary = response.status >= 500 || response.status === 429 || response.status === 408;
+  const wait = temporary ? retryAfterSeconds(response) : undefined;
   return batch.map((r) =>
     temporary
-      ? failure(r, 'temporary-failure', '5.1;Service unavailable', description, url, code)
+      ? {
+          ...failure(r, 'temporary-failure', '5.1;Service unavailable', description, url, code),
+          ...(wait !== undefined && { retryAfter: wait }),
+        }
       : failure(r, 'refused', '5.2;Invalid calendar service', description, url, code),
   );
 }

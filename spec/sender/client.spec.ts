@@ -160,6 +160,51 @@ describe('IScheduleClient across domains on loopback (HTTPS, dns2)', () => {
     assert.equal(world.domains['example.net']!.delivered.length, 1);
   });
 
+  it('keeps a given messageId on every retry: the receiver delivers each recipient once', async () => {
+    const client = world.client('example.com');
+    const delivered = world.domains['example.org']!.delivered;
+    const before = delivered.length;
+    const send = () =>
+      client.send({
+        originator: 'mailto:bernard@example.com',
+        // Two recipients over a receiver taking one per POST: two batches, each its own id.
+        recipients: ['mailto:cyrus@example.org', 'mailto:mike@example.org'],
+        calendar: event('REQUEST', attendees),
+        messageId: 'retried-1@example.com',
+      });
+    const first = await send();
+    const again = await send();
+    assert.deepEqual(
+      first.map((r) => r.requestStatus),
+      ['2.0;Success', '2.0;Success'],
+    );
+    assert.deepEqual(
+      again.map((r) => [r.outcome, r.description]),
+      [
+        ['delivered', 'already received: Delivered to recipient'],
+        ['delivered', 'already received: Delivered to recipient'],
+      ],
+    );
+    assert.equal(delivered.length - before, 2, 'delivered once each');
+    assert.deepEqual(
+      client.check({
+        originator: 'mailto:bernard@example.com',
+        recipients: ['mailto:cyrus@example.org'],
+        calendar: event('REQUEST', attendees),
+      }),
+      { uid: 'meeting-1@example.com' },
+    );
+    await assert.rejects(
+      client.send({
+        originator: 'mailto:bernard@example.com',
+        recipients: ['mailto:cyrus@example.org'],
+        calendar: event('REQUEST', attendees),
+        messageId: 'two words',
+      }),
+      { name: 'OptionsError', path: 'messageId' },
+    );
+  });
+
   it('carries a REPLY, a COUNTER and a CANCEL', async () => {
     const orgClient = world.client('example.org');
     const reply = event('REPLY', ['ATTENDEE;PARTSTAT=ACCEPTED:mailto:cyrus@example.org']);
