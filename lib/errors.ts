@@ -56,7 +56,9 @@ export type SetupErrorCode =
   /** A body parser ran before the receiver: the exact octets the signature covers are gone. */
   | 'body-consumed'
   /** A Redis store without its URL or client, or without the ioredis package. */
-  | 'no-redis';
+  | 'no-redis'
+  /** An outbox directory another running process holds. */
+  | 'outbox-locked';
 
 /** A host's setup mistake found at run time: never a peer's fault, never sent to one as theirs. */
 export class SetupError extends ExpressIScheduleError<SetupErrorCode> {

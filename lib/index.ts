@@ -41,6 +41,7 @@ export {
 } from './errors.js';
 export { HttpError, type HttpErrorCode } from './http/request.js';
 export type { BusyPeriod, BusyType, ScheduleMessage } from './itip/index.js';
+export * from './outbox/index.js';
 export * from './receiver/index.js';
 export * from './sender/index.js';
 export { XmlError } from './xml/document.js';

@@ -1,0 +1,9 @@
+export { DEFAULT_RETRY, type RetryPolicy } from './attempt.js';
+export type { FallbackReason, OutboxMessage, RecipientState, RecipientStatus } from './job.js';
+export {
+  type FallbackRequest,
+  IScheduleOutbox,
+  type OutboxJobView,
+  type OutboxOptions,
+  type StatusUpdate,
+} from './outbox.js';

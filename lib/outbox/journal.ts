@@ -1,0 +1,241 @@
+/**
+ * The embedded outbox's storage: an append-only journal on local disk. Each line is a CRC-32 and
+ * a JSON record; a write is durable once fdatasync returns, and writes that arrive together
+ * share one sync. A torn or damaged line (a crash mid-write) fails its CRC and is skipped with a
+ * log line at start-up, never a crash. When dead records outnumber live jobs, the journal is
+ * rewritten beside itself, synced, and renamed over the old one.
+ */
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { type FileHandle, open, rename } from 'node:fs/promises';
+import path from 'node:path';
+import { crc32 } from 'node:zlib';
+import { SetupError } from '../errors.js';
+import type { Logger } from '../receiver/options.js';
+import type { Notice, OutboxJob, OutboxPart } from './job.js';
+
+type JournalRecord =
+  | { readonly op: 'add'; readonly job: OutboxJob }
+  | {
+      readonly op: 'state';
+      readonly id: string;
+      readonly parts: readonly OutboxPart[];
+      readonly notices: readonly Notice[];
+    }
+  | { readonly op: 'remove'; readonly id: string };
+
+const FILE = 'outbox.journal';
+const LOCK = 'outbox.lock';
+/** Rewrite when the journal holds this many records more than live jobs. */
+const COMPACT_SLACK = 2000;
+
+interface Pending {
+  readonly line: string;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+export class Journal {
+  readonly #directory: string;
+  readonly #logger: Logger;
+  #file: FileHandle | undefined;
+  #queue: Pending[] = [];
+  #flushing: Promise<void> | undefined;
+  /** Records in the file, to know when a rewrite pays. */
+  #records = 0;
+  readonly #jobs = new Map<string, OutboxJob>();
+  #closed = false;
+
+  private constructor(directory: string, logger: Logger) {
+    this.#directory = directory;
+    this.#logger = logger;
+  }
+
+  /** Opens (and locks) the journal in `directory`; the jobs it holds are `jobs`. */
+  static async open(directory: string, logger: Logger = {}): Promise<Journal> {
+    const journal = new Journal(directory, logger);
+    lock(directory);
+    try {
+      journal.#replay();
+      journal.#file = await open(path.join(directory, FILE), 'a');
+      if (journal.#records > journal.#jobs.size + COMPACT_SLACK) await journal.#compact();
+    } catch (error) {
+      unlock(directory);
+      throw error;
+    }
+    return journal;
+  }
+
+  /** Unfinished jobs, oldest first. */
+  get jobs(): OutboxJob[] {
+    return [...this.#jobs.values()].sort((a, b) => a.seq - b.seq);
+  }
+
+  /** The highest sequence number used so far. */
+  get lastSeq(): number {
+    let last = 0;
+    for (const job of this.#jobs.values()) last = Math.max(last, job.seq);
+    return last;
+  }
+
+  add(job: OutboxJob): Promise<void> {
+    this.#jobs.set(job.id, job);
+    return this.#append({ op: 'add', job });
+  }
+
+  /** Records a job's new parts and owed callbacks. */
+  update(job: OutboxJob): Promise<void> {
+    this.#jobs.set(job.id, job);
+    return this.#append({ op: 'state', id: job.id, parts: job.parts, notices: job.notices });
+  }
+
+  remove(id: string): Promise<void> {
+    this.#jobs.delete(id);
+    return this.#append({ op: 'remove', id });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#flushing;
+    await this.#file?.close();
+    unlock(this.#directory);
+  }
+
+  #append(record: JournalRecord): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error('the outbox journal is closed'));
+    const json = JSON.stringify(record);
+    const line = `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ line, resolve, reject });
+      this.#flushing ??= this.#flush().finally(() => {
+        this.#flushing = undefined;
+      });
+    });
+  }
+
+  /** Writes everything queued, one sync per batch, until nothing is queued. */
+  async #flush(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch = this.#queue;
+      this.#queue = [];
+      try {
+        await this.#file!.write(batch.map((p) => p.line).join(''));
+        await this.#file!.datasync();
+        this.#records += batch.length;
+        for (const pending of batch) pending.resolve();
+      } catch (error) {
+        for (const pending of batch) pending.reject(error as Error);
+      }
+      if (this.#records > 4 * this.#jobs.size + COMPACT_SLACK) {
+        await this.#compact().catch((error: Error) =>
+          this.#logger.warn?.('outbox journal not compacted', { error: error.message }),
+        );
+      }
+    }
+  }
+
+  /** Reads the journal back into jobs, skipping what a crash tore. */
+  #replay(): void {
+    let text: string;
+    try {
+      text = readFileSync(path.join(this.#directory, FILE), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    const lines = text.split('\n');
+    // A last line without its newline was being written when the process stopped.
+    const torn = lines.pop();
+    if (torn)
+      this.#logger.warn?.('outbox journal: an unfinished last record was skipped (a crash mid-write)');
+    for (const [index, line] of lines.entries()) {
+      const record = parseLine(line);
+      if (!record) {
+        this.#logger.warn?.('outbox journal: a damaged record was skipped', { line: index + 1 });
+        continue;
+      }
+      this.#records++;
+      if (record.op === 'add') this.#jobs.set(record.job.id, record.job);
+      else if (record.op === 'remove') this.#jobs.delete(record.id);
+      else {
+        const job = this.#jobs.get(record.id);
+        if (job) this.#jobs.set(job.id, { ...job, parts: record.parts, notices: record.notices });
+      }
+    }
+  }
+
+  /** Rewrites the journal with only live jobs: beside it, synced, renamed over it. */
+  async #compact(): Promise<void> {
+    const target = path.join(this.#directory, FILE);
+    const temporary = `${target}.${process.pid}.tmp`;
+    const lines = this.jobs.map((job) => {
+      const json = JSON.stringify({ op: 'add', job });
+      return `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
+    });
+    const file = await open(temporary, 'w', 0o600);
+    try {
+      await file.write(lines.join(''));
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await this.#file?.close();
+    await rename(temporary, target);
+    const dir = await open(this.#directory, 'r');
+    await dir.sync().finally(() => dir.close());
+    this.#file = await open(target, 'a');
+    this.#records = lines.length;
+  }
+}
+
+function parseLine(line: string): JournalRecord | undefined {
+  const space = line.indexOf(' ');
+  if (space !== 8) return undefined;
+  const json = line.slice(9);
+  if (crc32(json).toString(16).padStart(8, '0') !== line.slice(0, 8)) return undefined;
+  try {
+    const record = JSON.parse(json) as JournalRecord;
+    return typeof record === 'object' && record !== null && 'op' in record ? record : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * One process per journal: a lock file holding the owner's pid, taken over when that process
+ * is gone (a crash leaves it behind).
+ */
+function lock(directory: string): void {
+  const file = path.join(directory, LOCK);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx', 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const owner = Number(readFileSync(file, 'utf8').trim());
+      if (Number.isInteger(owner) && owner > 0 && alive(owner)) {
+        throw new SetupError(
+          'outbox-locked',
+          `the outbox in ${directory} is in use by process ${owner}; one process per outbox directory`,
+        );
+      }
+      unlock(directory);
+    }
+  }
+}
+
+function unlock(directory: string): void {
+  rmSync(path.join(directory, LOCK), { force: true });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,335 @@
+/**
+ * The durable scheduling outbox (embedded engine): the host hands it a message and gets a job id
+ * once the job is on disk; delivery runs in the background with the host's IScheduleClient,
+ * retried with backoff until each recipient is answered or the message is too old, the same
+ * iSchedule-Message-ID on every attempt (so the receiver delivers each recipient once). Parts for
+ * one UID at one domain go out in the order queued; everything else runs in parallel, within
+ * the concurrency limits.
+ */
+import createDebug from 'debug';
+import * as v from 'valibot';
+import type { Logger } from '../receiver/options.js';
+import { IScheduleClient, type SendOptions } from '../sender/client.js';
+import { amount, checkOptions, fn, methods, positiveInteger, text } from '../validation.js';
+import { attemptPart, DEFAULT_RETRY, type RetryPolicy } from './attempt.js';
+import {
+  type FallbackReason,
+  finished,
+  type Notice,
+  newJob,
+  type OutboxJob,
+  type OutboxMessage,
+  type RecipientStatus,
+} from './job.js';
+import { Journal } from './journal.js';
+
+const debug = createDebug('ischedule:outbox');
+
+/** What `onStatus` is told: a recipient's new status, and which message it belongs to. */
+export interface StatusUpdate extends RecipientStatus {
+  readonly jobId: string;
+  readonly uid: string;
+  readonly originator: string;
+}
+
+/** What `onFallback` is told: a recipient iSchedule cannot reach (send it by iMIP). */
+export interface FallbackRequest extends StatusUpdate {
+  readonly reason: FallbackReason;
+  /** The iTIP message, to send by other means. */
+  readonly calendar: string;
+}
+
+export interface OutboxOptions {
+  /** The client that sends (its signing keys, DNS, TLS and overrides). */
+  readonly client: IScheduleClient;
+  /** Where the journal lives (created if missing); one running outbox per directory. */
+  readonly directory: string;
+  /**
+   * A recipient's status changed: pending (first temporary failure), delivered, or failed for
+   * good with its REQUEST-STATUS. May return a promise; a throw is retried later, never lost.
+   * Called at least once per change, in order per message (again after a crash mid-call).
+   */
+  readonly onStatus?: (update: StatusUpdate) => unknown;
+  /** A recipient has no iSchedule receiver, or never answered within `retry.maxAge`. */
+  readonly onFallback?: (request: FallbackRequest) => unknown;
+  readonly retry?: RetryPolicy;
+  /** Attempts in progress at once (default 16). */
+  readonly concurrency?: number;
+  /** Attempts in progress at once to one domain (default 4). */
+  readonly perDomainConcurrency?: number;
+  readonly logger?: Logger;
+}
+
+/** A job as `list()` shows it. */
+export interface OutboxJobView {
+  readonly id: string;
+  readonly uid: string;
+  readonly originator: string;
+  readonly createdAt: Date;
+  /** `active` while an attempt runs, `waiting` for its next attempt, `notifying` when only callbacks are owed. */
+  readonly state: 'active' | 'waiting' | 'notifying';
+  readonly attempts: number;
+  /** The earliest next attempt of a part still waiting. */
+  readonly nextAttemptAt?: Date;
+  readonly recipients: readonly RecipientStatus[];
+}
+
+const optionsSchema = v.strictObject(
+  {
+    client: v.instance(IScheduleClient, 'an IScheduleClient'),
+    directory: text('a directory path'),
+    onStatus: v.optional(fn('a function')),
+    onFallback: v.optional(fn('a function')),
+    retry: v.optional(
+      v.strictObject(
+        {
+          initialDelay: v.optional(amount('a number of milliseconds, at least 1', 1)),
+          maxDelay: v.optional(amount('a number of milliseconds, at least 1', 1)),
+          maxAge: v.optional(amount('a number of milliseconds, at least 1', 1)),
+        },
+        'an object',
+      ),
+    ),
+    concurrency: v.optional(positiveInteger()),
+    perDomainConcurrency: v.optional(positiveInteger()),
+    logger: v.optional(methods({}, 'a logger { info, warn, error }')),
+  },
+  'an options object',
+);
+
+const NOTICE_RETRY_MS = 5000;
+
+export class IScheduleOutbox {
+  readonly #options: OutboxOptions;
+  readonly #journal: Journal;
+  readonly #policy: Required<RetryPolicy>;
+  readonly #logger: Logger;
+  readonly #running = new Map<string, Promise<void>>();
+  readonly #perDomain = new Map<string, number>();
+  readonly #notifying = new Set<string>();
+  /** Jobs whose callbacks failed, and when to call again. */
+  readonly #noticeRetryAt = new Map<string, number>();
+  #seq: number;
+  /**
+   * Jobs found at open (seq up to `#resumed`) wait until `#resumeAt`: an attempt cut short by a
+   * crash may have been signed in this very second, and the same signature again is a replay.
+   */
+  readonly #resumed: number;
+  readonly #resumeAt = Date.now() + 1000;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  private constructor(options: OutboxOptions, journal: Journal) {
+    this.#options = options;
+    this.#journal = journal;
+    this.#policy = { ...DEFAULT_RETRY, ...options.retry };
+    this.#logger = options.logger ?? {};
+    this.#seq = journal.lastSeq;
+    this.#resumed = journal.lastSeq;
+  }
+
+  /** Opens the outbox in `options.directory` and resumes every job it holds. */
+  static async open(options: OutboxOptions): Promise<IScheduleOutbox> {
+    checkOptions(optionsSchema, options, 'IScheduleOutbox options');
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(options.directory, { recursive: true, mode: 0o700 });
+    const outbox = new IScheduleOutbox(options, await Journal.open(options.directory, options.logger));
+    debug('opened %s with %d jobs', options.directory, outbox.#journal.jobs.length);
+    outbox.#pump();
+    return outbox;
+  }
+
+  /**
+   * Queues a message; resolves to its job id (also its iSchedule-Message-ID) once the job is
+   * durably stored. Throws at once what the client would refuse to send (see client.check).
+   */
+  async enqueue(message: OutboxMessage): Promise<string> {
+    if (this.#closed) throw new Error('the outbox is closed');
+    const { uid } = this.#options.client.check(message as SendOptions);
+    const job = newJob(message, uid, ++this.#seq);
+    await this.#journal.add(job);
+    debug('queued %s (%s) for %d recipients', job.id, uid, message.recipients.length);
+    this.#pump();
+    return job.id;
+  }
+
+  /** Unfinished jobs, oldest first. */
+  list(): OutboxJobView[] {
+    return this.#journal.jobs.map((job) => {
+      const waiting = job.parts.filter((p) => !p.done);
+      const active = job.parts.some((_, i) => this.#running.has(`${job.id}#${i}`));
+      const next = Math.min(...waiting.map((p) => p.nextAttemptAt));
+      return {
+        id: job.id,
+        uid: job.uid,
+        originator: job.originator,
+        createdAt: new Date(job.createdAt),
+        state: active ? 'active' : waiting.length > 0 ? 'waiting' : 'notifying',
+        attempts: Math.max(0, ...job.parts.map((p) => p.attempts)),
+        ...(waiting.length > 0 && { nextAttemptAt: new Date(next) }),
+        recipients: job.parts.flatMap((p) =>
+          p.recipients.map(
+            (recipient) =>
+              p.statuses[recipient] ?? { recipient, state: 'pending' as const, requestStatus: '1.0;Pending' },
+          ),
+        ),
+      };
+    });
+  }
+
+  /** Makes a job's waiting parts due now; false when there is no such job. */
+  async retry(id: string): Promise<boolean> {
+    const job = this.#job(id);
+    if (!job) return false;
+    const now = Date.now();
+    await this.#journal.update({
+      ...job,
+      parts: job.parts.map((p) => (p.done ? p : { ...p, nextAttemptAt: now })),
+    });
+    this.#noticeRetryAt.delete(id);
+    this.#pump();
+    return true;
+  }
+
+  /** Drops a job and whatever it still owes (no further attempts, no callbacks). */
+  async cancel(id: string): Promise<boolean> {
+    if (!this.#job(id)) return false;
+    await this.#journal.remove(id);
+    this.#logger.info?.('iSchedule outbox job cancelled', { id });
+    return true;
+  }
+
+  /** Stops starting attempts, waits for those in progress, and closes the journal. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    await Promise.allSettled(this.#running.values());
+    await this.#journal.close();
+  }
+
+  #job(id: string): OutboxJob | undefined {
+    return this.#journal.jobs.find((j) => j.id === id);
+  }
+
+  /** Starts what is due and allowed, owed callbacks included; sets a timer for the next. */
+  #pump(): void {
+    if (this.#closed) return;
+    clearTimeout(this.#timer);
+    const now = Date.now();
+    let next = Number.POSITIVE_INFINITY;
+    const concurrency = this.#options.concurrency ?? 16;
+    const perDomain = this.#options.perDomainConcurrency ?? 4;
+    /** The first unfinished part of each UID at each domain: only it may go. */
+    const first = new Set<string>();
+    for (const job of this.#journal.jobs) {
+      if (!this.#notifying.has(job.id) && (job.notices.length > 0 || finished(job))) {
+        const at = this.#noticeRetryAt.get(job.id) ?? now;
+        if (at <= now) void this.#notify(job.id);
+        else next = Math.min(next, at);
+      }
+      for (const [index, part] of job.parts.entries()) {
+        if (part.done) continue;
+        const lane = `${job.uid}\n${part.domain}`;
+        if (first.has(lane)) continue;
+        first.add(lane);
+        const key = `${job.id}#${index}`;
+        if (this.#running.has(key)) continue;
+        const due =
+          job.seq <= this.#resumed ? Math.max(part.nextAttemptAt, this.#resumeAt) : part.nextAttemptAt;
+        if (due > now) {
+          next = Math.min(next, due);
+          continue;
+        }
+        if (this.#running.size >= concurrency || (this.#perDomain.get(part.domain) ?? 0) >= perDomain)
+          continue;
+        this.#start(job, index, key);
+      }
+    }
+    if (Number.isFinite(next)) {
+      this.#timer = setTimeout(() => this.#pump(), Math.max(0, next - now));
+      this.#timer.unref?.();
+    }
+  }
+
+  #start(job: OutboxJob, index: number, key: string): void {
+    const { domain } = job.parts[index]!;
+    this.#perDomain.set(domain, (this.#perDomain.get(domain) ?? 0) + 1);
+    const run = (async () => {
+      const outcome = await attemptPart(job, job.parts[index]!, this.#options.client, this.#policy);
+      // The job may have moved on meanwhile (callbacks made, other parts settled): merge.
+      const current = this.#job(job.id);
+      if (!current) return;
+      const parts = current.parts.map((p, i) => (i === index ? outcome.part : p));
+      await this.#journal.update({ ...current, parts, notices: [...current.notices, ...outcome.notices] });
+      debug(
+        '%s %s: attempt %d, %s',
+        job.id,
+        domain,
+        outcome.part.attempts,
+        outcome.part.done ? 'done' : 'waiting',
+      );
+    })()
+      .catch((error: Error) => {
+        // The journal could not be written: the attempt is made again when it can be.
+        this.#logger.error?.('iSchedule outbox: attempt not recorded', { id: job.id, error: error.message });
+      })
+      .finally(() => {
+        this.#running.delete(key);
+        this.#perDomain.set(domain, (this.#perDomain.get(domain) ?? 1) - 1);
+        this.#pump();
+      });
+    this.#running.set(key, run);
+  }
+
+  /** Makes the callbacks a job owes, in order; stops at the first that throws and tries later. */
+  async #notify(id: string): Promise<void> {
+    this.#notifying.add(id);
+    try {
+      const job = this.#job(id);
+      if (!job) return;
+      const made = new Set<Notice>();
+      let failed = false;
+      for (const notice of job.notices) {
+        try {
+          await this.#call(job, notice);
+          made.add(notice);
+        } catch (error) {
+          failed = true;
+          const attempt = (this.#noticeRetryAt.has(id) ? 2 : 1) * NOTICE_RETRY_MS;
+          this.#noticeRetryAt.set(id, Date.now() + attempt);
+          this.#logger.warn?.('iSchedule outbox: a callback failed; it will be called again', {
+            id,
+            callback: notice.kind === 'status' ? 'onStatus' : 'onFallback',
+            error: (error as Error).message,
+          });
+          break;
+        }
+      }
+      if (!failed) this.#noticeRetryAt.delete(id);
+      const current = this.#job(id);
+      if (!current) return;
+      const after = { ...current, notices: current.notices.filter((n) => !made.has(n)) };
+      if (finished(after)) await this.#journal.remove(id);
+      else if (made.size > 0) await this.#journal.update(after);
+    } catch (error) {
+      this.#logger.error?.('iSchedule outbox: callbacks not recorded', {
+        id,
+        error: (error as Error).message,
+      });
+    } finally {
+      this.#notifying.delete(id);
+      this.#pump();
+    }
+  }
+
+  async #call(job: OutboxJob, notice: Notice): Promise<void> {
+    const update: StatusUpdate = {
+      ...notice.status,
+      jobId: job.id,
+      uid: job.uid,
+      originator: job.originator,
+    };
+    if (notice.kind === 'status') await this.#options.onStatus?.(update);
+    else await this.#options.onFallback?.({ ...update, reason: notice.reason, calendar: job.calendar });
+  }
+}

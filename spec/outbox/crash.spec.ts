@@ -1,0 +1,121 @@
+/**
+ * Kill -9 an outbox in the middle of its work and start it again: every queued message is
+ * delivered, each recipient exactly once at the receiver (it answers retries of a Message-ID
+ * from its records), whatever the moment of the crash.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type Domains, startDomains } from '../support/domains.js';
+import { keys } from '../support/fixtures.js';
+
+const child = path.join(import.meta.dirname, '..', 'support', 'outbox-child.ts');
+
+const invitation = (uid: string, attendees: string[]) =>
+  [
+    'BEGIN:VCALENDAR',
+    'VERSION:2.0',
+    'PRODID:-//test//EN',
+    'METHOD:REQUEST',
+    'BEGIN:VEVENT',
+    `UID:${uid}`,
+    'DTSTAMP:20260101T000000Z',
+    'DTSTART:20260105T100000Z',
+    'DTEND:20260105T110000Z',
+    'ORGANIZER:mailto:bernard@example.com',
+    ...attendees.map((a) => `ATTENDEE:${a}`),
+    'END:VEVENT',
+    'END:VCALENDAR',
+    '',
+  ].join('\r\n');
+
+interface Running {
+  readonly process: ChildProcess;
+  /** Resolves when the child has printed this line. */
+  said(line: string): Promise<void>;
+}
+
+function startChild(settings: object): Running {
+  const proc = spawn(process.execPath, ['--import', 'tsx', child], {
+    env: { ...process.env, OUTBOX_CHILD: JSON.stringify(settings) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  proc.stdout!.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  return {
+    process: proc,
+    said: (line) =>
+      new Promise((resolve, reject) => {
+        const timer = setInterval(() => {
+          if (output.split('\n').includes(line)) {
+            clearInterval(timer);
+            resolve();
+          } else if (proc.exitCode !== null) {
+            clearInterval(timer);
+            reject(new Error(`the outbox process exited (${proc.exitCode}) before "${line}"`));
+          }
+        }, 20);
+      }),
+  };
+}
+
+describe('the embedded outbox survives kill -9', () => {
+  let world: Domains;
+  before(async () => {
+    world = await startDomains([
+      { domain: 'example.com', key: keys.jupiter, users: ['mailto:bernard@example.com'] },
+      {
+        domain: 'example.org',
+        key: keys.venus,
+        users: ['mailto:cyrus@example.org', 'mailto:mike@example.org'],
+        // Slow enough that a crash finds POSTs in flight.
+        before: (app) => app.use((_req, _res, next) => setTimeout(next, 30)),
+      },
+    ]);
+  });
+  after(() => world.close());
+
+  it('delivers every queued message once per recipient after a crash mid-delivery', async () => {
+    const directory = mkdtempSync(path.join(tmpdir(), 'outbox-crash-'));
+    const recipients = ['mailto:cyrus@example.org', 'mailto:mike@example.org'];
+    const messages = Array.from({ length: 40 }, (_, i) => ({
+      originator: 'mailto:bernard@example.com',
+      recipients: i % 2 ? recipients : recipients.slice(0, 1),
+      calendar: invitation(`crash-${i}`, i % 2 ? recipients : recipients.slice(0, 1)),
+    }));
+    const settings = { directory, dnsServer: world.dnsServer, ca: world.ca };
+    const delivered = world.domains['example.org']!.delivered;
+
+    const first = startChild({ ...settings, messages });
+    await first.said('queued');
+    const end = Date.now() + 10_000;
+    while (delivered.length < 10 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    first.process.kill('SIGKILL');
+    await new Promise((resolve) => first.process.once('exit', resolve));
+    const atCrash = delivered.length;
+    assert.ok(atCrash >= 10 && atCrash < 60, `killed mid-way (${atCrash} of 60 delivered)`);
+
+    const second = startChild({ ...settings, messages: [] });
+    try {
+      await second.said('idle');
+    } finally {
+      second.process.kill('SIGKILL');
+    }
+    const counts = new Map<string, number>();
+    for (const d of delivered) {
+      const key = `${d.message.uid} ${d.recipient}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    assert.equal(counts.size, 60, 'every recipient of every message delivered');
+    assert.deepEqual(
+      [...counts].filter(([, n]) => n !== 1),
+      [],
+      'none twice',
+    );
+  });
+});
