@@ -65,9 +65,17 @@ export class Journal {
     return journal;
   }
 
-  /** Unfinished jobs, oldest first. */
-  get jobs(): OutboxJob[] {
-    return [...this.#jobs.values()].sort((a, b) => a.seq - b.seq);
+  /** Unfinished jobs, oldest first (a Map keeps the order jobs were added in). */
+  get jobs(): IterableIterator<OutboxJob> {
+    return this.#jobs.values();
+  }
+
+  get size(): number {
+    return this.#jobs.size;
+  }
+
+  get(id: string): OutboxJob | undefined {
+    return this.#jobs.get(id);
   }
 
   /** The highest sequence number used so far. */
@@ -168,7 +176,7 @@ export class Journal {
   async #compact(): Promise<void> {
     const target = path.join(this.#directory, FILE);
     const temporary = `${target}.${process.pid}.tmp`;
-    const lines = this.jobs.map((job) => {
+    const lines = [...this.jobs].map((job) => {
       const json = JSON.stringify({ op: 'add', job });
       return `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
     });

@@ -107,6 +107,8 @@ export class IScheduleOutbox {
   readonly #running = new Map<string, Promise<void>>();
   readonly #perDomain = new Map<string, number>();
   readonly #notifying = new Set<string>();
+  /** Jobs owing callbacks, or finished and still to be removed. */
+  readonly #owing = new Set<string>();
   /** Jobs whose callbacks failed, and when to call again. */
   readonly #noticeRetryAt = new Map<string, number>();
   #seq: number;
@@ -126,6 +128,7 @@ export class IScheduleOutbox {
     this.#logger = options.logger ?? {};
     this.#seq = journal.lastSeq;
     this.#resumed = journal.lastSeq;
+    for (const job of journal.jobs) if (job.notices.length > 0 || finished(job)) this.#owing.add(job.id);
   }
 
   /** Opens the outbox in `options.directory` and resumes every job it holds. */
@@ -134,7 +137,7 @@ export class IScheduleOutbox {
     const { mkdir } = await import('node:fs/promises');
     await mkdir(options.directory, { recursive: true, mode: 0o700 });
     const outbox = new IScheduleOutbox(options, await Journal.open(options.directory, options.logger));
-    debug('opened %s with %d jobs', options.directory, outbox.#journal.jobs.length);
+    debug('opened %s with %d jobs', options.directory, outbox.#journal.size);
     outbox.#pump();
     return outbox;
   }
@@ -155,7 +158,7 @@ export class IScheduleOutbox {
 
   /** Unfinished jobs, oldest first. */
   list(): OutboxJobView[] {
-    return this.#journal.jobs.map((job) => {
+    return [...this.#journal.jobs].map((job) => {
       const waiting = job.parts.filter((p) => !p.done);
       const active = job.parts.some((_, i) => this.#running.has(`${job.id}#${i}`));
       const next = Math.min(...waiting.map((p) => p.nextAttemptAt));
@@ -194,6 +197,7 @@ export class IScheduleOutbox {
   /** Drops a job and whatever it still owes (no further attempts, no callbacks). */
   async cancel(id: string): Promise<boolean> {
     if (!this.#job(id)) return false;
+    this.#owing.delete(id);
     await this.#journal.remove(id);
     this.#logger.info?.('iSchedule outbox job cancelled', { id });
     return true;
@@ -208,7 +212,7 @@ export class IScheduleOutbox {
   }
 
   #job(id: string): OutboxJob | undefined {
-    return this.#journal.jobs.find((j) => j.id === id);
+    return this.#journal.get(id);
   }
 
   /** Starts what is due and allowed, owed callbacks included; sets a timer for the next. */
@@ -219,19 +223,24 @@ export class IScheduleOutbox {
     let next = Number.POSITIVE_INFINITY;
     const concurrency = this.#options.concurrency ?? 16;
     const perDomain = this.#options.perDomainConcurrency ?? 4;
+    for (const id of this.#owing) {
+      if (this.#notifying.has(id)) continue;
+      const at = this.#noticeRetryAt.get(id) ?? now;
+      if (at <= now) void this.#notify(id);
+      else next = Math.min(next, at);
+    }
     /** The first unfinished part of each UID at each domain: only it may go. */
-    const first = new Set<string>();
+    const first = new Map<string, Set<string>>();
+    // Oldest first; once every place is taken, the next attempt to end pumps again.
     for (const job of this.#journal.jobs) {
-      if (!this.#notifying.has(job.id) && (job.notices.length > 0 || finished(job))) {
-        const at = this.#noticeRetryAt.get(job.id) ?? now;
-        if (at <= now) void this.#notify(job.id);
-        else next = Math.min(next, at);
-      }
+      if (this.#running.size >= concurrency) break;
+      let lanes = first.get(job.uid);
       for (const [index, part] of job.parts.entries()) {
         if (part.done) continue;
-        const lane = `${job.uid}\n${part.domain}`;
-        if (first.has(lane)) continue;
-        first.add(lane);
+        if (lanes?.has(part.domain)) continue;
+        lanes ??= new Set();
+        lanes.add(part.domain);
+        first.set(job.uid, lanes);
         const key = `${job.id}#${index}`;
         if (this.#running.has(key)) continue;
         const due =
@@ -240,9 +249,9 @@ export class IScheduleOutbox {
           next = Math.min(next, due);
           continue;
         }
-        if (this.#running.size >= concurrency || (this.#perDomain.get(part.domain) ?? 0) >= perDomain)
-          continue;
+        if ((this.#perDomain.get(part.domain) ?? 0) >= perDomain) continue;
         this.#start(job, index, key);
+        if (this.#running.size >= concurrency) break;
       }
     }
     if (Number.isFinite(next)) {
@@ -260,7 +269,9 @@ export class IScheduleOutbox {
       const current = this.#job(job.id);
       if (!current) return;
       const parts = current.parts.map((p, i) => (i === index ? outcome.part : p));
-      await this.#journal.update({ ...current, parts, notices: [...current.notices, ...outcome.notices] });
+      const updated = { ...current, parts, notices: [...current.notices, ...outcome.notices] };
+      await this.#journal.update(updated);
+      if (updated.notices.length > 0 || finished(updated)) this.#owing.add(job.id);
       debug(
         '%s %s: attempt %d, %s',
         job.id,
@@ -286,7 +297,10 @@ export class IScheduleOutbox {
     this.#notifying.add(id);
     try {
       const job = this.#job(id);
-      if (!job) return;
+      if (!job) {
+        this.#owing.delete(id);
+        return;
+      }
       const made = new Set<Notice>();
       let failed = false;
       for (const notice of job.notices) {
@@ -309,8 +323,13 @@ export class IScheduleOutbox {
       const current = this.#job(id);
       if (!current) return;
       const after = { ...current, notices: current.notices.filter((n) => !made.has(n)) };
-      if (finished(after)) await this.#journal.remove(id);
-      else if (made.size > 0) await this.#journal.update(after);
+      if (finished(after)) {
+        this.#owing.delete(id);
+        await this.#journal.remove(id);
+      } else {
+        if (after.notices.length === 0) this.#owing.delete(id);
+        if (made.size > 0) await this.#journal.update(after);
+      }
     } catch (error) {
       this.#logger.error?.('iSchedule outbox: callbacks not recorded', {
         id,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import tls from 'node:tls';
 import { describe, it } from 'node:test';
+import tls from 'node:tls';
 import { createSelfSignedCertificate } from '../../lib/tls/certificate.js';
 
 describe('self-signed certificates (tests, the demo, tls: "self-signed")', () => {

@@ -1,0 +1,215 @@
+/**
+ * Messages per second through the embedded outbox against the direct client, both to one
+ * `ischedule serve` (plain HTTP on loopback, filesystem inbox) in its own process, rounds
+ * interleaved; the time from enqueue to delivered at p50 and p99 in that burst (queueing
+ * included), and for a lone message (one at a time: journal, POST, journal, callback).
+ *
+ *   npm run bench:outbox     (BENCH_MESSAGES per run, default 2000; BENCH_ROUNDS, default 3)
+ *
+ * Both send with 16 at once (the outbox with perDomainConcurrency 16; its default is 4, to be
+ * gentle with one peer). The outbox's journal is on the same disk as the receiver's inbox.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { IScheduleClient, IScheduleOutbox, keyRecord } from '../spec/support/api.js';
+import { serve } from '../spec/support/cli.js';
+import { keys } from '../spec/support/fixtures.js';
+
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 2000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONCURRENCY = 16;
+
+const invitation = (uid: string) =>
+  [
+    'BEGIN:VCALENDAR',
+    'VERSION:2.0',
+    'PRODID:-//bench//EN',
+    'METHOD:REQUEST',
+    'BEGIN:VEVENT',
+    `UID:${uid}`,
+    'DTSTAMP:20260101T000000Z',
+    'DTSTART:20260105T100000Z',
+    'DTEND:20260105T110000Z',
+    'ORGANIZER:mailto:bernard@example.com',
+    'ATTENDEE:mailto:cyrus@example.org',
+    'END:VEVENT',
+    'END:VCALENDAR',
+    '',
+  ].join('\r\n');
+const message = (uid: string) => ({
+  originator: 'mailto:bernard@example.com',
+  recipients: ['mailto:cyrus@example.org'],
+  calendar: invitation(uid),
+});
+
+const dir = mkdtempSync(path.join(tmpdir(), 'ischedule-outbox-bench-'));
+const config = path.join(dir, 'config.json');
+writeFileSync(
+  config,
+  JSON.stringify({
+    listen: { host: '127.0.0.1', port: 0 },
+    tls: false,
+    domains: ['example.org'],
+    users: ['mailto:cyrus@example.org'],
+    dataDir: 'data',
+    signing: { domain: 'example.org', selector: 'bench' },
+    keys: {
+      methods: ['private-exchange'],
+      privateExchange: { 'jupiter._domainkey.example.com': keyRecord(keys.jupiter.privateKey) },
+    },
+    rateLimits: { perAddress: false, perDomain: false },
+    limits: { maxConcurrentPerDomain: 1000 },
+    inboxQuota: { messages: 100_000_000, bytes: 1_000_000_000_000 },
+  }),
+);
+const server = await serve(['--config', config]);
+const client = new IScheduleClient({
+  signing: keys.jupiter,
+  queryMethods: ['private-exchange'],
+  overrides: { 'example.org': server.url },
+  attempts: 1,
+});
+
+/** CPU ms of this (sending) process per message since `from`. */
+const cpuPerMessage = (from: NodeJS.CpuUsage, messages: number) => {
+  const used = process.cpuUsage(from);
+  return (used.user + used.system) / 1000 / messages;
+};
+
+async function direct(round: number): Promise<{ rate: number; delivered: number; cpu: number }> {
+  let next = 0;
+  let delivered = 0;
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < MESSAGES) {
+        const [result] = await client.send(message(`direct-${round}-${next++}`));
+        if (result?.outcome === 'delivered') delivered++;
+      }
+    }),
+  );
+  return {
+    rate: delivered / ((performance.now() - started) / 1000),
+    delivered,
+    cpu: cpuPerMessage(cpu, delivered),
+  };
+}
+
+const LONE = 100;
+
+/** One message at a time, each waited for: what a user's single invitation costs. */
+async function lone(round: number): Promise<{ direct: number[]; outbox: number[] }> {
+  const directTimes: number[] = [];
+  for (let i = 0; i < LONE; i++) {
+    const started = performance.now();
+    await client.send(message(`lone-direct-${round}-${i}`));
+    directTimes.push(performance.now() - started);
+  }
+  let delivered: (() => void) | undefined;
+  const box = await IScheduleOutbox.open({
+    client,
+    directory: mkdtempSync(path.join(dir, 'outbox-')),
+    onStatus: (status) => {
+      if (status.state === 'delivered') delivered?.();
+    },
+  });
+  const outboxTimes: number[] = [];
+  for (let i = 0; i < LONE; i++) {
+    const started = performance.now();
+    const arrived = new Promise<void>((resolve) => {
+      delivered = resolve;
+    });
+    await box.enqueue(message(`lone-outbox-${round}-${i}`));
+    await arrived;
+    outboxTimes.push(performance.now() - started);
+  }
+  await box.close();
+  return { direct: directTimes, outbox: outboxTimes };
+}
+
+const quantile = (values: number[], q: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+};
+
+async function outbox(
+  round: number,
+): Promise<{ rate: number; delivered: number; p50: number; p99: number; cpu: number }> {
+  const enqueuedAt = new Map<string, number>();
+  const latencies: number[] = [];
+  let done: () => void;
+  const finished = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  const box = await IScheduleOutbox.open({
+    client,
+    directory: mkdtempSync(path.join(dir, 'outbox-')),
+    perDomainConcurrency: CONCURRENCY,
+    concurrency: CONCURRENCY,
+    onStatus: (status) => {
+      if (status.state !== 'delivered') return;
+      latencies.push(performance.now() - enqueuedAt.get(status.jobId)!);
+      if (latencies.length === MESSAGES) done();
+    },
+  });
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  // The host's side: hand each message over as its scheduling outbox would, 16 at once.
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < MESSAGES) {
+        const at = performance.now();
+        const id = await box.enqueue(message(`outbox-${round}-${next++}`));
+        enqueuedAt.set(id, at);
+      }
+    }),
+  );
+  await finished;
+  const rate = latencies.length / ((performance.now() - started) / 1000);
+  const cpuMs = cpuPerMessage(cpu, latencies.length);
+  await box.close();
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
+  return { rate, delivered: latencies.length, p50: at(0.5), p99: at(0.99), cpu: cpuMs };
+}
+
+const rates = { direct: [] as number[], outbox: [] as number[], ratio: [] as number[] };
+for (let round = 1; round <= ROUNDS; round++) {
+  const order = round % 2 ? (['direct', 'outbox'] as const) : (['outbox', 'direct'] as const);
+  const result: Record<string, number> = {};
+  for (const variant of order) {
+    if (variant === 'direct') {
+      const r = await direct(round);
+      result.direct = r.rate;
+      console.log(
+        `round ${round} direct client  ${r.rate.toFixed(0).padStart(5)} msg/s  (${r.delivered} delivered)  sender CPU ${r.cpu.toFixed(2)} ms/msg`,
+      );
+    } else {
+      const r = await outbox(round);
+      result.outbox = r.rate;
+      console.log(
+        `round ${round} outbox         ${r.rate.toFixed(0).padStart(5)} msg/s  (${r.delivered} delivered)  sender CPU ${r.cpu.toFixed(2)} ms/msg  enqueue to delivered p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms`,
+      );
+    }
+  }
+  const single = await lone(round);
+  console.log(
+    `round ${round} lone message   direct p50 ${quantile(single.direct, 0.5).toFixed(1)} ms p99 ${quantile(single.direct, 0.99).toFixed(1)} ms;  outbox, enqueue to delivered, p50 ${quantile(single.outbox, 0.5).toFixed(1)} ms p99 ${quantile(single.outbox, 0.99).toFixed(1)} ms`,
+  );
+  rates.direct.push(result.direct!);
+  rates.outbox.push(result.outbox!);
+  rates.ratio.push(result.outbox! / result.direct!);
+}
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const range = (values: number[], digits = 0) =>
+  `${Math.min(...values).toFixed(digits)}-${Math.max(...values).toFixed(digits)}`;
+console.log(`\nmedian (range): direct ${median(rates.direct).toFixed(0)} (${range(rates.direct)}) msg/s`);
+console.log(`                outbox ${median(rates.outbox).toFixed(0)} (${range(rates.outbox)}) msg/s`);
+console.log(
+  `outbox / direct in the same round: x${median(rates.ratio).toFixed(2)} (${range(rates.ratio, 2)})`,
+);
+client.close();
+await server.stop();
