@@ -5,6 +5,7 @@ import { demo, demoHelp } from './demo.js';
 import { discover, discoverHelp } from './discover.js';
 import { doctor, doctorHelp } from './doctor.js';
 import { keygen, keygenHelp } from './keygen.js';
+import { outbox, outboxHelp } from './outbox.js';
 import { CommandError, consoleOutput, type Output } from './output.js';
 import { send, sendHelp } from './send.js';
 import { serve, serveHelp } from './serve.js';
@@ -16,7 +17,8 @@ const commands: Record<string, Command> = {
   serve: { run: serve, help: serveHelp, summary: 'run an iSchedule server (a config file, or the sample)' },
   keygen: { run: keygen, help: keygenHelp, summary: 'make a signing key and the records that publish it' },
   discover: { run: discover, help: discoverHelp, summary: "show a domain's receiver and its capabilities" },
-  send: { run: send, help: sendHelp, summary: 'sign and send an iTIP message' },
+  send: { run: send, help: sendHelp, summary: 'sign and send an iTIP message (or queue it: --queue)' },
+  outbox: { run: outbox, help: outboxHelp, summary: "list the server's outbox; retry or cancel a job" },
   verify: { run: verify, help: verifyHelp, summary: 'explain the DKIM checks of a captured request' },
   doctor: { run: doctor, help: doctorHelp, summary: "check a domain's whole iSchedule setup" },
   demo: { run: demo, help: demoHelp, summary: 'two domains on loopback: invitation, reply, free-busy' },

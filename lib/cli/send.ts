@@ -15,14 +15,22 @@ import {
   requireValue,
   table,
 } from './common.js';
+import { queueMessage } from './outbox.js';
 import { CommandError, type Output } from './output.js';
 
 export const sendHelp = `Usage: ischedule send --from ADDR --to ADDR [--to ADDR...] --key FILE --domain D --selector S
                       [--server URL] [--ca FILE] [--dns HOST:PORT] [--q METHODS] [--json] FILE.ics
+       ischedule send --queue --config FILE --from ADDR --to ADDR [--to ADDR...]
+                      [--server URL] [--ca FILE] FILE.ics
 
 Signs the iTIP message in FILE.ics with the key and sends it to each recipient's iSchedule
 receiver (found through DNS, or --server for all of them). Prints each recipient's status.
 Exits 0 when every recipient got it, 1 otherwise.
+
+With --queue, hands the message to the outbox of the server that --config describes (its
+signing key and domain; --server and --ca are kept with the job) and prints the job id at once,
+whether or not that server runs: \`ischedule serve\` delivers it, retrying until each recipient
+answers, and \`ischedule outbox\` shows how it stands.
 
   --from       the Originator (ORGANIZER for REQUEST/CANCEL, the replying ATTENDEE for REPLY)
   --to         a Recipient (repeat for several)
@@ -50,6 +58,8 @@ export async function send(argv: string[], out: Output): Promise<void> {
       'allow-network': { type: 'string', multiple: true },
       q: { type: 'string' },
       json: { type: 'boolean', default: false },
+      queue: { type: 'boolean', default: false },
+      config: { type: 'string' },
     },
   });
   const file = positionals[0];
@@ -59,6 +69,21 @@ export async function send(argv: string[], out: Output): Promise<void> {
   if (to.length === 0) throw new CommandError('--to is required');
   for (const recipient of to) checkFlag('--to', calendarAddress, recipient);
   checkFlag('--server', url('an http:// or https:// URL'), values.server);
+  if (values.queue) {
+    const message = {
+      originator: from,
+      recipients: to,
+      calendar: readText(file, 'iCalendar file'),
+      ...(values.server && {
+        receiver: { url: values.server, ...(values.ca && { ca: readText(values.ca, 'CA certificate') }) },
+      }),
+    };
+    const id = await queueMessage(requireValue(values.config, '--config (with --queue)'), message);
+    if (values.json) out.json({ id });
+    else out.line(id);
+    return;
+  }
+  if (values.config) throw new CommandError('--config goes with --queue');
   const queryMethods = values.q?.split(':') as QueryMethod[] | undefined;
   for (const method of queryMethods ?? []) checkFlag('--q', queryMethod, method);
   const key = {

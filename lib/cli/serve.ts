@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { OptionsError } from '../errors.js';
 import { ConfigError, loadConfig, type ServerConfig } from '../standalone/config.js';
+import { outboxDirectory, startOutbox } from '../standalone/outbox.js';
 import { recordsToPublish } from '../standalone/records.js';
 import { sampleSetup, VISITOR } from '../standalone/sample.js';
 import { prepareServerFiles, type RunningServer, startServer } from '../standalone/server.js';
@@ -56,21 +57,6 @@ export async function serve(argv: string[], out: Output): Promise<void> {
     config = sample.config;
   }
   if (redis) config = { ...config, redis };
-  const workers = integerFlag('--workers', values.workers, 1, MAX_WORKERS) ?? config.workers ?? 1;
-  if (workers > 1 && cluster.isPrimary) {
-    // Each worker would remember signatures for itself: a replay sent to another would pass.
-    if (!config.redis)
-      throw new CommandError(
-        `--workers ${workers} needs a replay store shared by the workers: give "redis" in the config or --redis URL (a per-process store would accept on one worker a replay another has seen)`,
-      );
-    try {
-      prepareServerFiles(config, { info: (message) => out.line(`[info] ${message}`) });
-    } catch (error) {
-      throw startFailure(error, config);
-    }
-    return superviseWorkers(workers, out);
-  }
-
   const logger = {
     info: (message: string) => out.line(`[info] ${message}`),
     warn: (message: string, details?: Record<string, unknown>) =>
@@ -78,9 +64,31 @@ export async function serve(argv: string[], out: Output): Promise<void> {
     error: (message: string, details?: Record<string, unknown>) =>
       out.error(`[error] ${message} ${details ? JSON.stringify(details) : ''}`),
   };
+  const workers = integerFlag('--workers', values.workers, 1, MAX_WORKERS) ?? config.workers ?? 1;
+  if (workers > 1 && cluster.isPrimary) {
+    // Each worker would remember signatures for itself: a replay sent to another would pass.
+    if (!config.redis)
+      throw new CommandError(
+        `--workers ${workers} needs a replay store shared by the workers: give "redis" in the config or --redis URL (a per-process store would accept on one worker a replay another has seen)`,
+      );
+    let outbox: Awaited<ReturnType<typeof startOutbox>>;
+    try {
+      const signing = prepareServerFiles(config, logger);
+      // The outbox's journal takes one process: the primary runs it for all.
+      outbox = await startOutbox(config, signing, logger);
+    } catch (error) {
+      throw startFailure(error, config);
+    }
+    try {
+      return await superviseWorkers(workers, out);
+    } finally {
+      await outbox?.close();
+    }
+  }
+
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
-    server = await startServer(config, logger);
+    server = await startServer(config, logger, { outbox: !cluster.isWorker });
   } catch (error) {
     throw startFailure(error, config);
   }
@@ -115,6 +123,8 @@ function banner(
   lines.push(`  inboxes: ${config.dataDir}/<address>/inbox/`);
   if (server.monitoringUrl)
     lines.push(`  monitoring: ${server.monitoringUrl}/metrics, /healthz, /healthz/ready`);
+  if (config.outbox?.enabled !== false)
+    lines.push(`  outbox: ${outboxDirectory(config)} (ischedule send --queue --config FILE ...)`);
   lines.push('');
   lines.push('DNS records to publish (zone file):');
   const host =

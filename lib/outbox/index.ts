@@ -1,5 +1,5 @@
 export { DEFAULT_RETRY, type RetryPolicy } from './attempt.js';
-export type { FallbackReason, OutboxMessage, RecipientState, RecipientStatus } from './job.js';
+export type { FallbackReason, OutboxMessage, ReceiverRoute, RecipientState, RecipientStatus } from './job.js';
 export {
   type FallbackRequest,
   IScheduleOutbox,

@@ -13,6 +13,17 @@ export interface OutboxMessage {
   readonly recipients: readonly string[];
   /** The iTIP message, iCalendar text. */
   readonly calendar: string;
+  /**
+   * Where to send, instead of discovering each domain's receiver (what `ischedule send
+   * --server/--ca` keeps with the job); needs the outbox's `clientFor`.
+   */
+  readonly receiver?: ReceiverRoute;
+}
+
+/** A receiver named by the operator: its URL, and a CA certificate (PEM) to trust for it. */
+export interface ReceiverRoute {
+  readonly url: string;
+  readonly ca?: string;
 }
 
 /** Where a recipient stands: waiting, delivered, or failed for good. */
@@ -59,24 +70,31 @@ export interface OutboxJob {
   readonly calendar: string;
   /** The message's UID (the ordering key, with the domain). */
   readonly uid: string;
+  readonly receiver?: ReceiverRoute;
   readonly parts: readonly OutboxPart[];
   readonly notices: readonly Notice[];
 }
 
 /** A new job: recipients grouped by domain, each part due now. */
-export function newJob(message: OutboxMessage, uid: string, seq: number, now = Date.now()): OutboxJob {
+export function newJob(
+  message: OutboxMessage,
+  uid: string,
+  seq: number,
+  { id = randomUUID(), now = Date.now() }: { id?: string; now?: number } = {},
+): OutboxJob {
   const byDomain = new Map<string, string[]>();
   for (const recipient of new Set(message.recipients)) {
     const domain = addressDomain(recipient) ?? '';
     byDomain.set(domain, [...(byDomain.get(domain) ?? []), recipient]);
   }
   return {
-    id: randomUUID(),
+    id,
     seq,
     createdAt: now,
     originator: message.originator,
     calendar: message.calendar,
     uid,
+    ...(message.receiver && { receiver: message.receiver }),
     parts: [...byDomain].map(([domain, recipients]) => ({
       domain,
       recipients,

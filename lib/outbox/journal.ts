@@ -142,34 +142,8 @@ export class Journal {
     }
   }
 
-  /** Reads the journal back into jobs, skipping what a crash tore. */
   #replay(): void {
-    let text: string;
-    try {
-      text = readFileSync(path.join(this.#directory, FILE), 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw error;
-    }
-    const lines = text.split('\n');
-    // A last line without its newline was being written when the process stopped.
-    const torn = lines.pop();
-    if (torn)
-      this.#logger.warn?.('outbox journal: an unfinished last record was skipped (a crash mid-write)');
-    for (const [index, line] of lines.entries()) {
-      const record = parseLine(line);
-      if (!record) {
-        this.#logger.warn?.('outbox journal: a damaged record was skipped', { line: index + 1 });
-        continue;
-      }
-      this.#records++;
-      if (record.op === 'add') this.#jobs.set(record.job.id, record.job);
-      else if (record.op === 'remove') this.#jobs.delete(record.id);
-      else {
-        const job = this.#jobs.get(record.id);
-        if (job) this.#jobs.set(job.id, { ...job, parts: record.parts, notices: record.notices });
-      }
-    }
+    this.#records = replayJournal(this.#directory, this.#jobs, this.#logger);
   }
 
   /** Rewrites the journal with only live jobs: beside it, synced, renamed over it. */
@@ -194,6 +168,40 @@ export class Journal {
     this.#file = await open(target, 'a');
     this.#records = lines.length;
   }
+}
+
+/**
+ * Reads a journal back into `jobs` (oldest first), skipping what a crash tore; returns the
+ * number of records read. Needs no lock: `ischedule outbox` reads a running server's journal.
+ */
+export function replayJournal(directory: string, jobs: Map<string, OutboxJob>, logger: Logger = {}): number {
+  let text: string;
+  try {
+    text = readFileSync(path.join(directory, FILE), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw error;
+  }
+  const lines = text.split('\n');
+  // A last line without its newline was being written when the process stopped.
+  const torn = lines.pop();
+  if (torn) logger.warn?.('outbox journal: an unfinished last record was skipped (a crash mid-write)');
+  let records = 0;
+  for (const [index, line] of lines.entries()) {
+    const record = parseLine(line);
+    if (!record) {
+      logger.warn?.('outbox journal: a damaged record was skipped', { line: index + 1 });
+      continue;
+    }
+    records++;
+    if (record.op === 'add') jobs.set(record.job.id, record.job);
+    else if (record.op === 'remove') jobs.delete(record.id);
+    else {
+      const job = jobs.get(record.id);
+      if (job) jobs.set(job.id, { ...job, parts: record.parts, notices: record.notices });
+    }
+  }
+  return records;
 }
 
 function parseLine(line: string): JournalRecord | undefined {

@@ -8,6 +8,8 @@
  */
 import createDebug from 'debug';
 import * as v from 'valibot';
+import { OptionsError } from '../errors.js';
+import { addressDomain } from '../itip/address.js';
 import type { Logger } from '../receiver/options.js';
 import { IScheduleClient, type SendOptions } from '../sender/client.js';
 import { amount, checkOptions, fn, methods, positiveInteger, text } from '../validation.js';
@@ -19,9 +21,11 @@ import {
   newJob,
   type OutboxJob,
   type OutboxMessage,
+  type ReceiverRoute,
   type RecipientStatus,
 } from './job.js';
 import { Journal } from './journal.js';
+import { readSpool, removeSpooled } from './spool.js';
 
 const debug = createDebug('ischedule:outbox');
 
@@ -53,6 +57,17 @@ export interface OutboxOptions {
   /** A recipient has no iSchedule receiver, or never answered within `retry.maxAge`. */
   readonly onFallback?: (request: FallbackRequest) => unknown;
   readonly retry?: RetryPolicy;
+  /**
+   * The client for a message that names its receiver (see OutboxMessage.receiver), sending to
+   * it for these recipient domains.
+   */
+  readonly clientFor?: (receiver: ReceiverRoute, domains: readonly string[]) => IScheduleClient;
+  /**
+   * Take in messages and commands other processes leave in `<directory>/incoming/` (what
+   * `ischedule send --queue` and `ischedule outbox retry|cancel` write): at open and every
+   * second (default false).
+   */
+  readonly spool?: boolean;
   /** Attempts in progress at once (default 16). */
   readonly concurrency?: number;
   /** Attempts in progress at once to one domain (default 4). */
@@ -74,22 +89,25 @@ export interface OutboxJobView {
   readonly recipients: readonly RecipientStatus[];
 }
 
+/** RetryPolicy as a schema (also the standalone config's `outbox.retry`). */
+export const retrySchema = v.strictObject(
+  {
+    initialDelay: v.optional(amount('a number of milliseconds, at least 1', 1)),
+    maxDelay: v.optional(amount('a number of milliseconds, at least 1', 1)),
+    maxAge: v.optional(amount('a number of milliseconds, at least 1', 1)),
+  },
+  'an object { initialDelay, maxDelay, maxAge }',
+);
+
 const optionsSchema = v.strictObject(
   {
     client: v.instance(IScheduleClient, 'an IScheduleClient'),
     directory: text('a directory path'),
     onStatus: v.optional(fn('a function')),
     onFallback: v.optional(fn('a function')),
-    retry: v.optional(
-      v.strictObject(
-        {
-          initialDelay: v.optional(amount('a number of milliseconds, at least 1', 1)),
-          maxDelay: v.optional(amount('a number of milliseconds, at least 1', 1)),
-          maxAge: v.optional(amount('a number of milliseconds, at least 1', 1)),
-        },
-        'an object',
-      ),
-    ),
+    clientFor: v.optional(fn('a function')),
+    spool: v.optional(v.boolean('true or false')),
+    retry: v.optional(retrySchema),
     concurrency: v.optional(positiveInteger()),
     perDomainConcurrency: v.optional(positiveInteger()),
     logger: v.optional(methods({}, 'a logger { info, warn, error }')),
@@ -119,6 +137,8 @@ export class IScheduleOutbox {
   readonly #resumed: number;
   readonly #resumeAt = Date.now() + 1000;
   #timer: NodeJS.Timeout | undefined;
+  #spoolTimer: NodeJS.Timeout | undefined;
+  #ingesting: Promise<void> | undefined;
   #closed = false;
 
   private constructor(options: OutboxOptions, journal: Journal) {
@@ -138,6 +158,11 @@ export class IScheduleOutbox {
     await mkdir(options.directory, { recursive: true, mode: 0o700 });
     const outbox = new IScheduleOutbox(options, await Journal.open(options.directory, options.logger));
     debug('opened %s with %d jobs', options.directory, outbox.#journal.size);
+    if (options.spool) {
+      await outbox.#ingest();
+      outbox.#spoolTimer = setInterval(() => void outbox.#ingest(), 1000);
+      outbox.#spoolTimer.unref?.();
+    }
     outbox.#pump();
     return outbox;
   }
@@ -148,12 +173,72 @@ export class IScheduleOutbox {
    */
   async enqueue(message: OutboxMessage): Promise<string> {
     if (this.#closed) throw new Error('the outbox is closed');
-    const { uid } = this.#options.client.check(message as SendOptions);
+    const uid = this.#check(message);
     const job = newJob(message, uid, ++this.#seq);
     await this.#journal.add(job);
     debug('queued %s (%s) for %d recipients', job.id, uid, message.recipients.length);
     this.#pump();
     return job.id;
+  }
+
+  /** What the client would refuse to send, refused now; the message's UID. */
+  #check(message: OutboxMessage): string {
+    if (message.receiver && !this.#options.clientFor)
+      throw new OptionsError('a message naming its receiver needs the outbox option clientFor', 'receiver');
+    return this.#clientOf(message).check(message as SendOptions).uid;
+  }
+
+  #clientOf(message: {
+    readonly receiver?: ReceiverRoute;
+    readonly recipients?: readonly string[];
+    readonly parts?: readonly { readonly domain: string }[];
+  }): IScheduleClient {
+    if (!message.receiver || !this.#options.clientFor) return this.#options.client;
+    const domains = message.parts
+      ? message.parts.map((p) => p.domain)
+      : [...new Set((message.recipients ?? []).map((r) => addressDomain(r) ?? ''))];
+    return this.#options.clientFor(message.receiver, domains);
+  }
+
+  /** Takes in what other processes spooled: messages not yet held, then commands. */
+  #ingest(): Promise<void> {
+    this.#ingesting ??= (async () => {
+      const { messages, commands } = readSpool(this.#options.directory);
+      for (const spooled of messages) {
+        if (this.#closed) return;
+        if (!this.#journal.get(spooled.id)) {
+          let uid: string;
+          try {
+            uid = this.#check(spooled.message);
+          } catch (error) {
+            this.#logger.error?.('iSchedule outbox: a spooled message cannot be sent; dropped', {
+              id: spooled.id,
+              error: (error as Error).message,
+            });
+            removeSpooled(spooled.file);
+            continue;
+          }
+          const job = newJob(spooled.message, uid, ++this.#seq, { id: spooled.id, now: spooled.createdAt });
+          await this.#journal.add(job);
+          debug('took in spooled %s', job.id);
+        }
+        removeSpooled(spooled.file);
+      }
+      for (const { id, command, file } of commands) {
+        if (this.#closed) return;
+        if (command === 'retry') await this.retry(id);
+        else await this.cancel(id);
+        removeSpooled(file);
+      }
+      if (messages.length > 0) this.#pump();
+    })()
+      .catch((error: Error) =>
+        this.#logger.error?.('iSchedule outbox: the spool could not be read', { error: error.message }),
+      )
+      .finally(() => {
+        this.#ingesting = undefined;
+      });
+    return this.#ingesting;
   }
 
   /** Unfinished jobs, oldest first. */
@@ -207,6 +292,8 @@ export class IScheduleOutbox {
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);
+    clearInterval(this.#spoolTimer);
+    await this.#ingesting;
     await Promise.allSettled(this.#running.values());
     await this.#journal.close();
   }
@@ -264,7 +351,7 @@ export class IScheduleOutbox {
     const { domain } = job.parts[index]!;
     this.#perDomain.set(domain, (this.#perDomain.get(domain) ?? 0) + 1);
     const run = (async () => {
-      const outcome = await attemptPart(job, job.parts[index]!, this.#options.client, this.#policy);
+      const outcome = await attemptPart(job, job.parts[index]!, this.#clientOf(job), this.#policy);
       // The job may have moved on meanwhile (callbacks made, other parts settled): merge.
       const current = this.#job(job.id);
       if (!current) return;

@@ -6,6 +6,7 @@
 import * as v from 'valibot';
 import { queryMethods } from '../dkim/schema.js';
 import { dnsOptionsEntries } from '../dns/schema.js';
+import { retrySchema } from '../outbox/outbox.js';
 import {
   capabilityOptions,
   limitOptions,
@@ -15,6 +16,8 @@ import {
 } from '../receiver/schema.js';
 import {
   calendarAddress,
+  domainName,
+  flag,
   networkList,
   port,
   positiveInteger,
@@ -23,6 +26,7 @@ import {
   redisUrl,
   selector,
   text,
+  url,
 } from '../validation.js';
 
 const about = <S extends v.GenericSchema>(schema: S, description: string) =>
@@ -152,6 +156,24 @@ export const configFile = v.strictObject(
       about(
         v.pipe(positiveInteger('an integer from 1 to 64'), v.maxValue(64, 'an integer from 1 to 64')),
         'Processes serving the port (default 1); more than one needs redis.',
+      ),
+    ),
+    outbox: v.optional(
+      about(
+        v.strictObject(
+          {
+            enabled: v.optional(flag),
+            queryMethods: v.optional(queryMethods),
+            overrides: v.optional(
+              v.record(domainName, url('an http:// or https:// URL'), 'an object of domain: receiver URL'),
+            ),
+            retry: v.optional(retrySchema),
+            concurrency: v.optional(positiveInteger()),
+            perDomainConcurrency: v.optional(positiveInteger()),
+          },
+          'an object { enabled, queryMethods, overrides, retry, concurrency, perDomainConcurrency }',
+        ),
+        'The durable outbox that sends what `ischedule send --queue` hands it (default on, journal under dataDir/outbox).',
       ),
     ),
     inboxQuota: v.optional(

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type * as v from 'valibot';
 import type { QueryMethod } from '../dkim/signature.js';
 import { OptionsError } from '../errors.js';
+import type { RetryPolicy } from '../outbox/attempt.js';
 import type { IScheduleRouterOptions } from '../receiver/options.js';
 import type { RateLimitOptions } from '../receiver/rate-limits.js';
 import { parseOptions } from '../validation.js';
@@ -45,6 +46,20 @@ export interface ServerConfig
   readonly monitoring?: { readonly host: string; readonly port: number };
   /** Processes `ischedule serve` runs on the port (default 1). */
   readonly workers?: number;
+  /** The outbox `serve` runs (default on; its journal under `dataDir/outbox`). */
+  readonly outbox?: OutboxConfig;
+}
+
+export interface OutboxConfig {
+  /** Run it (default true). */
+  readonly enabled?: boolean;
+  /** `q=` methods announced in signatures (default dns/txt, http/well-known). */
+  readonly queryMethods?: readonly QueryMethod[];
+  /** Domain -> receiver URL, consulted before DNS (private deployments, tests). */
+  readonly overrides?: Readonly<Record<string, string>>;
+  readonly retry?: RetryPolicy;
+  readonly concurrency?: number;
+  readonly perDomainConcurrency?: number;
 }
 
 export interface HttpLimits {
@@ -145,6 +160,7 @@ export function parseConfig(json: unknown, baseDir: string): ServerConfig {
     ...(root.inboxQuota && { inboxQuota: root.inboxQuota }),
     ...(root.redis && { redis: root.redis }),
     ...(root.workers !== undefined && { workers: root.workers }),
+    ...(root.outbox && { outbox: root.outbox }),
     ...(root.rateLimits && { rateLimits: root.rateLimits }),
     ...(root.monitoring && {
       monitoring: { host: root.monitoring.host ?? '127.0.0.1', port: root.monitoring.port },

@@ -9,7 +9,7 @@ export {
   type CertificateOptions,
   createSelfSignedCertificate,
 } from '../tls/certificate.js';
-export { ConfigError, loadConfig, parseConfig, type ServerConfig } from './config.js';
+export { ConfigError, loadConfig, type OutboxConfig, parseConfig, type ServerConfig } from './config.js';
 export {
   type FilesystemAdapterOptions,
   type FilesystemUser,
@@ -19,4 +19,4 @@ export {
   writeInbox,
 } from './filesystem-adapter.js';
 export { type PublishOptions, recordsToPublish } from './records.js';
-export { type RunningServer, startServer } from './server.js';
+export { type RunningServer, type StartOptions, startServer } from './server.js';

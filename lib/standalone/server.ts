@@ -18,6 +18,7 @@ import {
 } from '../dkim/resolvers.js';
 import type { SigningKey } from '../dkim/sign.js';
 import { IScheduleMetrics } from '../metrics.js';
+import type { IScheduleOutbox } from '../outbox/outbox.js';
 import { createIScheduleHandler } from '../receiver/handler.js';
 import type { Logger } from '../receiver/options.js';
 import { RedisReplayStore } from '../stores/redis-replay-store.js';
@@ -25,6 +26,7 @@ import { createSelfSignedCertificate } from '../tls/certificate.js';
 import { HTTP_DEFAULTS, type ServerConfig } from './config.js';
 import { filesystemAdapter } from './filesystem-adapter.js';
 import { type Monitoring, startMonitoring } from './monitoring.js';
+import { startOutbox } from './outbox.js';
 
 /** A started standalone server. */
 export interface RunningServer {
@@ -37,6 +39,8 @@ export interface RunningServer {
   readonly signing: SigningKey;
   /** Where /metrics and /healthz answer, when `monitoring` is configured. */
   readonly monitoringUrl?: string;
+  /** The outbox this process runs (see `config.outbox` and StartOptions.outbox). */
+  readonly outbox?: IScheduleOutbox;
   /** Stops accepting connections and resolves once requests in flight are answered. */
   close(): Promise<void>;
 }
@@ -45,7 +49,19 @@ export interface RunningServer {
  * Starts the standalone server for a checked config (see loadConfig): node:https (or http), the
  * receiver, the filesystem adapter, a signing key made when missing.
  */
-export async function startServer(config: ServerConfig, logger: Logger = {}): Promise<RunningServer> {
+export interface StartOptions {
+  /**
+   * Run the outbox in this process (default true, unless `config.outbox.enabled` is false).
+   * `serve --workers` runs it once, in the primary, since its journal takes one process.
+   */
+  readonly outbox?: boolean;
+}
+
+export async function startServer(
+  config: ServerConfig,
+  logger: Logger = {},
+  { outbox: runOutbox = true }: StartOptions = {},
+): Promise<RunningServer> {
   const signing = prepareServerFiles(config, logger);
   // Shared replay memory when several processes or hosts receive; else this process's own.
   const replayStore = config.redis ? new RedisReplayStore({ url: config.redis, logger }) : undefined;
@@ -124,6 +140,16 @@ export async function startServer(config: ServerConfig, logger: Logger = {}): Pr
     }
   }
 
+  let outbox: Awaited<ReturnType<typeof startOutbox>>;
+  try {
+    outbox = runOutbox ? await startOutbox(config, signing, logger) : undefined;
+  } catch (error) {
+    server.close();
+    await monitoring?.close();
+    await replayStore?.close();
+    throw error;
+  }
+
   const { port } = server.address() as AddressInfo;
   const scheme = config.tls === false ? 'http' : 'https';
   const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
@@ -134,7 +160,9 @@ export async function startServer(config: ServerConfig, logger: Logger = {}): Pr
     ...(certificate && { certificate }),
     ...(certificateFile && { certificateFile }),
     ...(monitoring && { monitoringUrl: monitoring.url }),
+    ...(outbox && { outbox: outbox.outbox }),
     close: async () => {
+      await outbox?.close();
       await monitoring?.close();
       await new Promise<void>((resolve) => {
         // Idle keep-alive connections go now; busy ones close after their response.

@@ -1,0 +1,133 @@
+/**
+ * `ischedule outbox`: what the server's outbox holds, and asking it to retry or cancel a job.
+ * It reads the journal without taking it (the running server holds it) and leaves requests in
+ * the outbox's spool, which the server takes in within a second, or at its next start.
+ */
+import { parseArgs } from 'node:util';
+import { ExpressIScheduleError, IScheduleError } from '../errors.js';
+import type { OutboxJob, OutboxMessage } from '../outbox/job.js';
+import { replayJournal } from '../outbox/journal.js';
+import { readSpool, spoolCommand, spoolMessage } from '../outbox/spool.js';
+import { ConfigError, loadConfig, type ServerConfig } from '../standalone/config.js';
+import { outboxDirectory, serverClient } from '../standalone/outbox.js';
+import { prepareServerFiles } from '../standalone/server.js';
+import { requireValue, table } from './common.js';
+import { CommandError, type Output } from './output.js';
+
+export const outboxHelp = `Usage: ischedule outbox --config FILE [--json]
+       ischedule outbox retry ID --config FILE
+       ischedule outbox cancel ID --config FILE
+
+Lists the jobs in the outbox of the server that --config describes: each with its state,
+attempts, next attempt and every recipient's last status ("incoming" until the server has
+taken it in). "retry" makes a waiting job due now; "cancel" drops it (no more attempts, no
+callbacks). Both are applied by the running server within a second, or when it next starts.
+
+  --config   the server's JSON config file
+  --json     print the jobs as JSON`;
+
+function config(file: string): ServerConfig {
+  try {
+    return loadConfig(file);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CommandError(`bad config ${file}: ${error.message}`);
+    throw error;
+  }
+}
+
+/** Checks a message as the server will send it, then spools it; the job id. */
+export async function queueMessage(configFile: string, message: OutboxMessage): Promise<string> {
+  const server = config(configFile);
+  if (server.outbox?.enabled === false)
+    throw new CommandError(`the outbox is off in ${configFile} ("outbox": { "enabled": false })`);
+  const signing = prepareServerFiles(server);
+  const client = serverClient(server, signing);
+  try {
+    client.check(message);
+  } catch (error) {
+    if (error instanceof IScheduleError) throw new CommandError(`${error.code}: ${error.message}`);
+    if (error instanceof ExpressIScheduleError) throw new CommandError(error.message);
+    throw error;
+  } finally {
+    client.close();
+  }
+  return spoolMessage(outboxDirectory(server), message);
+}
+
+export async function outbox(argv: string[], out: Output): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { config: { type: 'string' }, json: { type: 'boolean', default: false } },
+  });
+  const server = config(requireValue(values.config, '--config'));
+  const directory = outboxDirectory(server);
+  const [action, id] = positionals;
+  if (action === 'retry' || action === 'cancel') {
+    if (!id || !/^[\w-]{36}$/.test(id)) throw new CommandError(`outbox ${action} needs a job id`);
+    await spoolCommand(directory, id, action);
+    out.line(`${action} of ${id} requested: the server applies it within a second, or when it next starts`);
+    return;
+  }
+  if (action !== undefined) throw new CommandError(`unknown outbox action "${action}" (retry, cancel)`);
+
+  const jobs = new Map<string, OutboxJob>();
+  replayJournal(directory, jobs);
+  const spool = readSpool(directory);
+  const rows = [
+    ...[...jobs.values()].map((job) => {
+      const waiting = job.parts.filter((p) => !p.done);
+      const next = waiting.length > 0 ? Math.min(...waiting.map((p) => p.nextAttemptAt)) : undefined;
+      return {
+        id: job.id,
+        uid: job.uid,
+        state: waiting.length > 0 ? 'waiting' : 'notifying',
+        attempts: Math.max(0, ...job.parts.map((p) => p.attempts)),
+        ...(next !== undefined && { nextAttempt: new Date(next).toISOString() }),
+        recipients: job.parts.flatMap((p) =>
+          p.recipients.map((recipient) => ({
+            recipient,
+            state: p.statuses[recipient]?.state ?? 'pending',
+            requestStatus: p.statuses[recipient]?.requestStatus ?? '1.0;Pending',
+          })),
+        ),
+      };
+    }),
+    ...spool.messages
+      .filter((m) => !jobs.has(m.id))
+      .map((m) => ({
+        id: m.id,
+        uid: '',
+        state: 'incoming',
+        attempts: 0,
+        recipients: m.message.recipients.map((recipient) => ({
+          recipient,
+          state: 'pending',
+          requestStatus: '1.0;Pending',
+        })),
+      })),
+  ];
+  if (values.json) {
+    out.json(rows);
+    return;
+  }
+  if (rows.length === 0) {
+    out.line('the outbox is empty');
+    return;
+  }
+  out.line(
+    table([
+      ['JOB', 'STATE', 'ATTEMPTS', 'NEXT ATTEMPT', 'RECIPIENT', 'STATUS'],
+      ...rows.flatMap((row) =>
+        row.recipients.map((r, i) => [
+          i === 0 ? row.id : '',
+          i === 0 ? row.state : '',
+          i === 0 ? String(row.attempts) : '',
+          i === 0 ? ('nextAttempt' in row ? (row.nextAttempt as string) : '-') : '',
+          r.recipient,
+          `${r.state} (${r.requestStatus})`,
+        ]),
+      ),
+    ]),
+  );
+}

@@ -1,0 +1,94 @@
+/**
+ * How other processes hand work to an outbox they cannot open (its journal is locked by the
+ * running server, or nobody runs it yet): files in `<directory>/incoming/`, each written beside
+ * its final name, synced and renamed, so that a reader sees it whole or not at all. The outbox
+ * takes them in at start and every second after; a job it already has is not taken twice.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
+import path from 'node:path';
+import type { OutboxMessage } from './job.js';
+
+const INCOMING = 'incoming';
+
+/** A message waiting in the spool. */
+export interface SpooledMessage {
+  readonly id: string;
+  readonly createdAt: number;
+  readonly message: OutboxMessage;
+}
+
+export type SpoolCommand = 'retry' | 'cancel';
+
+/** What the spool holds, messages oldest first, then commands. */
+export interface SpoolContents {
+  readonly messages: readonly (SpooledMessage & { readonly file: string })[];
+  readonly commands: readonly {
+    readonly id: string;
+    readonly command: SpoolCommand;
+    readonly file: string;
+  }[];
+}
+
+/** Writes a message into the spool and returns its job id. The caller has checked it. */
+export async function spoolMessage(directory: string, message: OutboxMessage): Promise<string> {
+  const id = randomUUID();
+  const entry: SpooledMessage = { id, createdAt: Date.now(), message };
+  await writeWhole(directory, `${entry.createdAt}-${id}.job.json`, JSON.stringify(entry));
+  return id;
+}
+
+/** Asks the outbox to retry or cancel a job, now if it runs, else when it starts. */
+export async function spoolCommand(directory: string, id: string, command: SpoolCommand): Promise<void> {
+  await writeWhole(directory, `${Date.now()}-${id}.${command}`, '');
+}
+
+export function readSpool(directory: string): SpoolContents {
+  const where = path.join(directory, INCOMING);
+  let names: string[];
+  try {
+    names = readdirSync(where).sort();
+  } catch {
+    return { messages: [], commands: [] };
+  }
+  const messages: Array<SpooledMessage & { file: string }> = [];
+  const commands: Array<{ id: string; command: SpoolCommand; file: string }> = [];
+  for (const name of names) {
+    const file = path.join(where, name);
+    const command = /^\d+-([\w-]{36})\.(retry|cancel)$/.exec(name);
+    if (command) {
+      commands.push({ id: command[1]!, command: command[2] as SpoolCommand, file });
+      continue;
+    }
+    if (!name.endsWith('.job.json')) continue;
+    try {
+      const entry = JSON.parse(readFileSync(file, 'utf8')) as SpooledMessage;
+      if (typeof entry.id === 'string' && typeof entry.message?.calendar === 'string')
+        messages.push({ ...entry, file });
+    } catch {
+      // Unreadable: left for an operator to look at, never taken half.
+    }
+  }
+  return { messages, commands };
+}
+
+export function removeSpooled(file: string): void {
+  rmSync(file, { force: true });
+}
+
+async function writeWhole(directory: string, name: string, text: string): Promise<void> {
+  const where = path.join(directory, INCOMING);
+  mkdirSync(where, { recursive: true, mode: 0o700 });
+  const temporary = path.join(where, `.${name}.tmp`);
+  const file = await open(temporary, 'w', 0o600);
+  try {
+    await file.write(text);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  await rename(temporary, path.join(where, name));
+  const dir = await open(where, 'r');
+  await dir.sync().finally(() => dir.close());
+}

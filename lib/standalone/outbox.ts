@@ -1,0 +1,83 @@
+/**
+ * The standalone server's outbox: the embedded journal under `dataDir/outbox`, sending with the
+ * server's signing key, taking in what `ischedule send --queue` spools. The server has no mail
+ * of its own, so statuses and fallbacks are log lines for the operator.
+ */
+import path from 'node:path';
+import type { SigningKey } from '../dkim/sign.js';
+import type { ReceiverRoute } from '../outbox/job.js';
+import { IScheduleOutbox } from '../outbox/outbox.js';
+import type { Logger } from '../receiver/options.js';
+import { IScheduleClient, type IScheduleClientOptions } from '../sender/client.js';
+import type { ServerConfig } from './config.js';
+
+export function outboxDirectory(config: Pick<ServerConfig, 'dataDir'>): string {
+  return path.join(config.dataDir, 'outbox');
+}
+
+/** The client the server sends with: its key, its name servers, its networks and overrides. */
+export function serverClient(
+  config: ServerConfig,
+  signing: SigningKey,
+  route?: { receiver: ReceiverRoute; domains: readonly string[] },
+): IScheduleClient {
+  const options: IScheduleClientOptions = {
+    signing,
+    ...(config.outbox?.queryMethods && { queryMethods: config.outbox.queryMethods }),
+    ...(config.keys.dns && { dns: { servers: config.keys.dns.servers } }),
+    ...(config.allowNetworks && { allowNetworks: config.allowNetworks }),
+    overrides: {
+      ...config.outbox?.overrides,
+      ...(route && Object.fromEntries(route.domains.map((d) => [d, route.receiver.url]))),
+    },
+    ...(route?.receiver.ca && { tls: { ca: route.receiver.ca } }),
+  };
+  return new IScheduleClient(options);
+}
+
+/** Opens the server's outbox (unless the config turns it off); undefined when off. */
+export async function startOutbox(
+  config: ServerConfig,
+  signing: SigningKey,
+  logger: Logger,
+): Promise<{ outbox: IScheduleOutbox; close(): Promise<void> } | undefined> {
+  if (config.outbox?.enabled === false) return undefined;
+  const client = serverClient(config, signing);
+  const routed = new Map<string, IScheduleClient>();
+  const outbox = await IScheduleOutbox.open({
+    client,
+    directory: outboxDirectory(config),
+    spool: true,
+    logger,
+    clientFor: (receiver, domains) => {
+      const key = JSON.stringify([receiver, [...domains].sort()]);
+      let made = routed.get(key);
+      if (!made) {
+        made = serverClient(config, signing, { receiver, domains });
+        routed.set(key, made);
+      }
+      return made;
+    },
+    onStatus: ({ jobId, recipient, state, requestStatus, description }) =>
+      logger.info?.(`outbox ${jobId}: ${recipient} ${state} (${requestStatus})`, {
+        ...(description && { description }),
+      }),
+    onFallback: ({ jobId, recipient, reason }) =>
+      logger.warn?.(
+        `outbox ${jobId}: ${recipient} cannot be reached by iSchedule (${reason}); send it by email (iMIP)`,
+      ),
+    ...(config.outbox?.retry && { retry: config.outbox.retry }),
+    ...(config.outbox?.concurrency && { concurrency: config.outbox.concurrency }),
+    ...(config.outbox?.perDomainConcurrency && {
+      perDomainConcurrency: config.outbox.perDomainConcurrency,
+    }),
+  });
+  return {
+    outbox,
+    close: async () => {
+      await outbox.close();
+      client.close();
+      for (const made of routed.values()) made.close();
+    },
+  };
+}
