@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ExpressIScheduleError, IScheduleError } from '../errors.js';
+import { BullmqOutbox } from '../outbox/bullmq-outbox.js';
 import type { OutboxJob, OutboxMessage } from '../outbox/job.js';
 import { replayJournal } from '../outbox/journal.js';
 import { readSpool, spoolCommand, spoolMessage } from '../outbox/spool.js';
@@ -63,13 +64,48 @@ export async function outbox(argv: string[], out: Output): Promise<void> {
   const server = config(requireValue(values.config, '--config'));
   const directory = outboxDirectory(server);
   const [action, id] = positionals;
+  if (action !== undefined && action !== 'retry' && action !== 'cancel')
+    throw new CommandError(`unknown outbox action "${action}" (retry, cancel)`);
+  if (action && (!id || !/^[\w-]{36}$/.test(id))) throw new CommandError(`outbox ${action} needs a job id`);
+  // With Redis the queue is BullMQ's: read and steer it there, whoever runs it.
+  if (server.redis) {
+    const client = serverClient(server, prepareServerFiles(server));
+    const queue = await BullmqOutbox.open({ client, redis: server.redis, work: false });
+    try {
+      if (action) {
+        const done = action === 'retry' ? await queue.retry(id!) : await queue.cancel(id!);
+        if (!done) throw new CommandError(`no job ${id} in the outbox`);
+        out.line(`${action === 'retry' ? 'retried' : 'cancelled'} ${id}`);
+        return;
+      }
+      const views = await queue.list();
+      print(
+        views.map((view) => ({
+          id: view.id,
+          uid: view.uid,
+          state: view.state,
+          attempts: view.attempts,
+          ...(view.nextAttemptAt && { nextAttempt: view.nextAttemptAt.toISOString() }),
+          recipients: view.recipients.map(({ recipient, state, requestStatus }) => ({
+            recipient,
+            state,
+            requestStatus,
+          })),
+        })),
+        values.json === true,
+        out,
+      );
+    } finally {
+      await queue.close();
+      client.close();
+    }
+    return;
+  }
   if (action === 'retry' || action === 'cancel') {
-    if (!id || !/^[\w-]{36}$/.test(id)) throw new CommandError(`outbox ${action} needs a job id`);
-    await spoolCommand(directory, id, action);
+    await spoolCommand(directory, id!, action);
     out.line(`${action} of ${id} requested: the server applies it within a second, or when it next starts`);
     return;
   }
-  if (action !== undefined) throw new CommandError(`unknown outbox action "${action}" (retry, cancel)`);
 
   const jobs = new Map<string, OutboxJob>();
   replayJournal(directory, jobs);
@@ -107,7 +143,20 @@ export async function outbox(argv: string[], out: Output): Promise<void> {
         })),
       })),
   ];
-  if (values.json) {
+  print(rows, values.json === true, out);
+}
+
+interface Row {
+  readonly id: string;
+  readonly uid: string;
+  readonly state: string;
+  readonly attempts: number;
+  readonly nextAttempt?: string;
+  readonly recipients: ReadonlyArray<{ recipient: string; state: string; requestStatus: string }>;
+}
+
+function print(rows: readonly Row[], json: boolean, out: Output): void {
+  if (json) {
     out.json(rows);
     return;
   }
@@ -123,7 +172,7 @@ export async function outbox(argv: string[], out: Output): Promise<void> {
           i === 0 ? row.id : '',
           i === 0 ? row.state : '',
           i === 0 ? String(row.attempts) : '',
-          i === 0 ? ('nextAttempt' in row ? (row.nextAttempt as string) : '-') : '',
+          i === 0 ? (row.nextAttempt ?? '-') : '',
           r.recipient,
           `${r.state} (${r.requestStatus})`,
         ]),

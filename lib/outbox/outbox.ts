@@ -25,7 +25,6 @@ import {
   type RecipientStatus,
 } from './job.js';
 import { Journal } from './journal.js';
-import { readSpool, removeSpooled } from './spool.js';
 
 const debug = createDebug('ischedule:outbox');
 
@@ -62,17 +61,30 @@ export interface OutboxOptions {
    * it for these recipient domains.
    */
   readonly clientFor?: (receiver: ReceiverRoute, domains: readonly string[]) => IScheduleClient;
-  /**
-   * Take in messages and commands other processes leave in `<directory>/incoming/` (what
-   * `ischedule send --queue` and `ischedule outbox retry|cancel` write): at open and every
-   * second (default false).
-   */
-  readonly spool?: boolean;
   /** Attempts in progress at once (default 16). */
   readonly concurrency?: number;
   /** Attempts in progress at once to one domain (default 4). */
   readonly perDomainConcurrency?: number;
   readonly logger?: Logger;
+}
+
+/** For a message handed over earlier (a spool): its id, and when it was first queued. */
+export interface EnqueueOptions {
+  /** The job id to use (a UUID); a job the outbox still holds under it is not queued twice. */
+  readonly id?: string;
+  /** When the message was first queued, ms since the epoch (its age counts from then). */
+  readonly createdAt?: number;
+}
+
+/** What both engines offer: the embedded IScheduleOutbox and the distributed BullmqOutbox. */
+export interface Outbox {
+  /** Queues a message; resolves to its job id (also its iSchedule-Message-ID) once stored. */
+  enqueue(message: OutboxMessage, options?: EnqueueOptions): Promise<string>;
+  /** Messages not yet finished, oldest first. */
+  list(): Promise<OutboxJobView[]>;
+  retry(id: string): Promise<boolean>;
+  cancel(id: string): Promise<boolean>;
+  close(): Promise<void>;
 }
 
 /** A job as `list()` shows it. */
@@ -106,7 +118,6 @@ const optionsSchema = v.strictObject(
     onStatus: v.optional(fn('a function')),
     onFallback: v.optional(fn('a function')),
     clientFor: v.optional(fn('a function')),
-    spool: v.optional(v.boolean('true or false')),
     retry: v.optional(retrySchema),
     concurrency: v.optional(positiveInteger()),
     perDomainConcurrency: v.optional(positiveInteger()),
@@ -117,7 +128,7 @@ const optionsSchema = v.strictObject(
 
 const NOTICE_RETRY_MS = 5000;
 
-export class IScheduleOutbox {
+export class IScheduleOutbox implements Outbox {
   readonly #options: OutboxOptions;
   readonly #journal: Journal;
   readonly #policy: Required<RetryPolicy>;
@@ -137,8 +148,6 @@ export class IScheduleOutbox {
   readonly #resumed: number;
   readonly #resumeAt = Date.now() + 1000;
   #timer: NodeJS.Timeout | undefined;
-  #spoolTimer: NodeJS.Timeout | undefined;
-  #ingesting: Promise<void> | undefined;
   #closed = false;
 
   private constructor(options: OutboxOptions, journal: Journal) {
@@ -158,11 +167,6 @@ export class IScheduleOutbox {
     await mkdir(options.directory, { recursive: true, mode: 0o700 });
     const outbox = new IScheduleOutbox(options, await Journal.open(options.directory, options.logger));
     debug('opened %s with %d jobs', options.directory, outbox.#journal.size);
-    if (options.spool) {
-      await outbox.#ingest();
-      outbox.#spoolTimer = setInterval(() => void outbox.#ingest(), 1000);
-      outbox.#spoolTimer.unref?.();
-    }
     outbox.#pump();
     return outbox;
   }
@@ -171,10 +175,14 @@ export class IScheduleOutbox {
    * Queues a message; resolves to its job id (also its iSchedule-Message-ID) once the job is
    * durably stored. Throws at once what the client would refuse to send (see client.check).
    */
-  async enqueue(message: OutboxMessage): Promise<string> {
+  async enqueue(message: OutboxMessage, options: EnqueueOptions = {}): Promise<string> {
     if (this.#closed) throw new Error('the outbox is closed');
     const uid = this.#check(message);
-    const job = newJob(message, uid, ++this.#seq);
+    if (options.id !== undefined && this.#journal.get(options.id)) return options.id;
+    const job = newJob(message, uid, ++this.#seq, {
+      ...(options.id !== undefined && { id: options.id }),
+      ...(options.createdAt !== undefined && { now: options.createdAt }),
+    });
     await this.#journal.add(job);
     debug('queued %s (%s) for %d recipients', job.id, uid, message.recipients.length);
     this.#pump();
@@ -200,49 +208,8 @@ export class IScheduleOutbox {
     return this.#options.clientFor(message.receiver, domains);
   }
 
-  /** Takes in what other processes spooled: messages not yet held, then commands. */
-  #ingest(): Promise<void> {
-    this.#ingesting ??= (async () => {
-      const { messages, commands } = readSpool(this.#options.directory);
-      for (const spooled of messages) {
-        if (this.#closed) return;
-        if (!this.#journal.get(spooled.id)) {
-          let uid: string;
-          try {
-            uid = this.#check(spooled.message);
-          } catch (error) {
-            this.#logger.error?.('iSchedule outbox: a spooled message cannot be sent; dropped', {
-              id: spooled.id,
-              error: (error as Error).message,
-            });
-            removeSpooled(spooled.file);
-            continue;
-          }
-          const job = newJob(spooled.message, uid, ++this.#seq, { id: spooled.id, now: spooled.createdAt });
-          await this.#journal.add(job);
-          debug('took in spooled %s', job.id);
-        }
-        removeSpooled(spooled.file);
-      }
-      for (const { id, command, file } of commands) {
-        if (this.#closed) return;
-        if (command === 'retry') await this.retry(id);
-        else await this.cancel(id);
-        removeSpooled(file);
-      }
-      if (messages.length > 0) this.#pump();
-    })()
-      .catch((error: Error) =>
-        this.#logger.error?.('iSchedule outbox: the spool could not be read', { error: error.message }),
-      )
-      .finally(() => {
-        this.#ingesting = undefined;
-      });
-    return this.#ingesting;
-  }
-
   /** Unfinished jobs, oldest first. */
-  list(): OutboxJobView[] {
+  async list(): Promise<OutboxJobView[]> {
     return [...this.#journal.jobs].map((job) => {
       const waiting = job.parts.filter((p) => !p.done);
       const active = job.parts.some((_, i) => this.#running.has(`${job.id}#${i}`));
@@ -292,8 +259,6 @@ export class IScheduleOutbox {
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#timer);
-    clearInterval(this.#spoolTimer);
-    await this.#ingesting;
     await Promise.allSettled(this.#running.values());
     await this.#journal.close();
   }

@@ -8,7 +8,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import path from 'node:path';
+import { ExpressIScheduleError } from '../errors.js';
+import type { Logger } from '../receiver/options.js';
 import type { OutboxMessage } from './job.js';
+import type { Outbox } from './outbox.js';
 
 const INCOMING = 'incoming';
 
@@ -91,4 +94,60 @@ async function writeWhole(directory: string, name: string, text: string): Promis
   await rename(temporary, path.join(where, name));
   const dir = await open(where, 'r');
   await dir.sync().finally(() => dir.close());
+}
+
+/**
+ * Takes what other processes spooled into `outbox` (either engine), at once and every second
+ * until stopped: messages under their spooled ids, then retry and cancel requests. A message
+ * the outbox refuses is logged and dropped (its sender was told at spool time it would pass).
+ */
+export function ingestSpool(
+  directory: string,
+  outbox: Outbox,
+  logger: Logger = {},
+): { ready: Promise<void>; stop(): Promise<void> } {
+  let running: Promise<void> | undefined;
+  let stopped = false;
+  const ingest = () => {
+    running ??= (async () => {
+      const { messages, commands } = readSpool(directory);
+      for (const spooled of messages) {
+        if (stopped) return;
+        try {
+          await outbox.enqueue(spooled.message, { id: spooled.id, createdAt: spooled.createdAt });
+        } catch (error) {
+          if (!(error instanceof ExpressIScheduleError)) throw error;
+          logger.error?.('iSchedule outbox: a spooled message cannot be sent; dropped', {
+            id: spooled.id,
+            error: error.message,
+          });
+        }
+        removeSpooled(spooled.file);
+      }
+      for (const { id, command, file } of commands) {
+        if (stopped) return;
+        if (command === 'retry') await outbox.retry(id);
+        else await outbox.cancel(id);
+        removeSpooled(file);
+      }
+    })()
+      .catch((error: Error) =>
+        logger.error?.('iSchedule outbox: the spool could not be taken in', { error: error.message }),
+      )
+      .finally(() => {
+        running = undefined;
+      });
+    return running;
+  };
+  const ready = ingest();
+  const timer = setInterval(() => void ingest(), 1000);
+  timer.unref?.();
+  return {
+    ready,
+    stop: async () => {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
 }

@@ -5,8 +5,10 @@
  */
 import path from 'node:path';
 import type { SigningKey } from '../dkim/sign.js';
+import { BullmqOutbox } from '../outbox/bullmq-outbox.js';
 import type { ReceiverRoute } from '../outbox/job.js';
-import { IScheduleOutbox } from '../outbox/outbox.js';
+import { type FallbackRequest, IScheduleOutbox, type Outbox, type StatusUpdate } from '../outbox/outbox.js';
+import { ingestSpool } from '../outbox/spool.js';
 import type { Logger } from '../receiver/options.js';
 import { IScheduleClient, type IScheduleClientOptions } from '../sender/client.js';
 import type { ServerConfig } from './config.js';
@@ -35,21 +37,23 @@ export function serverClient(
   return new IScheduleClient(options);
 }
 
-/** Opens the server's outbox (unless the config turns it off); undefined when off. */
+/**
+ * Opens the server's outbox (unless the config turns it off): BullMQ on the config's `redis`,
+ * drained by every server that shares it, else the embedded journal; either takes in what
+ * `ischedule send --queue` spools on this host.
+ */
 export async function startOutbox(
   config: ServerConfig,
   signing: SigningKey,
   logger: Logger,
-): Promise<{ outbox: IScheduleOutbox; close(): Promise<void> } | undefined> {
+): Promise<{ outbox: Outbox; close(): Promise<void> } | undefined> {
   if (config.outbox?.enabled === false) return undefined;
   const client = serverClient(config, signing);
   const routed = new Map<string, IScheduleClient>();
-  const outbox = await IScheduleOutbox.open({
+  const options = {
     client,
-    directory: outboxDirectory(config),
-    spool: true,
     logger,
-    clientFor: (receiver, domains) => {
+    clientFor: (receiver: ReceiverRoute, domains: readonly string[]) => {
       const key = JSON.stringify([receiver, [...domains].sort()]);
       let made = routed.get(key);
       if (!made) {
@@ -58,23 +62,32 @@ export async function startOutbox(
       }
       return made;
     },
-    onStatus: ({ jobId, recipient, state, requestStatus, description }) =>
+    onStatus: ({ jobId, recipient, state, requestStatus, description }: StatusUpdate) =>
       logger.info?.(`outbox ${jobId}: ${recipient} ${state} (${requestStatus})`, {
         ...(description && { description }),
       }),
-    onFallback: ({ jobId, recipient, reason }) =>
+    onFallback: ({ jobId, recipient, reason }: FallbackRequest) =>
       logger.warn?.(
         `outbox ${jobId}: ${recipient} cannot be reached by iSchedule (${reason}); send it by email (iMIP)`,
       ),
     ...(config.outbox?.retry && { retry: config.outbox.retry }),
     ...(config.outbox?.concurrency && { concurrency: config.outbox.concurrency }),
-    ...(config.outbox?.perDomainConcurrency && {
-      perDomainConcurrency: config.outbox.perDomainConcurrency,
-    }),
-  });
+  };
+  const outbox: Outbox = config.redis
+    ? await BullmqOutbox.open({ ...options, redis: config.redis })
+    : await IScheduleOutbox.open({
+        ...options,
+        directory: outboxDirectory(config),
+        ...(config.outbox?.perDomainConcurrency && {
+          perDomainConcurrency: config.outbox.perDomainConcurrency,
+        }),
+      });
+  const spool = ingestSpool(outboxDirectory(config), outbox, logger);
+  await spool.ready;
   return {
     outbox,
     close: async () => {
+      await spool.stop();
       await outbox.close();
       client.close();
       for (const made of routed.values()) made.close();

@@ -18,7 +18,7 @@ import {
 } from '../dkim/resolvers.js';
 import type { SigningKey } from '../dkim/sign.js';
 import { IScheduleMetrics } from '../metrics.js';
-import type { IScheduleOutbox } from '../outbox/outbox.js';
+import type { Outbox } from '../outbox/outbox.js';
 import { createIScheduleHandler } from '../receiver/handler.js';
 import type { Logger } from '../receiver/options.js';
 import { RedisReplayStore } from '../stores/redis-replay-store.js';
@@ -40,7 +40,7 @@ export interface RunningServer {
   /** Where /metrics and /healthz answer, when `monitoring` is configured. */
   readonly monitoringUrl?: string;
   /** The outbox this process runs (see `config.outbox` and StartOptions.outbox). */
-  readonly outbox?: IScheduleOutbox;
+  readonly outbox?: Outbox;
   /** Stops accepting connections and resolves once requests in flight are answered. */
   close(): Promise<void>;
 }

@@ -3,7 +3,7 @@
  * whether or not the server runs, `serve` delivers it, `outbox` shows and steers the jobs.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { keyRecord } from '../support/api.js';
 import { cli, type ServeProcess, serve } from '../support/cli.js';
 import { keys } from '../support/fixtures.js';
+import { redisUnavailable, startRedis } from '../support/redis.js';
 
 const jupiterKeyFile = path.resolve(
   import.meta.dirname,
@@ -188,6 +189,67 @@ describe('ischedule send --queue, serve and outbox: the standalone outbox', () =
       });
     } finally {
       await sender.stop();
+    }
+  });
+
+  it('with redis: the queue is BullMQ, drained by the server, listed and steered from Redis', {
+    skip: redisUnavailable(),
+  }, async () => {
+    const redis = await startRedis();
+    const redisConfig = path.join(dir, 'sender-redis.json');
+    const base = JSON.parse(readFileSync(senderConfig, 'utf8')) as Record<string, unknown>;
+    writeFileSync(
+      redisConfig,
+      JSON.stringify({ ...base, dataDir: path.join(dir, 'sender-redis'), redis: redis.url }),
+    );
+    const ics = path.join(dir, 'redis.ics');
+    writeFileSync(ics, invitation('redis-1@example.com'));
+    const sender = await serve(['--config', redisConfig]);
+    try {
+      const before = readdirSync(inbox).length;
+      const queued = await cli([
+        'send',
+        '--queue',
+        '--config',
+        redisConfig,
+        '--from',
+        'mailto:bernard@example.com',
+        '--to',
+        'mailto:cyrus@example.org',
+        ics,
+      ]);
+      assert.equal(queued.code, 0, queued.stderr);
+      const id = queued.stdout.trim();
+      await until(() => (readdirSync(inbox).length === before + 1 ? true : undefined));
+      assert.match(sender.output(), new RegExp(`outbox ${id}: mailto:cyrus@example.org delivered`));
+
+      // A job for a receiver that is down waits in BullMQ, where the command line sees it.
+      writeFileSync(ics, invitation('redis-2@example.com').replace('cyrus@example.org', 'ken@example.down'));
+      const down = await cli([
+        'send',
+        '--queue',
+        '--config',
+        redisConfig,
+        '--from',
+        'mailto:bernard@example.com',
+        '--to',
+        'mailto:ken@example.down',
+        ics,
+      ]);
+      const downId = down.stdout.trim();
+      const waiting = await until(async () => {
+        const now = await cli(['outbox', '--config', redisConfig, '--json']);
+        const jobs = JSON.parse(now.stdout) as Array<{ id: string; attempts: number }>;
+        return jobs.find((j) => j.id === downId && j.attempts >= 1);
+      });
+      assert.equal(waiting.id, downId);
+      const cancelled = await cli(['outbox', 'cancel', downId, '--config', redisConfig]);
+      assert.equal(cancelled.code, 0, cancelled.stderr);
+      const after = await cli(['outbox', '--config', redisConfig, '--json']);
+      assert.deepEqual(JSON.parse(after.stdout), []);
+    } finally {
+      await sender.stop();
+      await redis.stop();
     }
   });
 

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Domains, startDomains } from '../support/domains.js';
 import { keys } from '../support/fixtures.js';
+import { redisUnavailable, startRedis, type TestRedis } from '../support/redis.js';
 
 const child = path.join(import.meta.dirname, '..', 'support', 'outbox-child.ts');
 
@@ -35,7 +36,7 @@ const invitation = (uid: string, attendees: string[]) =>
 interface Running {
   readonly process: ChildProcess;
   /** Resolves when the child has printed this line. */
-  said(line: string): Promise<void>;
+  said(line: string, ms?: number): Promise<void>;
 }
 
 function startChild(settings: object): Running {
@@ -49,10 +50,14 @@ function startChild(settings: object): Running {
   });
   return {
     process: proc,
-    said: (line) =>
+    said: (line, ms = 30_000) =>
       new Promise((resolve, reject) => {
+        const end = Date.now() + ms;
         const timer = setInterval(() => {
-          if (output.split('\n').includes(line)) {
+          if (Date.now() > end) {
+            clearInterval(timer);
+            reject(new Error(`the outbox process did not say "${line}" within ${ms} ms:\n${output}`));
+          } else if (output.split('\n').includes(line)) {
             clearInterval(timer);
             resolve();
           } else if (proc.exitCode !== null) {
@@ -64,9 +69,13 @@ function startChild(settings: object): Running {
   };
 }
 
-describe('the embedded outbox survives kill -9', () => {
+const redisMissing = redisUnavailable();
+
+describe('the outbox survives kill -9', () => {
   let world: Domains;
+  let redis: TestRedis | undefined;
   before(async () => {
+    if (!redisMissing) redis = await startRedis();
     world = await startDomains([
       { domain: 'example.com', key: keys.jupiter, users: ['mailto:bernard@example.com'] },
       {
@@ -78,44 +87,62 @@ describe('the embedded outbox survives kill -9', () => {
       },
     ]);
   });
-  after(() => world.close());
-
-  it('delivers every queued message once per recipient after a crash mid-delivery', async () => {
-    const directory = mkdtempSync(path.join(tmpdir(), 'outbox-crash-'));
-    const recipients = ['mailto:cyrus@example.org', 'mailto:mike@example.org'];
-    const messages = Array.from({ length: 40 }, (_, i) => ({
-      originator: 'mailto:bernard@example.com',
-      recipients: i % 2 ? recipients : recipients.slice(0, 1),
-      calendar: invitation(`crash-${i}`, i % 2 ? recipients : recipients.slice(0, 1)),
-    }));
-    const settings = { directory, dnsServer: world.dnsServer, ca: world.ca };
-    const delivered = world.domains['example.org']!.delivered;
-
-    const first = startChild({ ...settings, messages });
-    await first.said('queued');
-    const end = Date.now() + 10_000;
-    while (delivered.length < 10 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
-    first.process.kill('SIGKILL');
-    await new Promise((resolve) => first.process.once('exit', resolve));
-    const atCrash = delivered.length;
-    assert.ok(atCrash >= 10 && atCrash < 60, `killed mid-way (${atCrash} of 60 delivered)`);
-
-    const second = startChild({ ...settings, messages: [] });
-    try {
-      await second.said('idle');
-    } finally {
-      second.process.kill('SIGKILL');
-    }
-    const counts = new Map<string, number>();
-    for (const d of delivered) {
-      const key = `${d.message.uid} ${d.recipient}`;
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-    }
-    assert.equal(counts.size, 60, 'every recipient of every message delivered');
-    assert.deepEqual(
-      [...counts].filter(([, n]) => n !== 1),
-      [],
-      'none twice',
-    );
+  after(async () => {
+    await world.close();
+    await redis?.stop();
   });
+
+  const engines = [
+    {
+      name: 'embedded journal',
+      skip: undefined,
+      where: () => ({ directory: mkdtempSync(path.join(tmpdir(), 'outbox-crash-')) }),
+    },
+    {
+      name: 'BullMQ on redis-server',
+      skip: redisMissing,
+      where: () => ({ redis: redis!.url, queue: `crash-${Date.now()}` }),
+    },
+  ];
+  for (const engine of engines)
+    it(`${engine.name}: delivers every queued message once per recipient after a crash mid-delivery`, {
+      skip: engine.skip,
+    }, async () => {
+      const recipients = ['mailto:cyrus@example.org', 'mailto:mike@example.org'];
+      const messages = Array.from({ length: 40 }, (_, i) => ({
+        originator: 'mailto:bernard@example.com',
+        recipients: i % 2 ? recipients : recipients.slice(0, 1),
+        calendar: invitation(`crash-${engine.name}-${i}`, i % 2 ? recipients : recipients.slice(0, 1)),
+      }));
+      const settings = { ...engine.where(), dnsServer: world.dnsServer, ca: world.ca };
+      const delivered = world.domains['example.org']!.delivered;
+      const before = delivered.length;
+
+      const first = startChild({ ...settings, messages });
+      await first.said('queued');
+      const end = Date.now() + 10_000;
+      while (delivered.length - before < 10 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+      first.process.kill('SIGKILL');
+      await new Promise((resolve) => first.process.once('exit', resolve));
+      const atCrash = delivered.length - before;
+      assert.ok(atCrash >= 10 && atCrash < 60, `killed mid-way (${atCrash} of 60 delivered)`);
+
+      const second = startChild({ ...settings, messages: [] });
+      try {
+        await second.said('idle', 60_000);
+      } finally {
+        second.process.kill('SIGKILL');
+      }
+      const counts = new Map<string, number>();
+      for (const d of delivered.slice(before)) {
+        const key = `${d.message.uid} ${d.recipient}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+      assert.equal(counts.size, 60, 'every recipient of every message delivered');
+      assert.deepEqual(
+        [...counts].filter(([, n]) => n !== 1),
+        [],
+        'none twice',
+      );
+    });
 });

@@ -3,12 +3,15 @@
  * OUTBOX_CHILD, it queues the messages given there (if any), prints each job id and "queued",
  * delivers, prints "idle" whenever nothing is left, and runs until it is killed.
  */
-import { IScheduleClient, IScheduleOutbox } from './api.js';
+import { BullmqOutbox, IScheduleClient, IScheduleOutbox, type Outbox } from './api.js';
 import { LOOPBACK } from './domains.js';
 import { keys } from './fixtures.js';
 
 interface ChildSettings {
-  readonly directory: string;
+  /** The embedded journal in `directory`, or BullMQ on `redis` with `queue`. */
+  readonly directory?: string;
+  readonly redis?: string;
+  readonly queue?: string;
   readonly dnsServer: string;
   readonly ca: string[];
   readonly messages: Array<{ originator: string; recipients: string[]; calendar: string }>;
@@ -23,20 +26,15 @@ const client = new IScheduleClient({
   attempts: 1,
   timeout: 2000,
 });
-const outbox = await IScheduleOutbox.open({
-  client,
-  directory: settings.directory,
-  retry: { initialDelay: 100, maxDelay: 500, maxAge: 120_000 },
-  onStatus: () => {
-    if (outbox.list().length <= 1) setImmediate(report);
-  },
-});
+const common = { client, retry: { initialDelay: 100, maxDelay: 500, maxAge: 120_000 } };
+const outbox: Outbox = settings.redis
+  ? await BullmqOutbox.open({ ...common, redis: settings.redis, queue: settings.queue!, lockDuration: 2000 })
+  : await IScheduleOutbox.open({ ...common, directory: settings.directory! });
 for (const message of settings.messages) console.log(`job ${await outbox.enqueue(message)}`);
 console.log('queued');
 let idle = false;
-function report() {
-  const empty = outbox.list().length === 0;
+setInterval(async () => {
+  const empty = (await outbox.list()).length === 0;
   if (empty && !idle) console.log('idle');
   idle = empty;
-}
-setInterval(report, 50);
+}, 100);
