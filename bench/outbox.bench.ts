@@ -9,12 +9,22 @@
  * Both send with 16 at once (the outbox with perDomainConcurrency 16; its default is 4, to be
  * gentle with one peer). The outbox's journal is on the same disk as the receiver's inbox.
  */
+
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { IScheduleClient, IScheduleOutbox, keyRecord } from '../spec/support/api.js';
+import {
+  BullmqOutbox,
+  IScheduleClient,
+  IScheduleOutbox,
+  keyRecord,
+  type Outbox,
+  type OutboxOptions,
+} from '../spec/support/api.js';
 import { serve } from '../spec/support/cli.js';
 import { keys } from '../spec/support/fixtures.js';
+import { redisUnavailable, startRedis } from '../spec/support/redis.js';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 2000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -134,8 +144,26 @@ const quantile = (values: number[], q: number) => {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 };
 
+const redis = redisUnavailable() ? undefined : await startRedis();
+if (!redis) console.log('(redis-server is not installed: the BullMQ engine is left out)');
+
+type Open = (options: Pick<OutboxOptions, 'client' | 'onStatus' | 'concurrency'>) => Promise<Outbox>;
+const engines: Record<string, Open> = {
+  journal: (options) =>
+    IScheduleOutbox.open({
+      ...options,
+      directory: mkdtempSync(path.join(dir, 'outbox-')),
+      perDomainConcurrency: CONCURRENCY,
+    }),
+  ...(redis && {
+    BullMQ: (options: Parameters<Open>[0]) =>
+      BullmqOutbox.open({ ...options, redis: redis.url, queue: `bench-${randomUUID()}` }),
+  }),
+};
+
 async function outbox(
   round: number,
+  open: Open,
 ): Promise<{ rate: number; delivered: number; p50: number; p99: number; cpu: number }> {
   const enqueuedAt = new Map<string, number>();
   const latencies: number[] = [];
@@ -143,10 +171,8 @@ async function outbox(
   const finished = new Promise<void>((resolve) => {
     done = resolve;
   });
-  const box = await IScheduleOutbox.open({
+  const box = await open({
     client,
-    directory: mkdtempSync(path.join(dir, 'outbox-')),
-    perDomainConcurrency: CONCURRENCY,
     concurrency: CONCURRENCY,
     onStatus: (status) => {
       if (status.state !== 'delivered') return;
@@ -176,40 +202,45 @@ async function outbox(
   return { rate, delivered: latencies.length, p50: at(0.5), p99: at(0.99), cpu: cpuMs };
 }
 
-const rates = { direct: [] as number[], outbox: [] as number[], ratio: [] as number[] };
+const variants = ['direct', ...Object.keys(engines)];
+const rates = new Map<string, number[]>(variants.map((v) => [v, []]));
+const ratios = new Map<string, number[]>(Object.keys(engines).map((v) => [v, []]));
 for (let round = 1; round <= ROUNDS; round++) {
-  const order = round % 2 ? (['direct', 'outbox'] as const) : (['outbox', 'direct'] as const);
-  const result: Record<string, number> = {};
-  for (const variant of order) {
+  const result = new Map<string, number>();
+  for (const variant of round % 2 ? variants : [...variants].reverse()) {
     if (variant === 'direct') {
       const r = await direct(round);
-      result.direct = r.rate;
+      result.set(variant, r.rate);
       console.log(
-        `round ${round} direct client  ${r.rate.toFixed(0).padStart(5)} msg/s  (${r.delivered} delivered)  sender CPU ${r.cpu.toFixed(2)} ms/msg`,
+        `round ${round} direct client    ${r.rate.toFixed(0).padStart(5)} msg/s  (${r.delivered} delivered)  sender CPU ${r.cpu.toFixed(2)} ms/msg`,
       );
     } else {
-      const r = await outbox(round);
-      result.outbox = r.rate;
+      const r = await outbox(round, engines[variant]!);
+      result.set(variant, r.rate);
       console.log(
-        `round ${round} outbox         ${r.rate.toFixed(0).padStart(5)} msg/s  (${r.delivered} delivered)  sender CPU ${r.cpu.toFixed(2)} ms/msg  enqueue to delivered p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms`,
+        `round ${round} outbox, ${variant.padEnd(8)} ${r.rate.toFixed(0).padStart(5)} msg/s  (${r.delivered} delivered)  sender CPU ${r.cpu.toFixed(2)} ms/msg  enqueue to delivered p50 ${r.p50.toFixed(1)} ms  p99 ${r.p99.toFixed(1)} ms`,
       );
     }
   }
   const single = await lone(round);
   console.log(
-    `round ${round} lone message   direct p50 ${quantile(single.direct, 0.5).toFixed(1)} ms p99 ${quantile(single.direct, 0.99).toFixed(1)} ms;  outbox, enqueue to delivered, p50 ${quantile(single.outbox, 0.5).toFixed(1)} ms p99 ${quantile(single.outbox, 0.99).toFixed(1)} ms`,
+    `round ${round} lone message     direct p50 ${quantile(single.direct, 0.5).toFixed(1)} ms p99 ${quantile(single.direct, 0.99).toFixed(1)} ms;  journal outbox, enqueue to delivered, p50 ${quantile(single.outbox, 0.5).toFixed(1)} ms p99 ${quantile(single.outbox, 0.99).toFixed(1)} ms`,
   );
-  rates.direct.push(result.direct!);
-  rates.outbox.push(result.outbox!);
-  rates.ratio.push(result.outbox! / result.direct!);
+  for (const [variant, rate] of result) {
+    rates.get(variant)!.push(rate);
+    if (variant !== 'direct') ratios.get(variant)!.push(rate / result.get('direct')!);
+  }
 }
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const range = (values: number[], digits = 0) =>
   `${Math.min(...values).toFixed(digits)}-${Math.max(...values).toFixed(digits)}`;
-console.log(`\nmedian (range): direct ${median(rates.direct).toFixed(0)} (${range(rates.direct)}) msg/s`);
-console.log(`                outbox ${median(rates.outbox).toFixed(0)} (${range(rates.outbox)}) msg/s`);
-console.log(
-  `outbox / direct in the same round: x${median(rates.ratio).toFixed(2)} (${range(rates.ratio, 2)})`,
-);
+console.log('\nmedian (range) msg/s, and the ratio to the direct client in the same round:');
+for (const [variant, values] of rates) {
+  const ratio = ratios.get(variant);
+  console.log(
+    `  ${variant.padEnd(8)} ${median(values).toFixed(0).padStart(5)} (${range(values)})${ratio ? `  x${median(ratio).toFixed(2)} (${range(ratio, 2)})` : ''}`,
+  );
+}
 client.close();
 await server.stop();
+await redis?.stop();
