@@ -72,9 +72,9 @@ export async function main(argv: string[], out: Output = consoleOutput): Promise
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/ischedule')) {
   main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
+    // Done is done: a library timer left behind (BullMQ's, when Redis went away) must not keep
+    // the command alive. Standard output is synchronous on pipes and files here.
+    (code) => process.exit(code),
     (error: unknown) => {
       consoleOutput.error(
         `ischedule: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,

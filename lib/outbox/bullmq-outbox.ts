@@ -95,12 +95,13 @@ interface PartData {
 
 interface RedisLike {
   call(command: string, ...args: string[]): Promise<unknown>;
-  quit(): Promise<unknown>;
+  disconnect(): void;
 }
 
 /** How long a part that does not head its lane waits before it looks again. */
 const LANE_WAIT_MS = 1000;
 const NOTICE_RETRY_MS = 5000;
+const CLOSE_WAIT_MS = 5000;
 /** Pops `ARGV[1]` from its lane wherever it is; answers the new head. */
 const LEAVE_LANE = `redis.call('LREM', KEYS[1], 1, ARGV[1])
 return redis.call('LINDEX', KEYS[1], 0)`;
@@ -114,16 +115,19 @@ export class BullmqOutbox implements Outbox {
   readonly #worker: Worker<PartData> | undefined;
   readonly #prefix: string;
   readonly #DelayedError: new () => Error;
+  readonly #lifecycle: { closing: boolean };
 
   private constructor(
     options: BullmqOutboxOptions,
     parts: {
+      lifecycle: { closing: boolean };
       redis: RedisLike;
       queue: Queue<PartData>;
       worker?: Worker<PartData>;
       DelayedError: new () => Error;
     },
   ) {
+    this.#lifecycle = parts.lifecycle;
     this.#options = options;
     this.#policy = { ...DEFAULT_RETRY, ...options.retry };
     this.#logger = options.logger ?? {};
@@ -149,8 +153,13 @@ export class BullmqOutbox implements Outbox {
         'the BullMQ outbox needs the bullmq and ioredis packages: npm install bullmq ioredis',
       );
     }
-    // BullMQ's connections must wait for Redis rather than fail a command (its own rule).
-    const connection = new Redis(options.redis, { maxRetriesPerRequest: null }) as never;
+    // BullMQ's connections must wait for Redis rather than fail a command (its own rule); they
+    // stop reconnecting once the outbox closes (BullMQ's duplicates share this strategy).
+    const lifecycle = { closing: false };
+    const connection = new Redis(options.redis, {
+      maxRetriesPerRequest: null,
+      retryStrategy: (attempt: number) => (lifecycle.closing ? null : Math.min(attempt * 200, 2000)),
+    }) as never;
     const name = options.queue ?? 'ischedule-outbox';
     const prefix = options.prefix ?? 'ischedule';
     const queue = new bullmq.Queue<PartData>(name, { connection, prefix });
@@ -169,14 +178,27 @@ export class BullmqOutbox implements Outbox {
             autorun: false,
           });
     outbox = new BullmqOutbox(options, {
+      lifecycle,
       redis: connection,
       queue,
       ...(worker && { worker }),
       DelayedError: bullmq.DelayedError,
     });
-    worker?.on('error', (error) =>
-      outbox.#logger.error?.('iSchedule outbox (BullMQ) worker error', { error: error.message }),
-    );
+    // Redis away: said once per outage, not once per reconnection.
+    let down = false;
+    const failing = (error: Error) => {
+      if (down) return;
+      down = true;
+      outbox.#logger.warn?.('iSchedule outbox: Redis unreachable; deliveries wait until it is back', {
+        error: error.message,
+      });
+    };
+    queue.on('error', failing);
+    worker?.on('error', failing);
+    (connection as unknown as { on(event: 'ready', listener: () => void): void }).on('ready', () => {
+      if (down) outbox.#logger.info?.('iSchedule outbox: Redis reachable again');
+      down = false;
+    });
     if (worker) void worker.run();
     await queue.waitUntilReady();
     return outbox;
@@ -279,11 +301,28 @@ export class BullmqOutbox implements Outbox {
     return parts.length > 0;
   }
 
-  /** Lets attempts in progress finish, then closes the connections. */
+  /**
+   * Lets attempts in progress finish, then closes the connections; with Redis unreachable it
+   * gives up waiting after `CLOSE_WAIT_MS` (a job it held resumes elsewhere after its lock).
+   */
   async close(): Promise<void> {
-    await this.#worker?.close();
-    await this.#queue.close();
-    await this.#redis.quit().catch(() => undefined);
+    this.#lifecycle.closing = true;
+    const graceful = (async () => {
+      await this.#worker?.close();
+      await this.#queue.close();
+      return true;
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const patience = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), CLOSE_WAIT_MS);
+    });
+    const closed = await Promise.race([graceful, patience]).finally(() => clearTimeout(timer));
+    if (!closed) {
+      // BullMQ's own disconnects wait for Redis too: start them, do not wait for them.
+      void this.#worker?.close(true).catch(() => undefined);
+      void this.#queue.disconnect().catch(() => undefined);
+    }
+    this.#redis.disconnect();
   }
 
   /** Parts not finished (the first 10,000: list, retry and cancel are for operators). */

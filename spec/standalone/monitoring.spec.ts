@@ -41,6 +41,8 @@ describe('the standalone server: /metrics and /healthz on their own listener', {
       },
       redis: redis.url,
       monitoring: { host: '127.0.0.1', port: 0 },
+      // Not this spec's subject (and BullMQ keeps timers once Redis has gone).
+      outbox: { enabled: false },
     });
     try {
       const receiver = { url: new URL(server.url).origin, delivered: [], close: async () => {} };

@@ -129,6 +129,18 @@ describe('two `ischedule serve` processes on one Redis receive as one', { skip: 
     assert.match(workers.output(), /each worker finishes its requests in flight[\s\S]*stopped/);
   });
 
+  it('stops within seconds on SIGTERM when Redis has gone, having said so once', async () => {
+    const own = await startRedis();
+    const server = await serve(['--config', path.join(dir, 'config.json'), '--redis', own.url]);
+    await own.stop();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const started = Date.now();
+    const code = await server.stop();
+    assert.ok(Date.now() - started < 10_000, `stopped in ${Date.now() - started} ms`);
+    assert.equal(code, 0, server.output());
+    assert.equal(server.output().match(/outbox: Redis unreachable/g)?.length, 1, server.output());
+  });
+
   it('serve --workers 2 without a shared store refuses to start, and says why', async () => {
     const result = await cli(['serve', '--config', path.join(dir, 'config.json'), '--workers', '2']);
     assert.equal(result.code, 1);

@@ -8,6 +8,11 @@ declare const events: {
 declare const recipients: string[];
 declare const itipText: string;
 declare function sendByEmail(recipient: string, text: string): Promise<void>;
-declare function retryLater(recipient: string): Promise<void>;
+declare function retryLater(recipient: string, afterSeconds?: number): Promise<void>;
+declare function setScheduleStatus(uid: string, recipient: string, status: string): Promise<void>;
+declare const client: import('express-ischedule').IScheduleClient;
+declare const messageId: string;
+declare const onStatus: (update: import('express-ischedule').StatusUpdate) => Promise<void>;
+declare const onFallback: (request: import('express-ischedule').FallbackRequest) => Promise<void>;
 declare function recordScheduleStatus(recipient: string, status: string): void;
 declare const adapter: import('express-ischedule').IScheduleAdapter<{ id: string }>;
