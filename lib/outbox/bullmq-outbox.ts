@@ -14,9 +14,12 @@ import * as v from 'valibot';
 import { OptionsError, SetupError } from '../errors.js';
 import { addressDomain } from '../itip/address.js';
 import type { Logger } from '../receiver/options.js';
+import type { RateLimit } from '../receiver/rate-limits.js';
+import { rateLimit } from '../receiver/schema.js';
 import { IScheduleClient, type SendOptions } from '../sender/client.js';
 import { checkOptions, fn, methods, positiveInteger, redisUrl, text } from '../validation.js';
 import { attemptPart, DEFAULT_RETRY, type RetryPolicy } from './attempt.js';
+import { type DomainRate, domainRate } from './domain-rate.js';
 import {
   type Notice,
   newJob,
@@ -52,6 +55,8 @@ export interface BullmqOutboxOptions {
   readonly retry?: RetryPolicy;
   /** Attempts this process runs at once (default 16). */
   readonly concurrency?: number;
+  /** Attempts per recipient domain per `duration` seconds, counted in Redis for all processes. */
+  readonly perDomainRate?: RateLimit;
   /** Deliver in this process (default true); false to only enqueue and list. */
   readonly work?: boolean;
   /**
@@ -73,6 +78,7 @@ const optionsSchema = v.strictObject(
     clientFor: v.optional(fn('a function')),
     retry: v.optional(retrySchema),
     concurrency: v.optional(positiveInteger()),
+    perDomainRate: v.optional(rateLimit),
     work: v.optional(v.boolean('true or false')),
     lockDuration: v.optional(positiveInteger('a positive integer (milliseconds)')),
     logger: v.optional(methods({}, 'a logger { info, warn, error }')),
@@ -116,6 +122,7 @@ export class BullmqOutbox implements Outbox {
   readonly #prefix: string;
   readonly #DelayedError: new () => Error;
   readonly #lifecycle: { closing: boolean };
+  readonly #rate: DomainRate | undefined;
 
   private constructor(
     options: BullmqOutboxOptions,
@@ -128,6 +135,7 @@ export class BullmqOutbox implements Outbox {
     },
   ) {
     this.#lifecycle = parts.lifecycle;
+    this.#rate = options.perDomainRate && domainRate(options.perDomainRate, parts.redis);
     this.#options = options;
     this.#policy = { ...DEFAULT_RETRY, ...options.retry };
     this.#logger = options.logger ?? {};
@@ -357,6 +365,8 @@ export class BullmqOutbox implements Outbox {
         return this.#delay(job, token, Date.now());
       }
       if (data.part.nextAttemptAt > Date.now()) return this.#delay(job, token, data.part.nextAttemptAt);
+      const wait = (await this.#rate?.(data.part.domain)) ?? 0;
+      if (wait > 0) return this.#delay(job, token, Date.now() + wait);
       const message: OutboxJob = {
         id: data.messageId,
         seq: 0,

@@ -11,9 +11,12 @@ import * as v from 'valibot';
 import { OptionsError } from '../errors.js';
 import { addressDomain } from '../itip/address.js';
 import type { Logger } from '../receiver/options.js';
+import type { RateLimit } from '../receiver/rate-limits.js';
+import { rateLimit } from '../receiver/schema.js';
 import { IScheduleClient, type SendOptions } from '../sender/client.js';
 import { amount, checkOptions, fn, methods, positiveInteger, text } from '../validation.js';
 import { attemptPart, DEFAULT_RETRY, type RetryPolicy } from './attempt.js';
+import { type DomainRate, domainRate } from './domain-rate.js';
 import {
   type FallbackReason,
   finished,
@@ -65,6 +68,11 @@ export interface OutboxOptions {
   readonly concurrency?: number;
   /** Attempts in progress at once to one domain (default 4). */
   readonly perDomainConcurrency?: number;
+  /**
+   * Attempts per recipient domain per `duration` seconds (default none: a receiver's own
+   * limits answer 503 with Retry-After, which the outbox honours).
+   */
+  readonly perDomainRate?: RateLimit;
   readonly logger?: Logger;
 }
 
@@ -121,6 +129,7 @@ const optionsSchema = v.strictObject(
     retry: v.optional(retrySchema),
     concurrency: v.optional(positiveInteger()),
     perDomainConcurrency: v.optional(positiveInteger()),
+    perDomainRate: v.optional(rateLimit),
     logger: v.optional(methods({}, 'a logger { info, warn, error }')),
   },
   'an options object',
@@ -138,6 +147,9 @@ export class IScheduleOutbox implements Outbox {
   readonly #notifying = new Set<string>();
   /** Jobs owing callbacks, or finished and still to be removed. */
   readonly #owing = new Set<string>();
+  readonly #rate: DomainRate | undefined;
+  /** Parts held back by perDomainRate, until when (not an attempt: nothing is recorded). */
+  readonly #heldUntil = new Map<string, number>();
   /** Jobs whose callbacks failed, and when to call again. */
   readonly #noticeRetryAt = new Map<string, number>();
   #seq: number;
@@ -157,6 +169,7 @@ export class IScheduleOutbox implements Outbox {
     this.#logger = options.logger ?? {};
     this.#seq = journal.lastSeq;
     this.#resumed = journal.lastSeq;
+    this.#rate = options.perDomainRate && domainRate(options.perDomainRate);
     for (const job of journal.jobs) if (job.notices.length > 0 || finished(job)) this.#owing.add(job.id);
   }
 
@@ -295,8 +308,10 @@ export class IScheduleOutbox implements Outbox {
         first.set(job.uid, lanes);
         const key = `${job.id}#${index}`;
         if (this.#running.has(key)) continue;
-        const due =
-          job.seq <= this.#resumed ? Math.max(part.nextAttemptAt, this.#resumeAt) : part.nextAttemptAt;
+        const due = Math.max(
+          job.seq <= this.#resumed ? Math.max(part.nextAttemptAt, this.#resumeAt) : part.nextAttemptAt,
+          this.#heldUntil.get(key) ?? 0,
+        );
         if (due > now) {
           next = Math.min(next, due);
           continue;
@@ -316,6 +331,12 @@ export class IScheduleOutbox implements Outbox {
     const { domain } = job.parts[index]!;
     this.#perDomain.set(domain, (this.#perDomain.get(domain) ?? 0) + 1);
     const run = (async () => {
+      const wait = (await this.#rate?.(domain)) ?? 0;
+      if (wait > 0) {
+        this.#heldUntil.set(key, Date.now() + wait);
+        return;
+      }
+      this.#heldUntil.delete(key);
       const outcome = await attemptPart(job, job.parts[index]!, this.#clientOf(job), this.#policy);
       // The job may have moved on meanwhile (callbacks made, other parts settled): merge.
       const current = this.#job(job.id);

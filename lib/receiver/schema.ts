@@ -77,7 +77,7 @@ export const limitOptions = v.strictObject(
   'an object',
 );
 
-const rateLimit = v.strictObject(
+export const rateLimit = v.strictObject(
   {
     points: positiveInteger('a positive integer (requests)'),
     duration: positiveInteger('a positive integer (seconds)'),

@@ -11,6 +11,7 @@ import {
   capabilityOptions,
   limitOptions,
   policyOptions,
+  rateLimit,
   rateLimitEntries,
   receiverPaths,
 } from '../receiver/schema.js';
@@ -170,8 +171,9 @@ export const configFile = v.strictObject(
             retry: v.optional(retrySchema),
             concurrency: v.optional(positiveInteger()),
             perDomainConcurrency: v.optional(positiveInteger()),
+            perDomainRate: v.optional(rateLimit),
           },
-          'an object { enabled, queryMethods, overrides, retry, concurrency, perDomainConcurrency }',
+          'an object { enabled, queryMethods, overrides, retry, concurrency, perDomainConcurrency, perDomainRate }',
         ),
         'The durable outbox that sends what `ischedule send --queue` hands it (default on, journal under dataDir/outbox).',
       ),

@@ -9,7 +9,7 @@ import type { QueryMethod } from '../dkim/signature.js';
 import { OptionsError } from '../errors.js';
 import type { RetryPolicy } from '../outbox/attempt.js';
 import type { IScheduleRouterOptions } from '../receiver/options.js';
-import type { RateLimitOptions } from '../receiver/rate-limits.js';
+import type { RateLimit, RateLimitOptions } from '../receiver/rate-limits.js';
 import { parseOptions } from '../validation.js';
 import { configFile } from './config-schema.js';
 import type { InboxQuota } from './filesystem-adapter.js';
@@ -60,6 +60,7 @@ export interface OutboxConfig {
   readonly retry?: RetryPolicy;
   readonly concurrency?: number;
   readonly perDomainConcurrency?: number;
+  readonly perDomainRate?: RateLimit;
 }
 
 export interface HttpLimits {

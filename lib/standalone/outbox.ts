@@ -72,6 +72,7 @@ export async function startOutbox(
       ),
     ...(config.outbox?.retry && { retry: config.outbox.retry }),
     ...(config.outbox?.concurrency && { concurrency: config.outbox.concurrency }),
+    ...(config.outbox?.perDomainRate && { perDomainRate: config.outbox.perDomainRate }),
   };
   const outbox: Outbox = config.redis
     ? await BullmqOutbox.open({ ...options, redis: config.redis })

@@ -55,7 +55,10 @@ interface Engine {
   readonly skip?: string | undefined;
   open(options: EngineOptions): Promise<Outbox>;
 }
-type EngineOptions = Pick<OutboxOptions, 'client' | 'onStatus' | 'onFallback' | 'retry' | 'concurrency'>;
+type EngineOptions = Pick<
+  OutboxOptions,
+  'client' | 'onStatus' | 'onFallback' | 'retry' | 'concurrency' | 'perDomainRate'
+>;
 
 const redisMissing = redisUnavailable();
 let redis: TestRedis | undefined;
@@ -262,6 +265,29 @@ function behavesAsAnOutbox(engine: Engine): void {
         }
       } finally {
         behaviour.requestDelayMs = 0;
+        await outbox.close();
+      }
+    });
+
+    it('keeps to perDomainRate: no more attempts to a domain than it allows, none lost', async () => {
+      const { outbox, statuses } = await open({ perDomainRate: { points: 2, duration: 1 } });
+      try {
+        const posts = behaviour.posts;
+        const started = Date.now();
+        for (let i = 0; i < 6; i++) {
+          await outbox.enqueue({
+            originator: 'mailto:bernard@example.com',
+            recipients: ['mailto:cyrus@example.org'],
+            calendar: event('REQUEST', `rate-${engine.name}-${i}`),
+          });
+        }
+        await until(() => statuses.filter((s) => s.state === 'delivered').length === 6, 20_000);
+        assert.ok(
+          Date.now() - started >= 2000,
+          `6 at 2 a second take 2 s at least (${Date.now() - started} ms)`,
+        );
+        assert.equal(behaviour.posts - posts, 6, 'held back, not failed and retried');
+      } finally {
         await outbox.close();
       }
     });
