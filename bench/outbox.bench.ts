@@ -18,61 +18,26 @@ import {
   BullmqOutbox,
   IScheduleClient,
   IScheduleOutbox,
-  keyRecord,
   type Outbox,
   type OutboxOptions,
 } from '../spec/support/api.js';
-import { serve } from '../spec/support/cli.js';
-import { keys } from '../spec/support/fixtures.js';
+import { benchReceiverConfig, serve } from '../spec/support/cli.js';
+import { itipMessage, keys } from '../spec/support/fixtures.js';
 import { redisUnavailable, startRedis } from '../spec/support/redis.js';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 2000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONCURRENCY = 16;
 
-const invitation = (uid: string) =>
-  [
-    'BEGIN:VCALENDAR',
-    'VERSION:2.0',
-    'PRODID:-//bench//EN',
-    'METHOD:REQUEST',
-    'BEGIN:VEVENT',
-    `UID:${uid}`,
-    'DTSTAMP:20260101T000000Z',
-    'DTSTART:20260105T100000Z',
-    'DTEND:20260105T110000Z',
-    'ORGANIZER:mailto:bernard@example.com',
-    'ATTENDEE:mailto:cyrus@example.org',
-    'END:VEVENT',
-    'END:VCALENDAR',
-    '',
-  ].join('\r\n');
 const message = (uid: string) => ({
   originator: 'mailto:bernard@example.com',
   recipients: ['mailto:cyrus@example.org'],
-  calendar: invitation(uid),
+  calendar: itipMessage(uid),
 });
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ischedule-outbox-bench-'));
 const config = path.join(dir, 'config.json');
-writeFileSync(
-  config,
-  JSON.stringify({
-    listen: { host: '127.0.0.1', port: 0 },
-    tls: false,
-    domains: ['example.org'],
-    users: ['mailto:cyrus@example.org'],
-    dataDir: 'data',
-    signing: { domain: 'example.org', selector: 'bench' },
-    keys: {
-      methods: ['private-exchange'],
-      privateExchange: { 'jupiter._domainkey.example.com': keyRecord(keys.jupiter.privateKey) },
-    },
-    rateLimits: { perAddress: false, perDomain: false },
-    limits: { maxConcurrentPerDomain: 1000 },
-    inboxQuota: { messages: 100_000_000, bytes: 1_000_000_000_000 },
-  }),
-);
+writeFileSync(config, JSON.stringify(benchReceiverConfig(false)));
 const server = await serve(['--config', config]);
 const client = new IScheduleClient({
   signing: keys.jupiter,

@@ -15,8 +15,8 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { keyRecord, signRequest } from '../spec/support/api.js';
-import { serve } from '../spec/support/cli.js';
+import { signRequest } from '../spec/support/api.js';
+import { benchReceiverConfig, serve } from '../spec/support/cli.js';
 import { draftHeaders, keys } from '../spec/support/fixtures.js';
 import { redisUnavailable, startRedis } from '../spec/support/redis.js';
 
@@ -119,26 +119,7 @@ async function run(variant: Variant): Promise<{
   // BENCH_DIR=/dev/shm takes the disk (two fsyncs per message) out of the measure.
   const dir = mkdtempSync(path.join(process.env.BENCH_DIR ?? tmpdir(), 'ischedule-scale-'));
   const config = path.join(dir, 'config.json');
-  writeFileSync(
-    config,
-    JSON.stringify({
-      listen: { host: '127.0.0.1', port: 0 },
-      tls: 'self-signed',
-      domains: ['example.org'],
-      users: ['mailto:cyrus@example.org'],
-      dataDir: 'data',
-      signing: { domain: 'example.org', selector: 'bench' },
-      keys: {
-        methods: ['private-exchange'],
-        privateExchange: { 'jupiter._domainkey.example.com': keyRecord(keys.jupiter.privateKey) },
-      },
-      // One load generator on one address: the per-peer limits would measure themselves.
-      rateLimits: { perAddress: false, perDomain: false },
-      limits: { maxConcurrentPerDomain: 1000 },
-      // Every message goes to one user: the default quota (10000) would end the run with 5.1s.
-      inboxQuota: { messages: 100_000_000, bytes: 1_000_000_000_000 },
-    }),
-  );
+  writeFileSync(config, JSON.stringify(benchReceiverConfig('self-signed')));
   redis.cli('FLUSHALL');
   const server = await serve(variant.args(config));
   const { pid } = server;

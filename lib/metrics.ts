@@ -48,14 +48,20 @@ export class IScheduleMetrics {
     this.registry = options.registry ?? new prom.Registry();
     const registers = [this.registry];
     const name = (suffix: string) => `${options.prefix ?? 'ischedule_'}${suffix}`;
-    const counter = <Label extends string>(suffix: string, help: string, label: Label) =>
-      new prom.Counter<Label>({ name: name(suffix), help, labelNames: [label], registers });
-    this.#requests = new prom.Counter({
-      name: name('requests_total'),
-      help: 'Scheduling POSTs by outcome and IS:error element (none when accepted)',
-      labelNames: ['outcome', 'error'],
-      registers,
-    });
+    const counter = <Label extends string>(suffix: string, help: string, ...labels: Label[]) =>
+      new prom.Counter<Label>({ name: name(suffix), help, labelNames: labels, registers });
+    const histogram = <Label extends string>(
+      suffix: string,
+      help: string,
+      buckets: number[],
+      ...labels: Label[]
+    ) => new prom.Histogram<Label>({ name: name(suffix), help, buckets, labelNames: labels, registers });
+    this.#requests = counter(
+      'requests_total',
+      'Scheduling POSTs by outcome and IS:error element (none when accepted)',
+      'outcome',
+      'error',
+    );
     this.#recipients = counter(
       'recipients_total',
       'Recipients answered, by REQUEST-STATUS code (2.0, 3.7, 5.1, ...)',
@@ -71,43 +77,39 @@ export class IScheduleMetrics {
       'Requests answered 503 by a limit (perAddress, perDomain, concurrency)',
       'limit',
     );
-    this.#verification = new prom.Histogram({
-      name: name('verification_seconds'),
-      help: 'Signature verification, key lookup included',
-      buckets: [0.0005, 0.001, 0.005, 0.02, 0.1, 0.5, 2, 5],
-      registers,
-    });
-    this.#adapter = new prom.Histogram({
-      name: name('adapter_seconds'),
-      help: "The host adapter's calls",
-      labelNames: ['call'],
-      buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2, 10],
-      registers,
-    });
-    this.#keyLookups = new prom.Counter({
-      name: name('key_lookups_total'),
-      help: 'Public key lookups by q= method and result (hit: from cache, fetched, failed)',
-      labelNames: ['method', 'result'],
-      registers,
-    });
-    this.#keyLookupSeconds = new prom.Histogram({
-      name: name('key_lookup_seconds'),
-      help: 'Public key lookups that were not answered from cache, by q= method',
-      labelNames: ['method'],
-      buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2, 5],
-      registers,
-    });
+    this.#verification = histogram(
+      'verification_seconds',
+      'Signature verification, key lookup included',
+      [0.0005, 0.001, 0.005, 0.02, 0.1, 0.5, 2, 5],
+    );
+    this.#adapter = histogram(
+      'adapter_seconds',
+      "The host adapter's calls",
+      [0.001, 0.005, 0.02, 0.1, 0.5, 2, 10],
+      'call',
+    );
+    this.#keyLookups = counter(
+      'key_lookups_total',
+      'Public key lookups by q= method and result (hit: from cache, fetched, failed)',
+      'method',
+      'result',
+    );
+    this.#keyLookupSeconds = histogram(
+      'key_lookup_seconds',
+      'Public key lookups that were not answered from cache, by q= method',
+      [0.001, 0.005, 0.02, 0.1, 0.5, 2, 5],
+      'method',
+    );
     this.#capabilityLookups = counter(
       'capabilities_lookups_total',
       "Receivers' capabilities asked for by the client, by result (hit: from cache, fetched, failed)",
       'result',
     );
-    this.#capabilityFetchSeconds = new prom.Histogram({
-      name: name('capabilities_fetch_seconds'),
-      help: "GETs of receivers' capabilities by the client",
-      buckets: [0.005, 0.02, 0.1, 0.5, 2, 10, 30],
-      registers,
-    });
+    this.#capabilityFetchSeconds = histogram(
+      'capabilities_fetch_seconds',
+      "GETs of receivers' capabilities by the client",
+      [0.005, 0.02, 0.1, 0.5, 2, 10, 30],
+    );
     const replaySize = () => this.#replaySize?.();
     this.#replayEntries = new prom.Gauge({
       name: name('replay_store_entries'),

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { keyRecord } from '../support/api.js';
 import { cli, type ServeProcess, serve } from '../support/cli.js';
-import { keys } from '../support/fixtures.js';
+import { itipMessage, keys } from '../support/fixtures.js';
 import { redisUnavailable, startRedis } from '../support/redis.js';
 
 const jupiterKeyFile = path.resolve(
@@ -22,23 +22,7 @@ const jupiterKeyFile = path.resolve(
   'example.com-jupiter.rsa.pem',
 );
 
-const invitation = (uid: string) =>
-  [
-    'BEGIN:VCALENDAR',
-    'VERSION:2.0',
-    'PRODID:-//test//EN',
-    'METHOD:REQUEST',
-    'BEGIN:VEVENT',
-    `UID:${uid}`,
-    'DTSTAMP:20260101T000000Z',
-    'DTSTART:20260105T100000Z',
-    'DTEND:20260105T110000Z',
-    'ORGANIZER:mailto:bernard@example.com',
-    'ATTENDEE:mailto:cyrus@example.org',
-    'END:VEVENT',
-    'END:VCALENDAR',
-    '',
-  ].join('\r\n');
+const invitation = (uid: string) => itipMessage(uid);
 
 async function until<T>(probe: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> {
   const end = Date.now() + ms;

@@ -10,28 +10,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Domains, startDomains } from '../support/domains.js';
-import { keys } from '../support/fixtures.js';
+import { itipMessage, keys } from '../support/fixtures.js';
 import { redisUnavailable, startRedis, type TestRedis } from '../support/redis.js';
 
 const child = path.join(import.meta.dirname, '..', 'support', 'outbox-child.ts');
 
-const invitation = (uid: string, attendees: string[]) =>
-  [
-    'BEGIN:VCALENDAR',
-    'VERSION:2.0',
-    'PRODID:-//test//EN',
-    'METHOD:REQUEST',
-    'BEGIN:VEVENT',
-    `UID:${uid}`,
-    'DTSTAMP:20260101T000000Z',
-    'DTSTART:20260105T100000Z',
-    'DTEND:20260105T110000Z',
-    'ORGANIZER:mailto:bernard@example.com',
-    ...attendees.map((a) => `ATTENDEE:${a}`),
-    'END:VEVENT',
-    'END:VCALENDAR',
-    '',
-  ].join('\r\n');
+const invitation = (uid: string, attendees: string[]) => itipMessage(uid, { attendees });
 
 interface Running {
   readonly process: ChildProcess;

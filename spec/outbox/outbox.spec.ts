@@ -16,28 +16,11 @@ import {
   type StatusUpdate,
 } from '../support/api.js';
 import { type Domains, startDomains } from '../support/domains.js';
-import { keys } from '../support/fixtures.js';
+import { itipMessage, keys } from '../support/fixtures.js';
 import { redisUnavailable, startRedis, type TestRedis } from '../support/redis.js';
 
-const event = (method: string, uid: string, sequence = 0, attendees = ['mailto:cyrus@example.org']) =>
-  [
-    'BEGIN:VCALENDAR',
-    'VERSION:2.0',
-    'PRODID:-//test//EN',
-    `METHOD:${method}`,
-    'BEGIN:VEVENT',
-    `UID:${uid}`,
-    `SEQUENCE:${sequence}`,
-    'DTSTAMP:20260101T000000Z',
-    'DTSTART:20260105T100000Z',
-    'DTEND:20260105T110000Z',
-    'ORGANIZER:mailto:bernard@example.com',
-    'ATTENDEE;PARTSTAT=ACCEPTED:mailto:bernard@example.com',
-    ...attendees.map((a) => `ATTENDEE;RSVP=TRUE:${a}`),
-    'END:VEVENT',
-    'END:VCALENDAR',
-    '',
-  ].join('\r\n');
+const event = (method: string, uid: string, sequence = 0, attendees?: string[]) =>
+  itipMessage(uid, { method, sequence, ...(attendees && { attendees }) });
 
 /** What the test receiver does to the next POSTs: answer normally, 503, or go slowly. */
 const behaviour = { unavailable: 0, retryAfter: 1, requestDelayMs: 0, posts: 0 };

@@ -2,6 +2,8 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { keyRecord } from './api.js';
+import { keys } from './fixtures.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const main = path.join(root, 'lib', 'cli', 'main.ts');
@@ -66,4 +68,28 @@ export function serve(args: string[], options: { cwd?: string } = {}): Promise<S
       reject(new Error(`serve exited with ${code}:\n${output}`));
     });
   });
+}
+
+/**
+ * A config for `ischedule serve` as the benches load it: example.org's receiver for
+ * cyrus@example.org, trusting example.com's jupiter key, with the limits that would measure
+ * themselves (one generator on one address, one inbox) taken off and no outbox.
+ */
+export function benchReceiverConfig(tls: 'self-signed' | false): Record<string, unknown> {
+  return {
+    listen: { host: '127.0.0.1', port: 0 },
+    tls,
+    domains: ['example.org'],
+    users: ['mailto:cyrus@example.org'],
+    dataDir: 'data',
+    signing: { domain: 'example.org', selector: 'bench' },
+    keys: {
+      methods: ['private-exchange'],
+      privateExchange: { 'jupiter._domainkey.example.com': keyRecord(keys.jupiter.privateKey) },
+    },
+    rateLimits: { perAddress: false, perDomain: false },
+    limits: { maxConcurrentPerDomain: 1000 },
+    inboxQuota: { messages: 100_000_000, bytes: 1_000_000_000_000 },
+    outbox: { enabled: false },
+  };
 }

@@ -67,3 +67,31 @@ export function draftHeaders(
   ]);
   return headers;
 }
+
+/**
+ * An iTIP message from bernard@example.com about one event: a REQUEST to cyrus@example.org
+ * unless told otherwise (the SEQUENCE tells successive versions of one UID apart).
+ */
+export function itipMessage(
+  uid: string,
+  { method = 'REQUEST', sequence = 0, attendees = ['mailto:cyrus@example.org'] } = {},
+): string {
+  return [
+    'BEGIN:VCALENDAR',
+    'VERSION:2.0',
+    'PRODID:-//test//EN',
+    `METHOD:${method}`,
+    'BEGIN:VEVENT',
+    `UID:${uid}`,
+    `SEQUENCE:${sequence}`,
+    'DTSTAMP:20260101T000000Z',
+    'DTSTART:20260105T100000Z',
+    'DTEND:20260105T110000Z',
+    'ORGANIZER:mailto:bernard@example.com',
+    'ATTENDEE;PARTSTAT=ACCEPTED:mailto:bernard@example.com',
+    ...attendees.map((a) => `ATTENDEE;RSVP=TRUE:${a}`),
+    'END:VEVENT',
+    'END:VCALENDAR',
+    '',
+  ].join('\r\n');
+}
