@@ -31,6 +31,7 @@ import {
 import {
   type EnqueueOptions,
   type FallbackRequest,
+  makeCallback,
   type Outbox,
   type OutboxJobView,
   retrySchema,
@@ -409,14 +410,7 @@ export class BullmqOutbox implements Outbox {
       : this.#options.client;
   }
 
-  async #call(data: PartData, notice: Notice): Promise<void> {
-    const update: StatusUpdate = {
-      ...notice.status,
-      jobId: data.messageId,
-      uid: data.uid,
-      originator: data.originator,
-    };
-    if (notice.kind === 'status') await this.#options.onStatus?.(update);
-    else await this.#options.onFallback?.({ ...update, reason: notice.reason, calendar: data.calendar });
+  #call(data: PartData, notice: Notice): Promise<void> {
+    return makeCallback(this.#options, notice, { ...data, id: data.messageId });
   }
 }

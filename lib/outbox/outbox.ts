@@ -414,14 +414,23 @@ export class IScheduleOutbox implements Outbox {
     }
   }
 
-  async #call(job: OutboxJob, notice: Notice): Promise<void> {
-    const update: StatusUpdate = {
-      ...notice.status,
-      jobId: job.id,
-      uid: job.uid,
-      originator: job.originator,
-    };
-    if (notice.kind === 'status') await this.#options.onStatus?.(update);
-    else await this.#options.onFallback?.({ ...update, reason: notice.reason, calendar: job.calendar });
+  #call(job: OutboxJob, notice: Notice): Promise<void> {
+    return makeCallback(this.#options, notice, job);
   }
+}
+
+/** Makes the callback a notice owes (both engines), with the message it belongs to. */
+export async function makeCallback(
+  callbacks: Pick<OutboxOptions, 'onStatus' | 'onFallback'>,
+  notice: Notice,
+  message: Pick<OutboxJob, 'id' | 'uid' | 'originator' | 'calendar'>,
+): Promise<void> {
+  const update: StatusUpdate = {
+    ...notice.status,
+    jobId: message.id,
+    uid: message.uid,
+    originator: message.originator,
+  };
+  if (notice.kind === 'status') await callbacks.onStatus?.(update);
+  else await callbacks.onFallback?.({ ...update, reason: notice.reason, calendar: message.calendar });
 }

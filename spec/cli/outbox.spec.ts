@@ -34,6 +34,10 @@ async function until<T>(probe: () => Promise<T | undefined> | T | undefined, ms 
   }
 }
 
+/** `ischedule send --queue` from bernard@example.com. */
+const queue = (config: string, to: string, ics: string) =>
+  cli(['send', '--queue', '--config', config, '--from', 'mailto:bernard@example.com', '--to', to, ics]);
+
 /** A port nothing listens on: a receiver that is down. */
 async function closedPort(): Promise<number> {
   const server = net.createServer();
@@ -96,17 +100,7 @@ describe('ischedule send --queue, serve and outbox: the standalone outbox', () =
   it('queues while the server is down, delivers once it runs, and lists each job', async () => {
     const ics = path.join(dir, 'invite.ics');
     writeFileSync(ics, invitation('queued-1@example.com'));
-    const queued = await cli([
-      'send',
-      '--queue',
-      '--config',
-      senderConfig,
-      '--from',
-      'mailto:bernard@example.com',
-      '--to',
-      'mailto:cyrus@example.org',
-      ics,
-    ]);
+    const queued = await queue(senderConfig, 'mailto:cyrus@example.org', ics);
     assert.equal(queued.code, 0, queued.stderr);
     const id = queued.stdout.trim();
     assert.match(id, /^[\w-]{36}$/);
@@ -143,17 +137,7 @@ describe('ischedule send --queue, serve and outbox: the standalone outbox', () =
     writeFileSync(ics, invitation('down-1@example.com').replace('cyrus@example.org', 'ken@example.down'));
     const sender = await serve(['--config', senderConfig]);
     try {
-      const queued = await cli([
-        'send',
-        '--queue',
-        '--config',
-        senderConfig,
-        '--from',
-        'mailto:bernard@example.com',
-        '--to',
-        'mailto:ken@example.down',
-        ics,
-      ]);
+      const queued = await queue(senderConfig, 'mailto:ken@example.down', ics);
       assert.equal(queued.code, 0, queued.stderr);
       const id = queued.stdout.trim();
       const waiting = await until(async () => {
@@ -191,17 +175,7 @@ describe('ischedule send --queue, serve and outbox: the standalone outbox', () =
     const sender = await serve(['--config', redisConfig]);
     try {
       const before = readdirSync(inbox).length;
-      const queued = await cli([
-        'send',
-        '--queue',
-        '--config',
-        redisConfig,
-        '--from',
-        'mailto:bernard@example.com',
-        '--to',
-        'mailto:cyrus@example.org',
-        ics,
-      ]);
+      const queued = await queue(redisConfig, 'mailto:cyrus@example.org', ics);
       assert.equal(queued.code, 0, queued.stderr);
       const id = queued.stdout.trim();
       await until(() => (readdirSync(inbox).length === before + 1 ? true : undefined));
@@ -209,17 +183,7 @@ describe('ischedule send --queue, serve and outbox: the standalone outbox', () =
 
       // A job for a receiver that is down waits in BullMQ, where the command line sees it.
       writeFileSync(ics, invitation('redis-2@example.com').replace('cyrus@example.org', 'ken@example.down'));
-      const down = await cli([
-        'send',
-        '--queue',
-        '--config',
-        redisConfig,
-        '--from',
-        'mailto:bernard@example.com',
-        '--to',
-        'mailto:ken@example.down',
-        ics,
-      ]);
+      const down = await queue(redisConfig, 'mailto:ken@example.down', ics);
       const downId = down.stdout.trim();
       const waiting = await until(async () => {
         const now = await cli(['outbox', '--config', redisConfig, '--json']);
@@ -243,17 +207,7 @@ describe('ischedule send --queue, serve and outbox: the standalone outbox', () =
       ics,
       invitation('bad-1@example.com').replace('ORGANIZER:mailto:bernard', 'ORGANIZER:mailto:eve'),
     );
-    const refused = await cli([
-      'send',
-      '--queue',
-      '--config',
-      senderConfig,
-      '--from',
-      'mailto:bernard@example.com',
-      '--to',
-      'mailto:cyrus@example.org',
-      ics,
-    ]);
+    const refused = await queue(senderConfig, 'mailto:cyrus@example.org', ics);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /originator/i);
     const noConfig = await cli([
