@@ -23,7 +23,7 @@ const event = (method: string, uid: string, sequence = 0, attendees?: string[]) 
   itipMessage(uid, { method, sequence, ...(attendees && { attendees }) });
 
 /** What the test receiver does to the next POSTs: answer normally, 503, or go slowly. */
-const behaviour = { unavailable: 0, retryAfter: 1, requestDelayMs: 0, posts: 0 };
+const behaviour = { unavailable: 0, retryAfter: 1, requestDelayMs: 0, posts: 0, forbidden: false };
 
 async function until(condition: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
@@ -90,6 +90,15 @@ function behavesAsAnOutbox(engine: Engine): void {
             app.use((req, res, next) => {
               if (req.method !== 'POST') return next();
               behaviour.posts++;
+              if (behaviour.forbidden) {
+                res
+                  .status(403)
+                  .type('application/xml')
+                  .send(
+                    '<?xml version="1.0" encoding="utf-8"?><error xmlns="urn:ietf:params:xml:ns:ischedule"><verification-failed/><response-description>no key</response-description></error>',
+                  );
+                return;
+              }
               if (behaviour.unavailable > 0) {
                 behaviour.unavailable--;
                 res.set('Retry-After', String(behaviour.retryAfter)).status(503).end();
@@ -218,6 +227,29 @@ function behavesAsAnOutbox(engine: Engine): void {
           [['mailto:ken@example.none', 'no-receiver']],
         );
       } finally {
+        await outbox.close();
+      }
+    });
+
+    it('takes a 4xx IS:error answer as final: one POST, the recipient failed, no retry', async () => {
+      const { outbox, statuses } = await open();
+      try {
+        behaviour.forbidden = true;
+        const posts = behaviour.posts;
+        await outbox.enqueue({
+          originator: 'mailto:bernard@example.com',
+          recipients: ['mailto:cyrus@example.org'],
+          calendar: event('REQUEST', `forbidden-${engine.name}`),
+        });
+        await until(async () => statuses.length === 1 && (await outbox.list()).length === 0);
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        assert.equal(behaviour.posts - posts, 1);
+        assert.deepEqual(
+          statuses.map((s) => [s.state, s.requestStatus, s.description]),
+          [['failed', '5.2;Invalid calendar service', 'verification-failed: no key']],
+        );
+      } finally {
+        behaviour.forbidden = false;
         await outbox.close();
       }
     });
