@@ -217,34 +217,55 @@ function parseLine(line: string): JournalRecord | undefined {
   }
 }
 
+/** Directories this process holds: a second open here is refused like one elsewhere. */
+const held = new Set<string>();
+
 /**
- * One process per journal: a lock file holding the owner's pid, taken over when that process
- * is gone (a crash leaves it behind).
+ * One process per journal: a lock file naming its owner (pid and start time), taken over when
+ * that process is gone. A start time, not the pid alone: a container restarted with the same
+ * pid (often 1) must not find itself locked out by its former life.
  */
 function lock(directory: string): void {
   const file = path.join(directory, LOCK);
+  if (held.has(path.resolve(directory))) throw lockedBy(directory, process.pid);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(file, 'wx', 0o600);
-      writeSync(fd, String(process.pid));
+      writeSync(fd, `${process.pid} ${startTime(process.pid) ?? ''}`.trim());
       closeSync(fd);
+      held.add(path.resolve(directory));
       return;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = Number(readFileSync(file, 'utf8').trim());
-      if (Number.isInteger(owner) && owner > 0 && alive(owner)) {
-        throw new SetupError(
-          'outbox-locked',
-          `the outbox in ${directory} is in use by process ${owner}; one process per outbox directory`,
-        );
-      }
-      unlock(directory);
+      const [pid, started] = readFileSync(file, 'utf8').trim().split(' ');
+      const owner = Number(pid);
+      const same = owner !== process.pid && alive(owner) && (started === undefined || started === startTime(owner));
+      if (Number.isInteger(owner) && owner > 0 && same) throw lockedBy(directory, owner);
+      rmSync(file, { force: true });
     }
   }
 }
 
+function lockedBy(directory: string, owner: number): SetupError {
+  return new SetupError(
+    'outbox-locked',
+    `the outbox in ${directory} is in use by process ${owner}; one process per outbox directory`,
+  );
+}
+
 function unlock(directory: string): void {
+  held.delete(path.resolve(directory));
   rmSync(path.join(directory, LOCK), { force: true });
+}
+
+/** When a process started (clock ticks since boot, from /proc), where the system says. */
+function startTime(pid: number): string | undefined {
+  try {
+    // Fields after the command name: state is the 1st, starttime the 20th.
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[19];
+  } catch {
+    return undefined;
+  }
 }
 
 function alive(pid: number): boolean {
