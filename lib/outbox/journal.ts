@@ -239,8 +239,9 @@ function lock(directory: string): void {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const [pid, started] = readFileSync(file, 'utf8').trim().split(' ');
       const owner = Number(pid);
-      const same = owner !== process.pid && alive(owner) && (started === undefined || started === startTime(owner));
-      if (Number.isInteger(owner) && owner > 0 && same) throw lockedBy(directory, owner);
+      const live =
+        owner !== process.pid && alive(owner) && (started === undefined || started === startTime(owner));
+      if (Number.isInteger(owner) && owner > 0 && live) throw lockedBy(directory, owner);
       rmSync(file, { force: true });
     }
   }
