@@ -5,7 +5,7 @@
  * takes them in at start and every second after; a job it already has is not taken twice.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { ExpressIScheduleError } from '../errors.js';
@@ -14,6 +14,7 @@ import type { OutboxMessage } from './job.js';
 import type { Outbox } from './outbox.js';
 
 const INCOMING = 'incoming';
+const REJECTED = 'rejected';
 
 /** A message waiting in the spool. */
 export interface SpooledMessage {
@@ -32,6 +33,8 @@ export interface SpoolContents {
     readonly command: SpoolCommand;
     readonly file: string;
   }[];
+  /** Files that are no spooled message (damaged, or not ours). */
+  readonly unreadable: readonly string[];
 }
 
 /** Writes a message into the spool and returns its job id. The caller has checked it. */
@@ -53,10 +56,11 @@ export function readSpool(directory: string): SpoolContents {
   try {
     names = readdirSync(where).sort();
   } catch {
-    return { messages: [], commands: [] };
+    return { messages: [], commands: [], unreadable: [] };
   }
   const messages: Array<SpooledMessage & { file: string }> = [];
   const commands: Array<{ id: string; command: SpoolCommand; file: string }> = [];
+  const unreadable: string[] = [];
   for (const name of names) {
     const file = path.join(where, name);
     const command = /^\d+-([\w-]{36})\.(retry|cancel)$/.exec(name);
@@ -67,13 +71,27 @@ export function readSpool(directory: string): SpoolContents {
     if (!name.endsWith('.job.json')) continue;
     try {
       const entry = JSON.parse(readFileSync(file, 'utf8')) as SpooledMessage;
-      if (typeof entry.id === 'string' && typeof entry.message?.calendar === 'string')
+      if (
+        typeof entry.id === 'string' &&
+        typeof entry.message?.calendar === 'string' &&
+        Array.isArray(entry.message.recipients)
+      )
         messages.push({ ...entry, file });
+      else unreadable.push(file);
     } catch {
-      // Unreadable: left for an operator to look at, never taken half.
+      unreadable.push(file);
     }
   }
-  return { messages, commands };
+  return { messages, commands, unreadable };
+}
+
+/** Where what the outbox cannot take is kept for the operator: never taken half, never lost. */
+function reject(file: string): string {
+  const where = path.join(path.dirname(file), REJECTED);
+  mkdirSync(where, { recursive: true, mode: 0o700 });
+  const target = path.join(where, path.basename(file));
+  renameSync(file, target);
+  return target;
 }
 
 export function removeSpooled(file: string): void {
@@ -110,17 +128,23 @@ export function ingestSpool(
   let stopped = false;
   const ingest = () => {
     running ??= (async () => {
-      const { messages, commands } = readSpool(directory);
+      const { messages, commands, unreadable } = readSpool(directory);
+      for (const file of unreadable) {
+        logger.error?.('iSchedule outbox: a spool file is no message; moved aside', { file: reject(file) });
+      }
       for (const spooled of messages) {
         if (stopped) return;
         try {
           await outbox.enqueue(spooled.message, { id: spooled.id, createdAt: spooled.createdAt });
         } catch (error) {
           if (!(error instanceof ExpressIScheduleError)) throw error;
-          logger.error?.('iSchedule outbox: a spooled message cannot be sent; dropped', {
+          // Checked when it was spooled: the configuration changed since (a key removed?).
+          logger.error?.('iSchedule outbox: a spooled message cannot be sent; moved aside', {
             id: spooled.id,
             error: error.message,
+            file: reject(spooled.file),
           });
+          continue;
         }
         removeSpooled(spooled.file);
       }
