@@ -179,7 +179,12 @@ describe('ischedule send --queue, serve and outbox: the standalone outbox', () =
       assert.equal(queued.code, 0, queued.stderr);
       const id = queued.stdout.trim();
       await until(() => (readdirSync(inbox).length === before + 1 ? true : undefined));
-      assert.match(sender.output(), new RegExp(`outbox ${id}: mailto:cyrus@example.org delivered`));
+      // The status is told once the answer is recorded, a moment after the inbox has the file.
+      await until(() =>
+        new RegExp(`outbox ${id}: mailto:cyrus@example.org delivered`).test(sender.output())
+          ? true
+          : undefined,
+      );
 
       // A job for a receiver that is down waits in BullMQ, where the command line sees it.
       writeFileSync(ics, invitation('redis-2@example.com').replace('cyrus@example.org', 'ken@example.down'));
