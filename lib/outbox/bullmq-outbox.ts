@@ -109,6 +109,7 @@ interface RedisLike {
 const LANE_WAIT_MS = 1000;
 const NOTICE_RETRY_MS = 5000;
 const CLOSE_WAIT_MS = 5000;
+const CANCEL_WAIT_MS = 60_000;
 /** Pops `ARGV[1]` from its lane wherever it is; answers the new head. */
 const LEAVE_LANE = `redis.call('LREM', KEYS[1], 1, ARGV[1])
 return redis.call('LINDEX', KEYS[1], 0)`;
@@ -299,10 +300,13 @@ export class BullmqOutbox implements Outbox {
     return parts.length > 0;
   }
 
-  /** Drops a message: no more attempts, no callbacks. */
+  /** Drops a message: no more attempts, no callbacks (a part in an attempt is let finish it). */
   async cancel(id: string): Promise<boolean> {
     const parts = await this.#parts(id);
     for (const job of parts) {
+      // BullMQ cannot remove a job a worker holds; attempts are bounded by the client's timeout.
+      for (let wait = 0; wait < CANCEL_WAIT_MS && (await job.getState()) === 'active'; wait += 100)
+        await new Promise((resolve) => setTimeout(resolve, 100));
       await job.remove().catch(() => undefined);
       await this.#leaveLane(job);
     }
