@@ -327,7 +327,7 @@ export class IScheduleClient {
   async #post(
     url: URL,
     batch: readonly string[],
-    { message, originator, key }: Sending,
+    { message, originator, key, messageId: given }: Sending,
     messageId: string,
   ): Promise<RecipientResult[]> {
     const body = Buffer.from(bodyFor(message, batch), 'utf8');
@@ -347,7 +347,8 @@ export class IScheduleClient {
       headers,
       body,
       key,
-      timestamp: this.#timestampFor(messageId),
+      // Only a Message-ID kept across retries can be resent in the same second.
+      ...(given !== undefined && { timestamp: this.#timestampFor(messageId) }),
       algorithm: algorithmFor(key),
       ...(this.#options.queryMethods && { queryMethods: this.#options.queryMethods }),
       expiresIn: this.#options.signatureLifetime ?? 300,
