@@ -6,6 +6,7 @@
  * one UID at one domain go out in the order queued; everything else runs in parallel, within
  * the concurrency limits.
  */
+import { mkdir } from 'node:fs/promises';
 import createDebug from 'debug';
 import * as v from 'valibot';
 import { OptionsError } from '../errors.js';
@@ -176,7 +177,6 @@ export class IScheduleOutbox implements Outbox {
   /** Opens the outbox in `options.directory` and resumes every job it holds. */
   static async open(options: OutboxOptions): Promise<IScheduleOutbox> {
     checkOptions(optionsSchema, options, 'IScheduleOutbox options');
-    const { mkdir } = await import('node:fs/promises');
     await mkdir(options.directory, { recursive: true, mode: 0o700 });
     const outbox = new IScheduleOutbox(options, await Journal.open(options.directory, options.logger));
     debug('opened %s with %d jobs', options.directory, outbox.#journal.size);
