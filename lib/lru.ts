@@ -37,3 +37,28 @@ export class LruCache<K, V> {
     }
   }
 }
+
+/**
+ * Remembers what a pure function of a short text returned, for texts that repeat from request to
+ * request (a sender's `d=`, `h=`, `q=`; a Content-Type). Bounded: when full it starts afresh, so
+ * a peer sending ever-new texts costs the computation each time and no memory.
+ */
+export class TextMemo<V> {
+  readonly #values = new Map<string, V>();
+  readonly #maxEntries: number;
+
+  constructor(maxEntries = 256) {
+    this.#maxEntries = maxEntries;
+  }
+
+  /** The value for `text`, computed (and remembered) on first sight; a throw is not remembered. */
+  get(text: string, compute: (text: string) => V): V {
+    let value = this.#values.get(text);
+    if (value === undefined) {
+      value = compute(text);
+      if (this.#values.size >= this.#maxEntries) this.#values.clear();
+      this.#values.set(text, value);
+    }
+    return value;
+  }
+}

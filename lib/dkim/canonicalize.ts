@@ -3,7 +3,7 @@
  * merging of same-name fields and removal of whitespace around commas) and DKIM `simple` for the
  * body (RFC 6376 §3.4.3).
  */
-import { hash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 import type { HeaderList } from '../http/headers.js';
 
@@ -64,13 +64,16 @@ export function signedData(
   signedNames: readonly string[],
   dkimSignature: string,
 ): string {
-  const lowerNames = headers.map(([name]) => name.toLowerCase());
   let data = '';
   for (const name of signedNames) {
     const wanted = name.toLowerCase();
-    const values: string[] = [];
-    for (let i = 0; i < headers.length; i++) if (lowerNames[i] === wanted) values.push(headers[i]![1]);
-    data += canonicalizeHeader(wanted, values);
+    let merged: string | undefined;
+    // The length test spares most toLowerCase calls; fields of one name merge in received order.
+    for (const [field, value] of headers) {
+      if (field.length !== wanted.length || field.toLowerCase() !== wanted) continue;
+      merged = merged === undefined ? value : `${merged},${value}`;
+    }
+    if (merged !== undefined) data += `${wanted}:${canonicalizeHeaderValue(merged)}\r\n`;
   }
   return data + canonicalizeSignatureHeader(dkimSignature);
 }
@@ -97,4 +100,19 @@ export function canonicalizeBody(body: Uint8Array): Buffer {
 /** Base64 hash of the canonical body (`bh=`). */
 export function bodyHash(body: Uint8Array, algorithm: 'sha1' | 'sha256'): string {
   return hash(algorithm, canonicalizeBody(body), 'base64');
+}
+
+/** Whether the canonical body hashes to `expected`: hashed in place, compared as bytes. */
+export function bodyHashMatches(
+  body: Uint8Array,
+  algorithm: 'sha1' | 'sha256',
+  expected: Uint8Array,
+): boolean {
+  const end = contentLength(body);
+  // A body ending in exactly one CRLF (iCalendar's always do) is its own canonical form.
+  const digest =
+    end + 2 === body.length
+      ? hash(algorithm, body, 'buffer')
+      : createHash(algorithm).update(body.subarray(0, end)).update(CRLF).digest();
+  return digest.equals(expected);
 }

@@ -4,6 +4,7 @@
  */
 import { isDomainName } from '../dns/names.js';
 import { VerificationError } from '../errors.js';
+import { TextMemo } from '../lru.js';
 import { isAddressLike } from '../net/address-policy.js';
 import { type Mutable, printable } from '../text.js';
 import type { SignatureAlgorithm } from './read-key-record.js';
@@ -75,15 +76,11 @@ export function parseSignature(value: string, policy: SignaturePolicy = {}): Par
     );
   }
 
-  const domain = d!.toLowerCase().replace(/\.$/, '');
-  if (!isDomainName(domain) || isAddressLike(domain))
-    throw new VerificationError('malformed-signature', `d=${printable(d!)} is not a domain name`);
-  const selector = s!.toLowerCase();
-  if (!SELECTOR.test(selector))
-    throw new VerificationError('malformed-signature', `s=${s} is not a selector`);
-
-  const signedHeaders = parseSignedHeaders(h!);
-  const queryMethods = parseQueryMethods(q!);
+  // A sender's d=, s=, h= and q= are the same on every request: each text is judged once.
+  const domain = domains.get(d!, checkDomain);
+  const selector = selectors.get(s!, checkSelector);
+  const signedHeaders = signedHeaderLists.get(h!, parseSignedHeaders);
+  const queryMethods = queryMethodLists.get(q!, parseQueryMethods);
   const identity = tags.get('i');
   if (identity !== undefined) checkIdentity(identity, domain);
 
@@ -119,6 +116,25 @@ export function parseSignature(value: string, policy: SignaturePolicy = {}): Par
   return parsed;
 }
 
+const domains = new TextMemo<string>();
+const selectors = new TextMemo<string>();
+const signedHeaderLists = new TextMemo<readonly string[]>();
+const queryMethodLists = new TextMemo<readonly QueryMethod[]>();
+
+function checkDomain(d: string): string {
+  const domain = d.toLowerCase().replace(/\.$/, '');
+  if (!isDomainName(domain) || isAddressLike(domain))
+    throw new VerificationError('malformed-signature', `d=${printable(d)} is not a domain name`);
+  return domain;
+}
+
+function checkSelector(s: string): string {
+  const selector = s.toLowerCase();
+  if (!SELECTOR.test(selector))
+    throw new VerificationError('malformed-signature', `s=${s} is not a selector`);
+  return selector;
+}
+
 function parseAlgorithm(a: string, policy: SignaturePolicy): SignatureAlgorithm {
   if (a === 'rsa-sha256' || a === 'ed25519-sha256') return a;
   if (a === 'rsa-sha1') {
@@ -133,7 +149,7 @@ function parseAlgorithm(a: string, policy: SignaturePolicy): SignatureAlgorithm 
 
 const HEADER_NAMES = /^[!-9;-~]+(?:[ \t\r\n]*:[ \t\r\n]*[!-9;-~]+)*$/;
 
-function parseSignedHeaders(h: string): string[] {
+function parseSignedHeaders(h: string): readonly string[] {
   if (!HEADER_NAMES.test(h))
     throw new VerificationError('malformed-signature', `h=${h} is not a list of header names`);
   const names = splitColonList(h);
@@ -149,10 +165,10 @@ function parseSignedHeaders(h: string): string[] {
     if (!seen.has(required))
       throw new VerificationError('required-header-unsigned', `h= does not sign ${required}`);
   }
-  return names;
+  return Object.freeze(names);
 }
 
-function parseQueryMethods(q: string): QueryMethod[] {
+function parseQueryMethods(q: string): readonly QueryMethod[] {
   const methods: QueryMethod[] = [];
   for (const item of splitColonList(q)) {
     const method = QUERY_METHODS.find((known) => known === item);
@@ -163,7 +179,7 @@ function parseQueryMethods(q: string): QueryMethod[] {
       );
     methods.push(method);
   }
-  return methods;
+  return Object.freeze(methods);
 }
 
 function checkIdentity(identity: string, domain: string): void {

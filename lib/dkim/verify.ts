@@ -5,7 +5,8 @@
 import { createHash, type KeyObject, verify } from 'node:crypto';
 import { IScheduleError, VerificationError } from '../errors.js';
 import { type HeaderList, headerValues } from '../http/headers.js';
-import { bodyHash, canonicalBodyLength, signedData } from './canonicalize.js';
+import type { Mutable } from '../text.js';
+import { bodyHashMatches, canonicalBodyLength, signedData } from './canonicalize.js';
 import { type PublicKeyChoice, type SignatureAlgorithm, selectPublicKey } from './read-key-record.js';
 import { KeyLookupBusyError, KeyLookupError, type KeyResolver } from './resolvers.js';
 import { type ParsedSignature, parseSignature, type QueryMethod } from './signature.js';
@@ -72,21 +73,22 @@ export async function verifyWith(
   signal: () => AbortSignal | undefined,
 ): Promise<VerifiedRequest> {
   const { header, parsed } = checkSignatureHeader(options);
-  const body = typeof options.body === 'string' ? Buffer.from(options.body, 'utf8') : options.body;
-  checkBody(parsed, body);
-
-  const { key, method } = await findKey(parsed, options.keys, options.keyLookupTimeout, signal);
-  checkSignatureValue(parsed, signedBytes(options.headers, parsed, header), key);
-  return {
+  checkBody(parsed, typeof options.body === 'string' ? Buffer.from(options.body, 'utf8') : options.body);
+  // A key the resolvers hold already (a peer that sends often) is used without an await.
+  const found =
+    knownKey(parsed, options.keys) ?? (await findKey(parsed, options.keys, options.keyLookupTimeout, signal));
+  checkSignatureValue(parsed, signedBytes(options.headers, parsed, header), found.key);
+  const verified: Mutable<VerifiedRequest> = {
     domain: parsed.domain,
     selector: parsed.selector,
     algorithm: parsed.algorithm,
     signedHeaders: parsed.signedHeaders,
-    ...(parsed.signedAt !== undefined && { signedAt: parsed.signedAt }),
-    ...(parsed.expiresAt !== undefined && { expiresAt: parsed.expiresAt }),
-    keyMethod: method,
+    keyMethod: found.method,
     signature: parsed.signature.toString('base64'),
   };
+  if (parsed.signedAt !== undefined) verified.signedAt = parsed.signedAt;
+  if (parsed.expiresAt !== undefined) verified.expiresAt = parsed.expiresAt;
+  return verified;
 }
 
 /** The options of checkSignatureHeader: the checks that need no key. */
@@ -192,7 +194,6 @@ export function checkLifetime(
 }
 
 export function checkBody(parsed: ParsedSignature, body: Uint8Array): void {
-  const hash = parsed.algorithm === 'rsa-sha1' ? 'sha1' : 'sha256';
   if (parsed.bodyLength !== undefined) {
     const canonicalLength = canonicalBodyLength(body);
     if (parsed.bodyLength < canonicalLength) {
@@ -202,7 +203,7 @@ export function checkBody(parsed: ParsedSignature, body: Uint8Array): void {
       );
     }
   }
-  if (bodyHash(body, hash) !== parsed.bodyHash.toString('base64')) {
+  if (!bodyHashMatches(body, parsed.algorithm === 'rsa-sha1' ? 'sha1' : 'sha256', parsed.bodyHash)) {
     throw new VerificationError('body-hash-mismatch', 'the body hash (bh=) does not match the body received');
   }
 }
@@ -217,10 +218,10 @@ export async function findKey(
   keys: KeyResolver,
   timeout = 5000,
   signal: () => AbortSignal | undefined = () => undefined,
-): Promise<PublicKeyChoice & { method: QueryMethod }> {
-  const where = `${parsed.selector}._domainkey.${parsed.domain}`;
-  const known = knownKey(parsed, keys, where);
+): Promise<FoundKey> {
+  const known = knownKey(parsed, keys);
   if (known) return known;
+  const where = keyName(parsed);
   const callerSignal = signal();
   // A caller that keeps the deadline itself (timeout Infinity; its signal aborts with a
   // KeyLookupDeadline) adds nothing here. Otherwise one controller and a plain timer, linked to
@@ -243,19 +244,40 @@ export async function findKey(
  * The key when the resolvers know it without waiting (a table, a live cache): the common case
  * for a peer that sends often, with no timer, no signal and no await.
  */
-function knownKey(
-  parsed: ParsedSignature,
-  keys: KeyResolver,
-  where: string,
-): (PublicKeyChoice & { method: QueryMethod }) | undefined {
+function knownKey(parsed: ParsedSignature, keys: KeyResolver): FoundKey | undefined {
   if (!keys.cached) return undefined;
   for (const method of parsed.queryMethods) {
     if (!keys.methods.includes(method)) continue;
     const records = keys.cached({ domain: parsed.domain, selector: parsed.selector, method });
     if (records === undefined) return undefined;
-    if (records.length > 0) return { ...selectPublicKey(records, parsed.algorithm, where), method };
+    if (records.length > 0)
+      return foundKey(selectPublicKey(records, parsed.algorithm, keyName(parsed)), method);
   }
   return undefined;
+}
+
+/** A key and the method that found it. */
+export type FoundKey = PublicKeyChoice & { readonly method: QueryMethod };
+
+/** One object per chosen key and method, made once: a cached key costs no allocation. */
+const foundKeys = new WeakMap<PublicKeyChoice, Map<QueryMethod, FoundKey>>();
+
+function foundKey(choice: PublicKeyChoice, method: QueryMethod): FoundKey {
+  let byMethod = foundKeys.get(choice);
+  if (!byMethod) {
+    byMethod = new Map();
+    foundKeys.set(choice, byMethod);
+  }
+  let found = byMethod.get(method);
+  if (!found) {
+    found = { ...choice, method };
+    byMethod.set(method, found);
+  }
+  return found;
+}
+
+function keyName(parsed: ParsedSignature): string {
+  return `${parsed.selector}._domainkey.${parsed.domain}`;
 }
 
 /** The reason a key lookup's signal aborts when the lookup's deadline passes. */
@@ -273,7 +295,7 @@ async function lookupKey(
   keys: KeyResolver,
   where: string,
   signal: AbortSignal | undefined,
-): Promise<PublicKeyChoice & { method: QueryMethod }> {
+): Promise<FoundKey> {
   const tried: string[] = [];
   const failures: string[] = [];
   const details: string[] = [];
@@ -311,7 +333,7 @@ async function lookupKey(
       continue;
     }
     if (records.length === 0) continue;
-    return { ...selectPublicKey(records, parsed.algorithm, where), method };
+    return foundKey(selectPublicKey(records, parsed.algorithm, where), method);
   }
   if (failures.length > 0) {
     throw new VerificationError(

@@ -27,9 +27,14 @@ export async function verifySignature(
   cancel: LazyAbortController = new LazyAbortController(),
 ): Promise<VerifiedRequest & { readonly expiresAt: number }> {
   const { policy } = options;
-  // The request's own controller carries the key lookup's deadline: no second one to link.
+  // The request's own controller carries the key lookup's deadline: no second one to link. Its
+  // timer starts only when a key must be waited for (a cached key needs none).
   const timeout = options.limits.keyLookupTimeout;
-  const deadline = setTimeout(() => cancel.abort(new KeyLookupDeadline(timeout)), timeout);
+  let deadline: NodeJS.Timeout | undefined;
+  const signal = () => {
+    deadline ??= setTimeout(() => cancel.abort(new KeyLookupDeadline(timeout)), timeout);
+    return cancel.signal;
+  };
   let verified: VerifiedRequest;
   try {
     verified = await verifyWith(
@@ -44,7 +49,7 @@ export async function verifySignature(
         maxLifetime: policy.maxSignatureAge,
         keyLookupTimeout: Number.POSITIVE_INFINITY,
       },
-      () => cancel.signal,
+      signal,
     );
   } finally {
     clearTimeout(deadline);
