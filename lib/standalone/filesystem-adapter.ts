@@ -10,7 +10,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import ICAL from 'ical.js';
 import { OptionsError } from '../errors.js';
@@ -18,6 +18,7 @@ import { normalizeAddress } from '../itip/address.js';
 import { instanceBound } from '../itip/recurrence.js';
 import type { BusyPeriod } from '../itip/schedule-message.js';
 import type { DeliveryResult, IScheduleAdapter, Logger } from '../receiver/options.js';
+import { InboxWriter } from './inbox-writer.js';
 
 /** A calendar user of the filesystem adapter and the folder that holds their data. */
 export interface FilesystemUser {
@@ -110,31 +111,21 @@ export function filesystemAdapter(options: FilesystemAdapterOptions): IScheduleA
   };
 }
 
+/** One worker for the process: concurrent deliveries to one inbox share its directory syncs. */
+const inboxWriter = new InboxWriter();
+
 /**
- * Writes one message into `<directory>/inbox/` atomically: a temporary file, fsync, rename to a
- * unique name. Concurrent deliveries never share a file, so none can clobber another.
+ * Writes one message into `<directory>/inbox/` atomically and durably: a temporary file, fsync,
+ * rename to a unique name, fsync of the directory (shared by the messages renamed into it
+ * meanwhile), all off the event loop. Concurrent deliveries never share a file, so none can
+ * clobber another.
  */
 export async function writeInbox(directory: string, uid: string, text: string): Promise<string> {
   const inbox = path.join(directory, 'inbox');
-  await mkdir(inbox, { recursive: true });
   const safeUid = uid.replace(/[^A-Za-z0-9@._-]/g, '_').slice(0, 80) || 'message';
   const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${safeUid}-${randomBytes(6).toString('hex')}.ics`;
   const target = path.join(inbox, name);
-  const temporary = path.join(inbox, `.${name}.tmp`);
-  const file = await open(temporary, 'wx', 0o640);
-  try {
-    await file.writeFile(text, 'utf8');
-    await file.sync();
-  } catch (error) {
-    await file.close();
-    await unlink(temporary).catch(() => undefined);
-    throw error;
-  }
-  await file.close();
-  await rename(temporary, target);
-  // The rename itself is durable only once the directory is synced.
-  const dir = await open(inbox, 'r');
-  await dir.sync().finally(() => dir.close());
+  await inboxWriter.write({ inbox, temporary: path.join(inbox, `.${name}.tmp`), target, text });
   return target;
 }
 
