@@ -50,6 +50,7 @@ export async function verifySignature(
         keyLookupTimeout: Number.POSITIVE_INFINITY,
       },
       signal,
+      true,
     );
   } finally {
     clearTimeout(deadline);

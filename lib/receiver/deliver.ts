@@ -179,24 +179,34 @@ function deliveryStatus(result: DeliveryResult): Omit<RecipientResponse, 'recipi
   return description ? { requestStatus: status, description } : { requestStatus: status };
 }
 
-/** Runs an adapter call within `timeoutMs`; when it passes, the controller aborts its signal. */
+/**
+ * Runs an adapter call within `timeoutMs`; when it passes, the controller aborts its signal. An
+ * adapter that answers at once (a table lookup, a no-op) costs no timer and no race.
+ */
 async function callAdapter<T>(
   name: string,
   timeoutMs: number,
   controller: AbortController,
   call: (signal: AbortSignal) => T | Promise<T>,
 ): Promise<T> {
+  const answer = call(controller.signal);
+  if (!isThenable(answer)) return answer;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       const error = new Error(`${name} did not answer within ${timeoutMs} ms`);
-      controller.abort(error);
+      // Refused before the abort: an adapter that answers its abort still answered too late.
       reject(error);
+      controller.abort(error);
     }, timeoutMs);
   });
   try {
-    return await Promise.race([Promise.resolve().then(() => call(controller.signal)), timeout]);
+    return await Promise.race([Promise.resolve(answer), timeout]);
   } finally {
     clearTimeout(timer);
   }
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as PromiseLike<T> | null)?.then === 'function';
 }

@@ -3,6 +3,7 @@
 import { IScheduleError } from '../errors.js';
 import { type HeaderList, headerValues } from '../http/headers.js';
 import { isCalendarAddress } from '../itip/address.js';
+import { TextMemo } from '../lru.js';
 import { printable } from '../text.js';
 
 export interface ContentType {
@@ -15,6 +16,8 @@ export function checkVersion(headers: HeaderList): void {
   const values = headerValues(headers, 'iSchedule-Version');
   if (values.length === 0)
     throw new IScheduleError('version-not-supported', 'the iSchedule-Version header is missing; send 1.0');
+  // What nearly every sender sends: nothing to split.
+  if (values.length === 1 && values[0] === '1.0') return;
   const versions = values.flatMap((v) => v.split(',')).map((v) => v.trim());
   if (!versions.includes('1.0')) {
     throw new IScheduleError(
@@ -33,7 +36,14 @@ export function readContentType(headers: HeaderList): ContentType {
       values.length ? 'more than one Content-Type header' : 'no Content-Type header',
     );
   }
-  const [type, ...params] = splitParameters(values[0]!);
+  // A sender sends the same Content-Type every time: each text is judged once.
+  return contentTypes.get(values[0]!, parseContentType);
+}
+
+const contentTypes = new TextMemo<ContentType>();
+
+function parseContentType(value: string): ContentType {
+  const [type, ...params] = splitParameters(value);
   if (type?.toLowerCase() !== 'text/calendar') {
     throw new IScheduleError(
       'invalid-calendar-data-type',
@@ -58,7 +68,7 @@ export function readContentType(headers: HeaderList): ContentType {
   }
   const component = parameters.get('component')?.toUpperCase();
   const method = parameters.get('method')?.toUpperCase();
-  return { ...(component && { component }), ...(method && { method }) };
+  return Object.freeze({ ...(component && { component }), ...(method && { method }) });
 }
 
 /** Exactly one Originator header holding one calendar address. */
