@@ -1,13 +1,14 @@
 /**
  * Inbound throughput: signed REQUEST POSTs against the iSchedule router (DKIM verified with a
  * cached key, iTIP checked, delivered to a no-op adapter) beside a bare Express route reading the
- * same body; same server process, same load tool (autocannon), same run, in short alternating
- * slices (sequential phases swing with the machine's other tenants): each pair's ratio, then
- * their median and range. Every router request is signed beforehand with its own message id
+ * same body, and beside the same router with its per-peer rate limits counting (limits far
+ * above the load: what counting costs); same server process, same load tool (autocannon), same
+ * run, in short slices taken in turn (sequential phases swing with the machine's other
+ * tenants): each round's ratios, then their median and range. Every router request is signed beforehand with its own message id
  * (the replay check would refuse repeats), enough for each slice, outside the timed slices.
  * Target: the router at least 0.6 of the bare route's throughput.
  *
- *   npm run bench:inbound     (BENCH_SECONDS per slice, default 3; BENCH_PAIRS, default 5)
+ *   npm run bench:inbound     (BENCH_SECONDS per slice, default 3; BENCH_PAIRS rounds, default 5)
  */
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -111,29 +112,42 @@ let warm = 0;
 await load('warm-up (router)', '/.well-known/ischedule', () => warmUp[warm++ % warmUp.length]!);
 await load('warm-up (bare)', '/bare', () => bareRequest);
 
-const ratios: number[] = [];
-const rates = { bare: [] as number[], router: [] as number[] };
+type Side = 'bare' | 'router' | 'bounded';
+const sides: Record<
+  Side,
+  { name: string; path: string; next: () => { headers: Record<string, string>; body: Buffer } }
+> = {
+  bare: { name: 'bare Express route', path: '/bare', next: () => bareRequest },
+  router: { name: 'iSchedule router', path: '/.well-known/ischedule', next: nextSigned },
+  bounded: { name: 'router, rate limits on', path: '/bounded/ischedule', next: nextSigned },
+};
+const order: Side[] = ['bare', 'router', 'bounded'];
+const rates: Record<Side, number[]> = { bare: [], router: [], bounded: [] };
+const ratios = { router: [] as number[], bounded: [] as number[] };
 for (let pair = 1; pair <= PAIRS; pair++) {
-  // Enough for this slice at a rate the router never reaches, signed before the clock starts.
-  signMore(Math.max(0, index + MAX_RATE * DURATION - signed.length));
-  const routerFirst = pair % 2 === 0;
-  let bare = 0;
-  let router = 0;
-  for (const side of routerFirst ? ['router', 'bare'] : ['bare', 'router']) {
-    if (side === 'bare') bare = await load(`pair ${pair}: bare Express route`, '/bare', () => bareRequest);
-    else router = await load(`pair ${pair}: iSchedule router`, '/.well-known/ischedule', nextSigned);
+  // Enough for this round's two router slices at a rate they never reach, signed beforehand.
+  signMore(Math.max(0, index + 2 * MAX_RATE * DURATION - signed.length));
+  // The order rotates, so no side always runs first or after the same one.
+  const round: Partial<Record<Side, number>> = {};
+  for (let k = 0; k < order.length; k++) {
+    const side = order[(pair + k) % order.length]!;
+    const { name, path, next } = sides[side];
+    round[side] = await load(`round ${pair}: ${name}`, path, next);
+    rates[side].push(round[side]);
   }
-  rates.bare.push(bare);
-  rates.router.push(router);
-  ratios.push(router / bare);
+  ratios.router.push(round.router! / round.bare!);
+  ratios.bounded.push(round.bounded! / round.router!);
 }
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const range = (values: number[], digits: number) =>
   `${Math.min(...values).toFixed(digits)}-${Math.max(...values).toFixed(digits)}`;
 console.log(
-  `\nbare ${median(rates.bare).toFixed(0)} (${range(rates.bare, 0)}) req/s, router ${median(rates.router).toFixed(0)} (${range(rates.router, 0)}) req/s`,
+  `\nbare ${median(rates.bare).toFixed(0)} (${range(rates.bare, 0)}) req/s, router ${median(rates.router).toFixed(0)} (${range(rates.router, 0)}) req/s, with rate limits ${median(rates.bounded).toFixed(0)} (${range(rates.bounded, 0)}) req/s`,
 );
 console.log(
-  `router / bare, pair by pair: median ${median(ratios).toFixed(2)} (${range(ratios, 2)}) (target >= 0.60)`,
+  `router / bare, round by round: median ${median(ratios.router).toFixed(2)} (${range(ratios.router, 2)}) (target >= 0.60)`,
+);
+console.log(
+  `router with rate limits / router: median ${median(ratios.bounded).toFixed(2)} (${range(ratios.bounded, 2)}) (what counting costs)`,
 );
 server.disconnect();

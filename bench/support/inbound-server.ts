@@ -10,19 +10,26 @@ import { createIScheduleRouter, keyRecord, privateExchangeKeys } from '../../spe
 
 const privateKey = process.env.BENCH_KEY ?? '';
 const app = express();
+const receiver = {
+  domains: ['example.org'],
+  keys: privateExchangeKeys({ 'jupiter._domainkey.example.com': keyRecord(privateKey) }),
+  adapter: {
+    lookupUser: ({ address }: { address: string }) => address,
+    deliverToInbox: () => undefined,
+    getFreeBusy: () => [],
+  },
+};
+// The same router with its per-peer rate limits counting, far above what one generator can
+// send: what counting costs (the other bounds are always on).
 app.use(
   createIScheduleRouter({
-    domains: ['example.org'],
-    keys: privateExchangeKeys({ 'jupiter._domainkey.example.com': keyRecord(privateKey) }),
-    // One load generator on one address: the per-peer limits would measure themselves.
-    rateLimits: { perAddress: false, perDomain: false },
-    adapter: {
-      lookupUser: ({ address }) => address,
-      deliverToInbox: () => undefined,
-      getFreeBusy: () => [],
-    },
+    ...receiver,
+    path: '/bounded/ischedule',
+    rateLimits: { perAddress: { points: 1e9, duration: 60 }, perDomain: { points: 1e9, duration: 60 } },
   }),
 );
+// One load generator on one address: the per-peer limits would measure themselves.
+app.use(createIScheduleRouter({ ...receiver, rateLimits: { perAddress: false, perDomain: false } }));
 app.post('/bare', (req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
