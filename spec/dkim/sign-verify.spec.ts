@@ -178,6 +178,32 @@ describe('verifyRequest', () => {
       'body-hash-mismatch',
     );
     await verify(good(), Buffer.concat([body, Buffer.from('\r\n\r\n')]));
+    // Without its final CRLF the canonical body is the same (simple canonicalization adds one).
+    await verify(good(), body.subarray(0, body.length - 2));
+  });
+
+  it('answers the same for the same tags on every request (what it remembers changes nothing)', async () => {
+    const twice = (pattern: RegExp, replacement: string) =>
+      good().map(([n, v]): [string, string] => [
+        n,
+        n === 'DKIM-Signature' ? v.replace(pattern, replacement) : v,
+      ]);
+    for (let round = 0; round < 3; round++) {
+      await verify(good(), body);
+      assert.equal(
+        await reasonOf(verify(twice(/h=Originator:/, 'h=Originator:Originator:'), body)),
+        'duplicate-signed-header',
+      );
+      assert.equal(
+        await reasonOf(verify(twice(/d=example\.com/, 'd=exa mple.com'), body)),
+        'malformed-signature',
+      );
+      assert.equal(
+        await reasonOf(verify(twice(/q=[^;]+/, 'q=dns/txt:carrier-pigeon'), body)),
+        'unsupported-query-method',
+      );
+      assert.equal(await reasonOf(verify(twice(/s=jupiter/, 's=-x-'), body)), 'malformed-signature');
+    }
   });
 
   it('fails when a tag is changed, each with its own reason', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LruCache } from '../../lib/lru.js';
+import { LruCache, TextMemo } from '../../lib/lru.js';
 
 describe('LruCache', () => {
   it('forgets the least recently used entry when full, and expired entries', () => {
@@ -16,5 +16,26 @@ describe('LruCache', () => {
     now = 1000;
     assert.equal(cache.get('d'), undefined, 'expired');
     assert.throws(() => new LruCache(0), TypeError);
+  });
+});
+
+describe('TextMemo', () => {
+  it('computes each text once, forgets nothing it threw, and starts afresh when full', () => {
+    const calls: string[] = [];
+    const memo = new TextMemo<string>(2);
+    const upper = (text: string) => {
+      calls.push(text);
+      if (text === 'bad') throw new RangeError('bad text');
+      return text.toUpperCase();
+    };
+    assert.equal(memo.get('a', upper), 'A');
+    assert.equal(memo.get('a', upper), 'A');
+    assert.deepEqual(calls, ['a'], 'the second call is remembered');
+    assert.throws(() => memo.get('bad', upper), RangeError);
+    assert.throws(() => memo.get('bad', upper), RangeError, 'a throw is judged again, every time');
+    memo.get('b', upper);
+    memo.get('c', upper); // full at two: starts afresh
+    memo.get('a', upper);
+    assert.deepEqual(calls, ['a', 'bad', 'bad', 'b', 'c', 'a']);
   });
 });
