@@ -19,9 +19,9 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { signRequest } from '../spec/support/api.js';
 import { benchReceiverConfig, type ServeProcess, serve } from '../spec/support/cli.js';
 import { itipMessage, keys } from '../spec/support/fixtures.js';
+import { signedHeaders } from './support/signed-request.js';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 1000);
 /** A server in service is warm: V8 optimizes our path only after a few thousand requests. */
@@ -78,18 +78,7 @@ function signed(recipient: string): { headers: Record<string, string>; body: Buf
       'SUMMARY:Latency\r\nORGANIZER:',
     ),
   );
-  const headers: Array<[string, string]> = [
-    ['Originator', 'mailto:bernard@example.com'],
-    ['Recipient', recipient],
-    ['Content-Type', 'text/calendar; charset=utf-8; component=VEVENT; method=REQUEST'],
-    ['iSchedule-Version', '1.0'],
-    ['iSchedule-Message-ID', randomUUID()],
-    ['Cache-Control', 'no-cache, no-transform'],
-  ];
-  headers.push([
-    'DKIM-Signature',
-    signRequest({ headers, body, key: keys.jupiter, queryMethods: ['private-exchange'] }),
-  ]);
+  const headers = signedHeaders({ recipient, body, key: keys.jupiter });
   return { headers: { ...Object.fromEntries(headers), 'Content-Length': String(body.length) }, body };
 }
 

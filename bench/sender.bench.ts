@@ -5,13 +5,13 @@
  * (steady state: zero of both) and the ratio. Run: npm run bench:sender
  */
 import { fork } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import { ZoneServer } from '../lib/dns/zone-server.js';
 import { httpRequest } from '../lib/http/request.js';
 import { createSelfSignedCertificate } from '../lib/tls/certificate.js';
-import { IScheduleClient, signRequest } from '../spec/support/api.js';
+import { IScheduleClient } from '../spec/support/api.js';
+import { signedHeaders } from './support/signed-request.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONCURRENCY = 8;
@@ -66,19 +66,12 @@ async function rate(name: string, op: () => Promise<unknown>): Promise<number> {
 const agent = new https.Agent({ keepAlive: true, ca: certificate.cert, servername: 'cal.example.org' });
 const url = new URL(`https://127.0.0.1:${port}/.well-known/ischedule`);
 const bare = await rate('bare signed POST (reused agent)', async () => {
-  const headers: Array<[string, string]> = [
-    ['Host', `cal.example.org:${port}`],
-    ['Originator', 'mailto:bernard@example.com'],
-    ['Recipient', 'mailto:cyrus@example.org'],
-    ['Content-Type', 'text/calendar; charset=utf-8; component=VEVENT; method=REQUEST'],
-    ['iSchedule-Version', '1.0'],
-    ['iSchedule-Message-ID', randomUUID()],
-    ['Cache-Control', 'no-cache, no-transform'],
-  ];
-  headers.push([
-    'DKIM-Signature',
-    signRequest({ headers, body: calendar, key, queryMethods: ['private-exchange'] }),
-  ]);
+  const headers = signedHeaders({
+    recipient: 'mailto:cyrus@example.org',
+    body: calendar,
+    key,
+    host: `cal.example.org:${port}`,
+  });
   const response = await httpRequest({
     url,
     method: 'POST',
@@ -96,6 +89,8 @@ const client = new IScheduleClient({
   queryMethods: ['private-exchange'],
   dns: { servers: [dnsServer] },
   tls: { ca: certificate.cert },
+  // The bench's receiver is on loopback, which a client refuses unless allowed.
+  allowNetworks: ['127.0.0.0/8'],
 });
 const send = async () => {
   const [result] = await client.send({
