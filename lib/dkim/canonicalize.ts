@@ -25,7 +25,12 @@ export function canonicalizeHeaderValue(value: string): string {
  */
 export function canonicalizeHeader(name: string, values: readonly string[]): string {
   if (values.length === 0) return '';
-  return `${name.toLowerCase()}:${canonicalizeHeaderValue(values.join(','))}\r\n`;
+  return canonicalLine(name.toLowerCase(), values.join(','));
+}
+
+/** `name:value\r\n` for a lower-cased name and its fields already merged with commas. */
+function canonicalLine(lowerName: string, merged: string): string {
+  return `${lowerName}:${canonicalizeHeaderValue(merged)}\r\n`;
 }
 
 const B_NAME = /^[ \t\r\n]*b[ \t\r\n]*$/;
@@ -73,7 +78,7 @@ export function signedData(
       if (field.length !== wanted.length || field.toLowerCase() !== wanted) continue;
       merged = merged === undefined ? value : `${merged},${value}`;
     }
-    if (merged !== undefined) data += `${wanted}:${canonicalizeHeaderValue(merged)}\r\n`;
+    if (merged !== undefined) data += canonicalLine(wanted, merged);
   }
   return data + canonicalizeSignatureHeader(dkimSignature);
 }

@@ -82,7 +82,8 @@ export async function verifyWith(
   checkBody(parsed, typeof options.body === 'string' ? Buffer.from(options.body, 'utf8') : options.body);
   // A key the resolvers hold already (a peer that sends often) is used without an await.
   const found =
-    knownKey(parsed, options.keys) ?? (await findKey(parsed, options.keys, options.keyLookupTimeout, signal));
+    knownKey(parsed, options.keys) ??
+    (await waitForKey(parsed, options.keys, options.keyLookupTimeout, signal));
   const data = signedBytes(options.headers, parsed, header);
   if (offload) await checkSignatureValueOffThread(parsed, data, found.key);
   else checkSignatureValue(parsed, data, found.key);
@@ -250,8 +251,16 @@ export async function findKey(
   timeout = 5000,
   signal: () => AbortSignal | undefined = () => undefined,
 ): Promise<FoundKey> {
-  const known = knownKey(parsed, keys);
-  if (known) return known;
+  return knownKey(parsed, keys) ?? waitForKey(parsed, keys, timeout, signal);
+}
+
+/** findKey for a key the resolvers do not hold yet: looked up within the deadline. */
+async function waitForKey(
+  parsed: ParsedSignature,
+  keys: KeyResolver,
+  timeout = 5000,
+  signal: () => AbortSignal | undefined = () => undefined,
+): Promise<FoundKey> {
   const where = keyName(parsed);
   const callerSignal = signal();
   // A caller that keeps the deadline itself (timeout Infinity; its signal aborts with a
