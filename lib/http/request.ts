@@ -41,6 +41,14 @@ export interface HttpResponse {
   readonly body: Buffer;
 }
 
+/** Seconds from now that a response's Retry-After asks for (delta or HTTP date), if it does. */
+export function retryAfterSeconds(response: HttpResponse): number | undefined {
+  const value = response.headers['retry-after'];
+  if (value === undefined) return undefined;
+  const seconds = /^\d+$/.test(value.trim()) ? Number(value) : (Date.parse(value) - Date.now()) / 1000;
+  return Number.isFinite(seconds) ? Math.max(0, Math.ceil(seconds)) : undefined;
+}
+
 /** How an HTTP exchange failed (HttpError.code). */
 export type HttpErrorCode =
   /** No answer within the deadline. */

@@ -12,7 +12,7 @@ import createDebug from 'debug';
 import type { DnsResolver } from '../dns/client.js';
 import { registrableDomain } from '../dns/names.js';
 import { ExpressIScheduleError } from '../errors.js';
-import { HttpError, type HttpResponse, httpRequest } from '../http/request.js';
+import { HttpError, type HttpResponse, httpRequest, retryAfterSeconds } from '../http/request.js';
 import { type AddressPolicy, isAddressLike } from '../net/address-policy.js';
 
 const debug = createDebug('ischedule:sender:http');
@@ -172,14 +172,6 @@ function retryAfter(response: HttpResponse, maxMs: number): number | undefined {
   if (seconds === undefined) return undefined;
   const ms = seconds * 1000;
   return ms <= maxMs ? ms : undefined;
-}
-
-/** Seconds from now that a response's Retry-After asks for (delta or HTTP date), if it does. */
-export function retryAfterSeconds(response: HttpResponse): number | undefined {
-  const value = response.headers['retry-after'];
-  if (value === undefined) return undefined;
-  const seconds = /^\d+$/.test(value.trim()) ? Number(value) : (Date.parse(value) - Date.now()) / 1000;
-  return Number.isFinite(seconds) ? Math.max(0, Math.ceil(seconds)) : undefined;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -2,10 +2,9 @@
  * What a receiver's answer means for each recipient: per-recipient statuses from an
  * `IS:schedule-response`, or one failure for the whole batch from an `IS:error` or a non-2xx.
  */
-import type { HttpResponse } from '../http/request.js';
+import { type HttpResponse, retryAfterSeconds } from '../http/request.js';
 import { normalizeAddress } from '../itip/address.js';
 import { parseError, parseScheduleResponse, type RecipientResponse } from '../xml/response.js';
-import { retryAfterSeconds } from './exchange.js';
 
 /**
  * What a host can act on: `delivered` (1.x and 2.x: Apple answers 1.2), `refused` (a permanent
