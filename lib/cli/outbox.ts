@@ -6,8 +6,9 @@
 import { parseArgs } from 'node:util';
 import { ExpressIScheduleError, IScheduleError } from '../errors.js';
 import { BullmqOutbox } from '../outbox/bullmq-outbox.js';
-import type { OutboxJob, OutboxMessage } from '../outbox/job.js';
+import { type OutboxJob, type OutboxMessage, PENDING_STATUS } from '../outbox/job.js';
 import { replayJournal } from '../outbox/journal.js';
+import { jobView, type OutboxJobView } from '../outbox/outbox.js';
 import { readSpool, spoolCommand, spoolMessage } from '../outbox/spool.js';
 import { ConfigError, loadConfig, type ServerConfig } from '../standalone/config.js';
 import { outboxDirectory, serverClient } from '../standalone/outbox.js';
@@ -78,23 +79,7 @@ export async function outbox(argv: string[], out: Output): Promise<void> {
         out.line(`${action === 'retry' ? 'retried' : 'cancelled'} ${id}`);
         return;
       }
-      const views = await queue.list();
-      print(
-        views.map((view) => ({
-          id: view.id,
-          uid: view.uid,
-          state: view.state,
-          attempts: view.attempts,
-          ...(view.nextAttemptAt && { nextAttempt: view.nextAttemptAt.toISOString() }),
-          recipients: view.recipients.map(({ recipient, state, requestStatus }) => ({
-            recipient,
-            state,
-            requestStatus,
-          })),
-        })),
-        values.json === true,
-        out,
-      );
+      print((await queue.list()).map(rowOf), values.json === true, out);
     } finally {
       await queue.close();
       client.close();
@@ -109,41 +94,37 @@ export async function outbox(argv: string[], out: Output): Promise<void> {
 
   const jobs = new Map<string, OutboxJob>();
   replayJournal(directory, jobs);
-  const spool = readSpool(directory);
-  const rows = [
-    ...[...jobs.values()].map((job) => {
-      const waiting = job.parts.filter((p) => !p.done);
-      const next = waiting.length > 0 ? Math.min(...waiting.map((p) => p.nextAttemptAt)) : undefined;
-      return {
-        id: job.id,
-        uid: job.uid,
-        state: waiting.length > 0 ? 'waiting' : 'notifying',
-        attempts: Math.max(0, ...job.parts.map((p) => p.attempts)),
-        ...(next !== undefined && { nextAttempt: new Date(next).toISOString() }),
-        recipients: job.parts.flatMap((p) =>
-          p.recipients.map((recipient) => ({
-            recipient,
-            state: p.statuses[recipient]?.state ?? 'pending',
-            requestStatus: p.statuses[recipient]?.requestStatus ?? '1.0;Pending',
-          })),
-        ),
-      };
-    }),
-    ...spool.messages
-      .filter((m) => !jobs.has(m.id))
-      .map((m) => ({
-        id: m.id,
-        uid: '',
-        state: 'incoming',
-        attempts: 0,
-        recipients: m.message.recipients.map((recipient) => ({
-          recipient,
-          state: 'pending',
-          requestStatus: '1.0;Pending',
-        })),
+  // What the server has not taken in yet shows as "incoming".
+  const incoming = readSpool(directory)
+    .messages.filter((m) => !jobs.has(m.id))
+    .map((m) => ({
+      id: m.id,
+      uid: '',
+      state: 'incoming',
+      attempts: 0,
+      recipients: m.message.recipients.map((recipient) => ({
+        recipient,
+        state: 'pending',
+        requestStatus: PENDING_STATUS,
       })),
-  ];
-  print(rows, values.json === true, out);
+    }));
+  print([...[...jobs.values()].map((job) => rowOf(jobView(job))), ...incoming], values.json === true, out);
+}
+
+/** A job as the command prints it (either engine). */
+function rowOf(view: OutboxJobView): Row {
+  return {
+    id: view.id,
+    uid: view.uid,
+    state: view.state,
+    attempts: view.attempts,
+    ...(view.nextAttemptAt && { nextAttempt: view.nextAttemptAt.toISOString() }),
+    recipients: view.recipients.map(({ recipient, state, requestStatus }) => ({
+      recipient,
+      state,
+      requestStatus,
+    })),
+  };
 }
 
 interface Row {

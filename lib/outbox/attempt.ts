@@ -5,7 +5,7 @@
  */
 import type { IScheduleClient } from '../sender/client.js';
 import type { RecipientResult } from '../sender/results.js';
-import type { Notice, OutboxJob, OutboxPart, RecipientStatus } from './job.js';
+import { type Notice, type OutboxJob, type OutboxPart, PENDING_STATUS, type RecipientStatus } from './job.js';
 
 /** When to try again (documented in the README; all milliseconds). */
 export interface RetryPolicy {
@@ -19,7 +19,6 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY = { initialDelay: 10_000, maxDelay: 3_600_000, maxAge: 86_400_000 } as const;
 
-const PENDING = '1.0;Pending';
 const GAVE_UP = '5.1;Service unavailable';
 
 /** The part after one attempt, and the callbacks it makes owed. */
@@ -98,7 +97,7 @@ export function settle(
       waiting = true;
       retryAfter = Math.max(retryAfter, (result.retryAfter ?? 0) * 1000);
       if (!previous) {
-        const status: RecipientStatus = { ...base, state: 'pending', requestStatus: PENDING };
+        const status: RecipientStatus = { ...base, state: 'pending', requestStatus: PENDING_STATUS };
         statuses[result.recipient] = status;
         notices.push({ kind: 'status', status });
       }

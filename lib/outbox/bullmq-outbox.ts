@@ -17,6 +17,7 @@ import type { Logger } from '../receiver/options.js';
 import type { RateLimit } from '../receiver/rate-limits.js';
 import { rateLimit } from '../receiver/schema.js';
 import { IScheduleClient, type SendOptions } from '../sender/client.js';
+import { loadIoredis } from '../stores/redis-client.js';
 import { checkOptions, fn, methods, positiveInteger, redisUrl, text } from '../validation.js';
 import { attemptPart, DEFAULT_RETRY, type RetryPolicy } from './attempt.js';
 import { type DomainRate, domainRate } from './domain-rate.js';
@@ -26,6 +27,7 @@ import {
   type OutboxJob,
   type OutboxMessage,
   type OutboxPart,
+  partStatuses,
   type ReceiverRoute,
 } from './job.js';
 import {
@@ -150,18 +152,13 @@ export class BullmqOutbox implements Outbox {
 
   static async open(options: BullmqOutboxOptions): Promise<BullmqOutbox> {
     checkOptions(optionsSchema, options, 'BullmqOutbox options');
-    const require = createRequire(import.meta.url);
+    const missing = 'the BullMQ outbox needs the bullmq and ioredis packages: npm install bullmq ioredis';
+    const Redis = loadIoredis<new (url: string, options: Record<string, unknown>) => RedisLike>(missing);
     let bullmq: typeof import('bullmq');
-    let Redis: new (url: string, options: Record<string, unknown>) => RedisLike;
     try {
-      bullmq = require('bullmq') as typeof import('bullmq');
-      const loaded = require('ioredis') as { default?: typeof Redis };
-      Redis = (loaded.default ?? loaded) as typeof Redis;
+      bullmq = createRequire(import.meta.url)('bullmq') as typeof import('bullmq');
     } catch {
-      throw new SetupError(
-        'no-redis',
-        'the BullMQ outbox needs the bullmq and ioredis packages: npm install bullmq ioredis',
-      );
+      throw new SetupError('no-redis', missing);
     }
     // BullMQ's connections must wait for Redis rather than fail a command (its own rule); they
     // stop reconnecting once the outbox closes (BullMQ's duplicates share this strategy).
@@ -275,16 +272,7 @@ export class BullmqOutbox implements Outbox {
           ...(waiting.length > 0 && {
             nextAttemptAt: new Date(Math.min(...waiting.map(({ job }) => job.data.part.nextAttemptAt))),
           }),
-          recipients: parts.flatMap(({ job }) =>
-            job.data.part.recipients.map(
-              (recipient) =>
-                job.data.part.statuses[recipient] ?? {
-                  recipient,
-                  state: 'pending' as const,
-                  requestStatus: '1.0;Pending',
-                },
-            ),
-          ),
+          recipients: parts.flatMap(({ job }) => partStatuses(job.data.part)),
         };
       })
       .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
@@ -393,7 +381,7 @@ export class BullmqOutbox implements Outbox {
     while (remaining.length > 0) {
       const notice = remaining[0]!;
       try {
-        await this.#call(data, notice);
+        await makeCallback(this.#options, notice, { ...data, id: data.messageId });
       } catch (error) {
         this.#logger.warn?.('iSchedule outbox: a callback failed; it will be called again', {
           id: data.messageId,
@@ -412,9 +400,5 @@ export class BullmqOutbox implements Outbox {
     return receiver && this.#options.clientFor
       ? this.#options.clientFor(receiver, domains)
       : this.#options.client;
-  }
-
-  #call(data: PartData, notice: Notice): Promise<void> {
-    return makeCallback(this.#options, notice, { ...data, id: data.messageId });
   }
 }

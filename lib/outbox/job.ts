@@ -29,6 +29,9 @@ export interface ReceiverRoute {
 /** Where a recipient stands: waiting, delivered, or failed for good. */
 export type RecipientState = 'pending' | 'delivered' | 'failed';
 
+/** The REQUEST-STATUS shown for a recipient not answered yet (SCHEDULE-STATUS 1.0). */
+export const PENDING_STATUS = '1.0;Pending';
+
 /** A recipient's last known status, as told to `onStatus`. */
 export interface RecipientStatus {
   readonly recipient: string;
@@ -50,6 +53,13 @@ export interface OutboxPart {
   readonly statuses: Readonly<Record<string, RecipientStatus>>;
   /** Every recipient is delivered or failed for good. */
   readonly done: boolean;
+}
+
+/** Every recipient of a part with its last status, pending until it has one. */
+export function partStatuses(part: OutboxPart): RecipientStatus[] {
+  return part.recipients.map(
+    (recipient) => part.statuses[recipient] ?? { recipient, state: 'pending', requestStatus: PENDING_STATUS },
+  );
 }
 
 /** A callback still owed to the host (kept until it returns, retried when it throws). */

@@ -111,8 +111,7 @@ export class Journal {
 
   #append(record: JournalRecord): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('the outbox journal is closed'));
-    const json = JSON.stringify(record);
-    const line = `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
+    const line = recordLine(record);
     return new Promise((resolve, reject) => {
       this.#queue.push({ line, resolve, reject });
       this.#flushing ??= this.#flush().finally(() => {
@@ -150,10 +149,7 @@ export class Journal {
   async #compact(): Promise<void> {
     const target = path.join(this.#directory, FILE);
     const temporary = `${target}.${process.pid}.tmp`;
-    const lines = [...this.jobs].map((job) => {
-      const json = JSON.stringify({ op: 'add', job });
-      return `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
-    });
+    const lines = [...this.jobs].map((job) => recordLine({ op: 'add', job }));
     const file = await open(temporary, 'w', 0o600);
     try {
       await file.write(lines.join(''));
@@ -204,11 +200,21 @@ export function replayJournal(directory: string, jobs: Map<string, OutboxJob>, l
   return records;
 }
 
+/** One journal line: the record's CRC-32 (8 hex digits), a space, the record as JSON. */
+function recordLine(record: JournalRecord): string {
+  const json = JSON.stringify(record);
+  return `${checksum(json)} ${json}\n`;
+}
+
+function checksum(json: string): string {
+  return crc32(json).toString(16).padStart(8, '0');
+}
+
 function parseLine(line: string): JournalRecord | undefined {
   const space = line.indexOf(' ');
   if (space !== 8) return undefined;
   const json = line.slice(9);
-  if (crc32(json).toString(16).padStart(8, '0') !== line.slice(0, 8)) return undefined;
+  if (checksum(json) !== line.slice(0, 8)) return undefined;
   try {
     const record = JSON.parse(json) as JournalRecord;
     return typeof record === 'object' && record !== null && 'op' in record ? record : undefined;

@@ -25,6 +25,7 @@ import {
   newJob,
   type OutboxJob,
   type OutboxMessage,
+  partStatuses,
   type ReceiverRoute,
   type RecipientStatus,
 } from './job.js';
@@ -108,6 +109,23 @@ export interface OutboxJobView {
   /** The earliest next attempt of a part still waiting. */
   readonly nextAttemptAt?: Date;
   readonly recipients: readonly RecipientStatus[];
+}
+
+/** How `list()` shows a job (`active`: one of its parts is being attempted now). */
+export function jobView(job: OutboxJob, active = false): OutboxJobView {
+  const waiting = job.parts.filter((p) => !p.done);
+  return {
+    id: job.id,
+    uid: job.uid,
+    originator: job.originator,
+    createdAt: new Date(job.createdAt),
+    state: active ? 'active' : waiting.length > 0 ? 'waiting' : 'notifying',
+    attempts: Math.max(0, ...job.parts.map((p) => p.attempts)),
+    ...(waiting.length > 0 && {
+      nextAttemptAt: new Date(Math.min(...waiting.map((p) => p.nextAttemptAt))),
+    }),
+    recipients: job.parts.flatMap(partStatuses),
+  };
 }
 
 /** RetryPolicy as a schema (also the standalone config's `outbox.retry`). */
@@ -223,26 +241,12 @@ export class IScheduleOutbox implements Outbox {
 
   /** Unfinished jobs, oldest first. */
   async list(): Promise<OutboxJobView[]> {
-    return [...this.#journal.jobs].map((job) => {
-      const waiting = job.parts.filter((p) => !p.done);
-      const active = job.parts.some((_, i) => this.#running.has(`${job.id}#${i}`));
-      const next = Math.min(...waiting.map((p) => p.nextAttemptAt));
-      return {
-        id: job.id,
-        uid: job.uid,
-        originator: job.originator,
-        createdAt: new Date(job.createdAt),
-        state: active ? 'active' : waiting.length > 0 ? 'waiting' : 'notifying',
-        attempts: Math.max(0, ...job.parts.map((p) => p.attempts)),
-        ...(waiting.length > 0 && { nextAttemptAt: new Date(next) }),
-        recipients: job.parts.flatMap((p) =>
-          p.recipients.map(
-            (recipient) =>
-              p.statuses[recipient] ?? { recipient, state: 'pending' as const, requestStatus: '1.0;Pending' },
-          ),
-        ),
-      };
-    });
+    return [...this.#journal.jobs].map((job) =>
+      jobView(
+        job,
+        job.parts.some((_, i) => this.#running.has(`${job.id}#${i}`)),
+      ),
+    );
   }
 
   /** Makes a job's waiting parts due now; false when there is no such job. */
@@ -378,7 +382,7 @@ export class IScheduleOutbox implements Outbox {
       let failed = false;
       for (const notice of job.notices) {
         try {
-          await this.#call(job, notice);
+          await makeCallback(this.#options, notice, job);
           made.add(notice);
         } catch (error) {
           failed = true;
@@ -412,10 +416,6 @@ export class IScheduleOutbox implements Outbox {
       this.#notifying.delete(id);
       this.#pump();
     }
-  }
-
-  #call(job: OutboxJob, notice: Notice): Promise<void> {
-    return makeCallback(this.#options, notice, job);
   }
 }
 

@@ -116,8 +116,9 @@ async function writeWhole(directory: string, name: string, text: string): Promis
 
 /**
  * Takes what other processes spooled into `outbox` (either engine), at once and every second
- * until stopped: messages under their spooled ids, then retry and cancel requests. A message
- * the outbox refuses is logged and dropped (its sender was told at spool time it would pass).
+ * until stopped: messages under their spooled ids, then retry and cancel requests. A file that
+ * is no message, or a message the outbox now refuses (it passed the checks when spooled), is
+ * logged and moved to `incoming/rejected/` for the operator.
  */
 export function ingestSpool(
   directory: string,

@@ -19,6 +19,16 @@ type RedisConstructor = new (
   on(event: 'error' | 'ready', listener: (error?: Error) => void): unknown;
 };
 
+/** ioredis's client class, loaded on first need; else a SetupError saying `missing`. */
+export function loadIoredis<Constructor>(missing: string): Constructor {
+  try {
+    const loaded = createRequire(import.meta.url)('ioredis') as { default?: Constructor };
+    return (loaded.default ?? loaded) as Constructor;
+  } catch {
+    throw new SetupError('no-redis', missing);
+  }
+}
+
 /**
  * An ioredis client that never holds a command past `commandTimeout` and reconnects by itself;
  * `what` names its user in the log lines of an outage.
@@ -27,13 +37,7 @@ export function connect(
   url: string,
   { commandTimeout, logger, what }: { commandTimeout: number; logger: Logger; what: string },
 ): RedisClientLike {
-  let Redis: RedisConstructor;
-  try {
-    const loaded = createRequire(import.meta.url)('ioredis') as { default?: RedisConstructor };
-    Redis = (loaded.default ?? loaded) as RedisConstructor;
-  } catch {
-    throw new SetupError('no-redis', `a ${what} needs the ioredis package: npm install ioredis`);
-  }
+  const Redis = loadIoredis<RedisConstructor>(`a ${what} needs the ioredis package: npm install ioredis`);
   const client = new Redis(url, {
     commandTimeout,
     connectTimeout: Math.max(commandTimeout, 2000),
