@@ -22,6 +22,13 @@ import { redisUnavailable, startRedis, type TestRedis } from '../support/redis.j
 const event = (method: string, uid: string, sequence = 0, attendees?: string[]) =>
   itipMessage(uid, { method, sequence, ...(attendees && { attendees }) });
 
+/** A message from bernard to cyrus alone, the shape most of these specs queue. */
+const toCyrus = (calendar: string) => ({
+  originator: 'mailto:bernard@example.com',
+  recipients: ['mailto:cyrus@example.org'],
+  calendar,
+});
+
 /** What the test receiver does to the next POSTs: answer normally, 503, or go slowly. */
 const behaviour = { unavailable: 0, retryAfter: 1, requestDelayMs: 0, posts: 0, forbidden: false };
 
@@ -184,11 +191,7 @@ function behavesAsAnOutbox(engine: Engine): void {
         behaviour.retryAfter = 1;
         const posts = behaviour.posts;
         const started = Date.now();
-        await outbox.enqueue({
-          originator: 'mailto:bernard@example.com',
-          recipients: ['mailto:cyrus@example.org'],
-          calendar: event('REQUEST', 'outage-1'),
-        });
+        await outbox.enqueue(toCyrus(event('REQUEST', 'outage-1')));
         await until(() => statuses.some((s) => s.state === 'delivered'));
         assert.ok(Date.now() - started >= 2000, `two Retry-After: 1 honoured (${Date.now() - started} ms)`);
         assert.equal(behaviour.posts - posts, 3);
@@ -236,11 +239,7 @@ function behavesAsAnOutbox(engine: Engine): void {
       try {
         behaviour.forbidden = true;
         const posts = behaviour.posts;
-        await outbox.enqueue({
-          originator: 'mailto:bernard@example.com',
-          recipients: ['mailto:cyrus@example.org'],
-          calendar: event('REQUEST', `forbidden-${engine.name}`),
-        });
+        await outbox.enqueue(toCyrus(event('REQUEST', `forbidden-${engine.name}`)));
         await until(async () => statuses.length === 1 && (await outbox.list()).length === 0);
         await new Promise((resolve) => setTimeout(resolve, 400));
         assert.equal(behaviour.posts - posts, 1);
@@ -262,11 +261,7 @@ function behavesAsAnOutbox(engine: Engine): void {
         const uids = ['order-a', 'order-b', 'order-c'];
         for (let sequence = 0; sequence < 4; sequence++) {
           for (const uid of uids) {
-            await outbox.enqueue({
-              originator: 'mailto:bernard@example.com',
-              recipients: ['mailto:cyrus@example.org'],
-              calendar: event(sequence === 3 ? 'CANCEL' : 'REQUEST', uid, sequence),
-            });
+            await outbox.enqueue(toCyrus(event(sequence === 3 ? 'CANCEL' : 'REQUEST', uid, sequence)));
           }
         }
         await until(async () => (await outbox.list()).length === 0, 15_000);
@@ -290,11 +285,7 @@ function behavesAsAnOutbox(engine: Engine): void {
         const posts = behaviour.posts;
         const started = Date.now();
         for (let i = 0; i < 6; i++) {
-          await outbox.enqueue({
-            originator: 'mailto:bernard@example.com',
-            recipients: ['mailto:cyrus@example.org'],
-            calendar: event('REQUEST', `rate-${engine.name}-${i}`),
-          });
+          await outbox.enqueue(toCyrus(event('REQUEST', `rate-${engine.name}-${i}`)));
         }
         await until(() => statuses.filter((s) => s.state === 'delivered').length === 6, 20_000);
         assert.ok(
@@ -319,11 +310,7 @@ function behavesAsAnOutbox(engine: Engine): void {
       try {
         behaviour.unavailable = 1;
         behaviour.retryAfter = 0;
-        await outbox.enqueue({
-          originator: 'mailto:bernard@example.com',
-          recipients: ['mailto:cyrus@example.org'],
-          calendar: event('REQUEST', 'callback-1'),
-        });
+        await outbox.enqueue(toCyrus(event('REQUEST', 'callback-1')));
         await until(() => seen.length === 2, 30_000);
         assert.deepEqual(seen, ['pending', 'delivered']);
         await until(async () => (await outbox.list()).length === 0);
@@ -344,11 +331,7 @@ function behavesAsAnOutbox(engine: Engine): void {
       });
       behaviour.unavailable = 1000;
       behaviour.retryAfter = 0;
-      await outbox.enqueue({
-        originator: 'mailto:bernard@example.com',
-        recipients: ['mailto:cyrus@example.org'],
-        calendar: event('REQUEST', 'resume-1'),
-      });
+      await outbox.enqueue(toCyrus(event('REQUEST', 'resume-1')));
       await outbox.close();
       appendFileSync(path.join(directory, 'outbox.journal'), '0badc0de {"op":"add","job":{"id":"tor');
       const warnings: string[] = [];
