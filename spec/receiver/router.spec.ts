@@ -264,6 +264,34 @@ describe('per-recipient delivery', () => {
     }
   });
 
+  it('holds an adapter answering with a foreign thenable to the same deadline as a promise', async () => {
+    // Not a native Promise (a library's own), settled late or never: the deadline still applies.
+    const thenable = (settle: boolean) => ({
+      then(resolve: (value: undefined) => void) {
+        if (settle) setTimeout(() => resolve(undefined), 10);
+      },
+    });
+    const receiver = await startReceiver({
+      users: ['mailto:cyrus@example.org', 'mailto:mike@example.org'],
+      router: { adapterTimeout: 200 },
+      adapter: {
+        deliverToInbox: ({ recipient }) => thenable(recipient.includes('cyrus')) as never,
+      },
+    });
+    try {
+      const result = await post(receiver, { headers: two(), body });
+      assert.deepEqual(
+        result.responses?.map((r) => [r.recipient, r.requestStatus]),
+        [
+          ['mailto:cyrus@example.org', '2.0;Success'],
+          ['mailto:mike@example.org', '5.1;Service unavailable'],
+        ],
+      );
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('treats a malformed status from the adapter as a failure, not as success', async () => {
     const receiver = await startReceiver({ adapter: { deliverToInbox: () => 'ok!' } });
     try {
