@@ -19,7 +19,7 @@ import { rateLimit } from '../receiver/schema.js';
 import { IScheduleClient, type SendOptions } from '../sender/client.js';
 import { loadIoredis } from '../stores/redis-client.js';
 import { checkOptions, fn, methods, positiveInteger, redisUrl, text } from '../validation.js';
-import { attemptPart, DEFAULT_RETRY, type RetryPolicy } from './attempt.js';
+import { attemptPart, backoff, DEFAULT_RETRY, type RetryPolicy } from './attempt.js';
 import { type DomainRate, domainRate } from './domain-rate.js';
 import {
   type Notice,
@@ -170,6 +170,7 @@ export class BullmqOutbox implements Outbox {
     const name = options.queue ?? 'ischedule-outbox';
     const prefix = options.prefix ?? 'ischedule';
     const queue = new bullmq.Queue<PartData>(name, { connection, prefix });
+    const policy = { ...DEFAULT_RETRY, ...options.retry };
     let outbox: BullmqOutbox | undefined;
     const worker =
       options.work === false
@@ -182,6 +183,8 @@ export class BullmqOutbox implements Outbox {
             stalledInterval: Math.min(30_000, options.lockDuration ?? 30_000),
             // A crash is not the message's fault: it resumes however often its worker died.
             maxStalledCount: 1000,
+            // Nor is our own failure (Redis, clientFor): the part is tried again after the backoff.
+            settings: { backoffStrategy: (attemptsMade: number) => backoff(attemptsMade, policy) },
             autorun: false,
           });
     outbox = new BullmqOutbox(options, {
@@ -202,6 +205,12 @@ export class BullmqOutbox implements Outbox {
     };
     queue.on('error', failing);
     worker?.on('error', failing);
+    worker?.on('failed', (job, error) =>
+      outbox.#logger.error?.('iSchedule outbox: attempt not recorded; it will be made again', {
+        id: job?.data.messageId,
+        error: error.message,
+      }),
+    );
     (connection as unknown as { on(event: 'ready', listener: () => void): void }).on('ready', () => {
       if (down) outbox.#logger.info?.('iSchedule outbox: Redis reachable again');
       down = false;
@@ -240,7 +249,14 @@ export class BullmqOutbox implements Outbox {
         part,
         notices: [],
       };
-      await this.#queue.add('part', data, { jobId, removeOnComplete: true, removeOnFail: 1000 });
+      await this.#queue.add('part', data, {
+        jobId,
+        removeOnComplete: true,
+        removeOnFail: 1000,
+        // A run that throws is ours to mend, never the message's end (see backoffStrategy).
+        attempts: Number.MAX_SAFE_INTEGER,
+        backoff: { type: 'custom' },
+      });
     }
     debug('queued %s (%s) in %d parts', id, uid, job.parts.length);
     return id;

@@ -16,7 +16,7 @@ import type { RateLimit } from '../receiver/rate-limits.js';
 import { rateLimit } from '../receiver/schema.js';
 import { IScheduleClient, type SendOptions } from '../sender/client.js';
 import { amount, checkOptions, fn, methods, positiveInteger, text } from '../validation.js';
-import { attemptPart, DEFAULT_RETRY, type RetryPolicy } from './attempt.js';
+import { attemptPart, backoff, DEFAULT_RETRY, type RetryPolicy } from './attempt.js';
 import { type DomainRate, domainRate } from './domain-rate.js';
 import {
   type FallbackReason,
@@ -358,8 +358,14 @@ export class IScheduleOutbox implements Outbox {
       );
     })()
       .catch((error: Error) => {
-        // The journal could not be written: the attempt is made again when it can be.
-        this.#logger.error?.('iSchedule outbox: attempt not recorded', { id: job.id, error: error.message });
+        // Our own failure (the journal not written, clientFor throwing): the attempt is made
+        // again after the backoff, not at once (it would spin, and resend to the peer).
+        const part = this.#job(job.id)?.parts[index];
+        this.#heldUntil.set(key, Date.now() + backoff((part?.attempts ?? 0) + 1, this.#policy));
+        this.#logger.error?.('iSchedule outbox: attempt not recorded; it will be made again', {
+          id: job.id,
+          error: error.message,
+        });
       })
       .finally(() => {
         this.#running.delete(key);

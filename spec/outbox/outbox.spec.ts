@@ -47,7 +47,7 @@ interface Engine {
 }
 type EngineOptions = Pick<
   OutboxOptions,
-  'client' | 'onStatus' | 'onFallback' | 'retry' | 'concurrency' | 'perDomainRate'
+  'client' | 'onStatus' | 'onFallback' | 'retry' | 'concurrency' | 'perDomainRate' | 'clientFor'
 >;
 
 const redisMissing = redisUnavailable();
@@ -293,6 +293,34 @@ function behavesAsAnOutbox(engine: Engine): void {
           `6 at 2 a second take 2 s at least (${Date.now() - started} ms)`,
         );
         assert.equal(behaviour.posts - posts, 6, 'held back, not failed and retried');
+      } finally {
+        await outbox.close();
+      }
+    });
+
+    it('tries again after the backoff when its own part fails (clientFor throws), never at once, never dropping it', async () => {
+      let calls = 0;
+      const at: number[] = [];
+      const client = world.client('example.com', { attempts: 1 });
+      const { outbox, statuses } = await open({
+        clientFor: () => {
+          calls++;
+          at.push(performance.now());
+          // The first call is enqueue's check; the next two attempts fail on our side.
+          if (calls === 2 || calls === 3) throw new Error('CA file unreadable');
+          return client;
+        },
+      });
+      try {
+        const uid = `own-failure-${engine.name}`;
+        await outbox.enqueue({
+          ...toCyrus(event('REQUEST', uid)),
+          receiver: { url: 'https://127.0.0.1:9/' },
+        });
+        await until(() => statuses.some((s) => s.uid === uid && s.state === 'delivered'), 20_000);
+        assert.equal(calls, 4);
+        // Each failure waited out (the backoff starts at 50 ms here, jittered down to half).
+        for (const i of [2, 3]) assert.ok(at[i]! - at[i - 1]! >= 20, `call ${i + 1} came at once`);
       } finally {
         await outbox.close();
       }
