@@ -267,6 +267,7 @@ describe('per-recipient delivery', () => {
   it('holds an adapter answering with a foreign thenable to the same deadline as a promise', async () => {
     // Not a native Promise (a library's own), settled late or never: the deadline still applies.
     const thenable = (settle: boolean) => ({
+      // biome-ignore lint/suspicious/noThenProperty: a thenable that is no Promise is the point here
       then(resolve: (value: undefined) => void) {
         if (settle) setTimeout(() => resolve(undefined), 10);
       },
