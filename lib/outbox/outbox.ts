@@ -265,8 +265,11 @@ export class IScheduleOutbox implements Outbox {
 
   /** Drops a job and whatever it still owes (no further attempts, no callbacks). */
   async cancel(id: string): Promise<boolean> {
-    if (!this.#job(id)) return false;
+    const job = this.#job(id);
+    if (!job) return false;
     this.#owing.delete(id);
+    this.#noticeRetryAt.delete(id);
+    for (const index of job.parts.keys()) this.#heldUntil.delete(`${id}#${index}`);
     await this.#journal.remove(id);
     this.#logger.info?.('iSchedule outbox job cancelled', { id });
     return true;
