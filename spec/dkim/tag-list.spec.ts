@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { decodeBase64Tag, parseTagList, TagListError } from '../support/api.js';
+import { fuzzRuns } from '../support/fuzz.js';
 
 describe('parseTagList (RFC 6376 §3.2)', () => {
   it('reads tags with folding whitespace around names, values and separators', () => {
@@ -36,7 +37,7 @@ describe('parseTagList (RFC 6376 §3.2)', () => {
         }
         return true;
       }),
-      { numRuns: 2000 },
+      { numRuns: fuzzRuns(2000) },
     );
   });
 

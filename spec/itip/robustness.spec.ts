@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { parseMessageTree } from '../../lib/itip/message.js';
 import { checkLimits, checkParticipants, IScheduleError } from '../support/api.js';
 import { fixture } from '../support/fixtures.js';
+import { fuzzRuns } from '../support/fuzz.js';
 
 const base = fixture('draft/a1-request.ics').toString().split('\r\n');
 const limits = {
@@ -70,7 +71,7 @@ describe('iTIP parsing and checks under hostile input', () => {
           return true;
         },
       ),
-      { numRuns: 3000 },
+      { numRuns: fuzzRuns(3000) },
     );
   });
 
@@ -84,7 +85,7 @@ describe('iTIP parsing and checks under hostile input', () => {
         }
         return true;
       }),
-      { numRuns: 2000 },
+      { numRuns: fuzzRuns(2000) },
     );
   });
 });

@@ -1,0 +1,27 @@
+/**
+ * `npm run mutate [group...]`: Stryker over each group of the security core (stryker/groups.json),
+ * one after the other, then the score per file (scripts/mutation-report.ts).
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+const known = Object.keys(JSON.parse(readFileSync('stryker/groups.json', 'utf8')) as Record<string, unknown>);
+const asked = process.argv.slice(2);
+const unknown = asked.filter((name) => !known.includes(name));
+if (unknown.length > 0) {
+  console.error(`unknown group ${unknown.join(', ')}: choose from ${known.join(', ')}`);
+  process.exit(2);
+}
+for (const group of asked.length > 0 ? asked : known) {
+  console.log(`\n== mutating ${group} ==`);
+  const run = spawnSync('npx', ['stryker', 'run'], {
+    stdio: 'inherit',
+    // The robustness properties try 100 cases per mutant instead of thousands (spec/support/fuzz.ts).
+    env: { ...process.env, MUTATE_GROUP: group, ISCHEDULE_FUZZ_RUNS: '100' },
+  });
+  if (run.status !== 0) process.exit(run.status ?? 1);
+}
+const report = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/mutation-report.ts'], {
+  stdio: 'inherit',
+});
+process.exit(report.status ?? 1);

@@ -1,0 +1,55 @@
+// A Stryker ignorer: the prose of an error or log message is for the administrator who reads it,
+// not behaviour a spec should pin word by word. Mutants of such text are reported as ignored, so a
+// surviving mutant is always one that can change what the code does.
+import { declareValuePlugin, PluginKind } from '@stryker-mutator/api/plugin';
+
+const MESSAGE_PROPERTIES = new Set(['detail', 'description', 'message']);
+const LOG_FUNCTIONS = new Set(['debug', 'log', 'trace', 'info', 'warn']);
+
+/** Prose has a space in it; protocol tokens, codes and header names never do. */
+function isProse(path) {
+  if (path.isStringLiteral()) return /\s/.test(path.node.value);
+  if (path.isTemplateLiteral()) return path.node.quasis.some((quasi) => /\s/.test(quasi.value.raw));
+  return false;
+}
+
+function calleeName(callee) {
+  if (callee.type === 'Identifier') return callee.name;
+  if (callee.type === 'MemberExpression' && callee.property.type === 'Identifier')
+    return callee.property.name;
+  return undefined;
+}
+
+function propertyName(node) {
+  if (node.key.type === 'Identifier') return node.key.name;
+  if (node.key.type === 'StringLiteral') return node.key.value;
+  return undefined;
+}
+
+/** Walks up through the ways a message is put together until it reaches what receives it. */
+function isMessage(path) {
+  let current = path;
+  for (let parent = current.parentPath; parent; current = parent, parent = parent.parentPath) {
+    if (parent.isNewExpression() || parent.isCallExpression()) {
+      if (current.listKey !== 'arguments') return false;
+      const name = calleeName(parent.node.callee) ?? '';
+      if (parent.isNewExpression() && name.endsWith('Error')) return true;
+      if (parent.isCallExpression() && LOG_FUNCTIONS.has(name)) return true;
+      continue; // a helper that formats part of a message, such as printable(...)
+    }
+    if (parent.isObjectProperty())
+      return current.key === 'value' && MESSAGE_PROPERTIES.has(propertyName(parent.node));
+    if (parent.isTemplateLiteral() || parent.isBinaryExpression({ operator: '+' })) continue;
+    if (parent.isConditionalExpression() && current.key !== 'test') continue;
+    return false;
+  }
+  return false;
+}
+
+export const strykerPlugins = [
+  declareValuePlugin(PluginKind.Ignore, 'message-text', {
+    shouldIgnore(path) {
+      return isProse(path) && isMessage(path) ? 'the text of an error or log message' : undefined;
+    },
+  }),
+];
