@@ -124,6 +124,54 @@ describe('iTIP rules per METHOD (draft -05 §3.3)', () => {
       );
     });
   }
+  // Every METHOD iSchedule carries, from the role that may send it and from the other one.
+  const ORGANIZER_SENDS = ['REQUEST', 'ADD', 'CANCEL', 'DECLINECOUNTER', 'POLLSTATUS'];
+  const ATTENDEE_SENDS = ['REPLY', 'REFRESH', 'COUNTER'];
+  for (const method of ORGANIZER_SENDS) {
+    it(`${method}: only the ORGANIZER sends it, only to ATTENDEEs`, () => {
+      const message = parseMessageTree(calendar(method, att));
+      const check = (from: string, to: string) => code(() => checkParticipants(message, from, [to]));
+      assert.equal(check('mailto:org@example.com', 'mailto:two@example.org'), 'none');
+      assert.equal(check('mailto:att@example.org', 'mailto:two@example.org'), 'invalid-scheduling-message');
+      assert.equal(
+        check('mailto:org@example.com', 'mailto:stranger@example.org'),
+        'invalid-scheduling-message',
+      );
+      assert.equal(check('mailto:org@example.com', 'mailto:org@example.com'), 'invalid-scheduling-message');
+    });
+  }
+  for (const method of ATTENDEE_SENDS) {
+    it(`${method}: only its one ATTENDEE sends it, only to the ORGANIZER`, () => {
+      const message = parseMessageTree(calendar(method, 'ATTENDEE:mailto:att@example.org'));
+      const check = (from: string, to: string) => code(() => checkParticipants(message, from, [to]));
+      assert.equal(check('mailto:att@example.org', 'mailto:org@example.com'), 'none');
+      assert.equal(check('mailto:org@example.com', 'mailto:org@example.com'), 'invalid-scheduling-message');
+      assert.equal(check('mailto:att@example.org', 'mailto:att@example.org'), 'invalid-scheduling-message');
+      const two = parseMessageTree(calendar(method, att));
+      assert.equal(
+        code(() => checkParticipants(two, 'mailto:att@example.org', ['mailto:org@example.com'])),
+        'invalid-scheduling-message',
+        'two ATTENDEEs: which one replies?',
+      );
+    });
+  }
+  it('a message without ORGANIZER is refused whatever its METHOD', () => {
+    const message = parseMessageTree(
+      calendar('REQUEST', att).replace('ORGANIZER:mailto:org@example.com\r\n', ''),
+    );
+    assert.equal(
+      code(() => checkParticipants(message, 'mailto:org@example.com', ['mailto:att@example.org'])),
+      'invalid-scheduling-message',
+    );
+  });
+  it('VFREEBUSY REQUEST: a Recipient that is not an ATTENDEE is a mismatch, even with the same count', () => {
+    const message = parseMessageTree(calendar('REQUEST', att, 'VFREEBUSY'));
+    const check = (recipients: string[]) =>
+      code(() => checkParticipants(message, 'mailto:org@example.com', recipients));
+    assert.equal(check(['mailto:att@example.org', 'mailto:stranger@example.org']), 'recipient-mismatch');
+    assert.equal(check(['mailto:att@example.org', 'MAILTO:ATT@example.org']), 'recipient-mismatch');
+    assert.equal(check(['MAILTO:TWO@EXAMPLE.ORG', 'mailto:att@example.org']), 'none');
+  });
   it('VFREEBUSY REQUEST: the Recipients must be exactly the ATTENDEEs', () => {
     const message = parseMessageTree(calendar('REQUEST', att, 'VFREEBUSY'));
     assert.equal(
@@ -196,7 +244,11 @@ describe('message shape', () => {
     );
     const never = calendar('REQUEST', 'RRULE:FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30');
     const started = Date.now();
-    code(() => checkLimits(parseMessageTree(never), { maxInstances: 1000 }));
+    assert.equal(
+      code(() => checkLimits(parseMessageTree(never), { maxInstances: 1000 })),
+      'invalid-calendar-data',
+      'a rule that matches no date is refused before anything searches for its instances',
+    );
     assert.ok(Date.now() - started < 1000);
   });
 });

@@ -70,6 +70,24 @@ describe('the lifetime of an accepted signature is bounded', () => {
     }
   });
 
+  it('expires a signature without x= once t= is older than maxSignatureAge', async () => {
+    const receiver = await startReceiver();
+    const shortLived = await startReceiver({ router: { policy: { maxSignatureAge: 60 } } });
+    try {
+      const old = await sendRaw(receiver, draftHeaders(), { t: now() - 3700 });
+      assert.equal(old.status, 403, old.text);
+      assert.match(old.error?.description ?? '', /has no x= and is older than 3600 s/);
+      assert.equal((await sendRaw(shortLived, draftHeaders(), { t: now() - 100 })).status, 403);
+      assert.equal(receiver.delivered.length + shortLived.delivered.length, 0);
+      const recent = await sendRaw(receiver, draftHeaders(), { t: now() - 3500 });
+      assert.equal(recent.status, 200, 'within the maximum age it is accepted');
+      assert.equal((await sendRaw(shortLived, draftHeaders(), { t: now() - 30 })).status, 200);
+    } finally {
+      await receiver.close();
+      await shortLived.close();
+    }
+  });
+
   it('remembers a signature without x= until t= plus the maximum age', async () => {
     const remembered: number[] = [];
     const store: ReplayStore = {
