@@ -4,6 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 const known = Object.keys(JSON.parse(readFileSync('stryker/groups.json', 'utf8')) as Record<string, unknown>);
 const asked = process.argv.slice(2);
@@ -17,7 +18,15 @@ for (const group of asked.length > 0 ? asked : known) {
   const run = spawnSync('npx', ['stryker', 'run'], {
     stdio: 'inherit',
     // The robustness properties try 100 cases per mutant instead of thousands (spec/support/fuzz.ts).
-    env: { ...process.env, MUTATE_GROUP: group, ISCHEDULE_FUZZ_RUNS: '100' },
+    // Stryker runs the specs from a copy of the project in .stryker-tmp, where ../shared is not
+    // beside it: the vectors are named by their absolute path, and must be there.
+    env: {
+      ...process.env,
+      MUTATE_GROUP: group,
+      ISCHEDULE_FUZZ_RUNS: '100',
+      ISCHEDULE_VECTORS: process.env.ISCHEDULE_VECTORS ?? resolve('../shared/vectors/calendarserver'),
+      ISCHEDULE_REQUIRE_VECTORS: '1',
+    },
   });
   if (run.status !== 0) process.exit(run.status ?? 1);
 }

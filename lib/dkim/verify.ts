@@ -153,7 +153,11 @@ export function checkSignatureValue(parsed: ParsedSignature, data: Buffer, key: 
 }
 
 /** checkSignatureValue with the public-key operation on libuv's thread pool. */
-function checkSignatureValueOffThread(parsed: ParsedSignature, data: Buffer, key: KeyObject): Promise<void> {
+export function checkSignatureValueOffThread(
+  parsed: ParsedSignature,
+  data: Buffer,
+  key: KeyObject,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     try {
       verify(...verifyArguments(parsed, data, key), (error, valid) =>

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { bodyHashMatches, canonicalBodyLength } from '../../lib/dkim/canonicalize.js';
 import {
   bodyHash,
   canonicalizeBody,
@@ -45,6 +47,14 @@ describe('ischedule-relaxed header canonicalization (draft -05 §5.4)', () => {
     assert.equal(canonicalizeSignatureHeader('v=1; b=abc def; bh=xyz'), 'dkim-signature:v=1; b=; bh=xyz');
     assert.equal(canonicalizeSignatureHeader('v=1;bh=xyz;b=abc'), 'dkim-signature:v=1;bh=xyz;b=');
     assert.equal(canonicalizeSignatureHeader(' b = a\r\n b ; v=1'), 'dkim-signature:b = ; v=1');
+  });
+
+  it('cuts the tag named exactly b, never one whose name merely starts or ends with b', () => {
+    assert.equal(canonicalizeSignatureHeader('xb=1; b=2'), 'dkim-signature:xb=1; b=');
+    assert.equal(canonicalizeSignatureHeader('b_=1; bb=2; b=3; z=4'), 'dkim-signature:b_=1; bb=2; b=; z=4');
+    assert.equal(canonicalizeSignatureHeader('z=a=b; b=c'), 'dkim-signature:z=a=b; b=');
+    assert.equal(canonicalizeSignatureHeader('v=1; bh=abc'), 'dkim-signature:v=1; bh=abc', 'no b= at all');
+    assert.equal(canonicalizeSignatureHeader('v=1; b=\t; x=1'), 'dkim-signature:v=1; b= ; x=1');
   });
 
   it('reads Node rawHeaders as a header list, keeping duplicates and order', () => {
@@ -95,6 +105,53 @@ describe('simple body canonicalization (RFC 6376 §3.4.3)', () => {
     assert.equal(canonicalizeBody(Buffer.from('A')).toString(), 'A\r\n');
     assert.equal(canonicalizeBody(Buffer.from('')).toString(), '\r\n');
     assert.equal(canonicalizeBody(Buffer.from('A\n')).toString(), 'A\n\r\n');
+  });
+  it('takes only CRLF pairs as empty lines: a lone CR or LF at the end stays', () => {
+    const cases: Array<[string, string]> = [
+      ['A\r', 'A\r\r\n'],
+      ['\rX', '\rX\r\n'],
+      ['A\r\r\n', 'A\r\r\n'],
+      ['A\n\r\n', 'A\n\r\n'],
+      ['A\n\n', 'A\n\n\r\n'],
+      ['\r\n\r\n', '\r\n'],
+      ['A\r\nB\r\n\r\n', 'A\r\nB\r\n'],
+    ];
+    for (const [body, canonical] of cases) {
+      assert.equal(
+        canonicalizeBody(Buffer.from(body, 'latin1')).toString('latin1'),
+        canonical,
+        JSON.stringify(body),
+      );
+    }
+  });
+  it('agrees with the rule itself on bodies made of CR, LF and text', () => {
+    // The rule, written as a regex: strip every trailing CRLF pair, then end in one CRLF.
+    const rule = (bytes: Uint8Array) =>
+      Buffer.from(
+        `${Buffer.from(bytes)
+          .toString('latin1')
+          .replace(/(?:\r\n)*$/, '')}\r\n`,
+        'latin1',
+      );
+    const crlfHeavy = fc
+      .array(fc.constantFrom(0x0d, 0x0a, 0x41), { maxLength: 12 })
+      .map((b) => Uint8Array.from(b));
+    fc.assert(
+      fc.property(fc.oneof(crlfHeavy, fc.uint8Array({ maxLength: 40 })), (bytes) => {
+        const canonical = rule(bytes);
+        assert.deepEqual(canonicalizeBody(bytes), canonical);
+        assert.equal(canonicalBodyLength(bytes), canonical.length, 'what an l= tag counts');
+        for (const algorithm of ['sha1', 'sha256'] as const) {
+          const digest = createHash(algorithm).update(canonical).digest();
+          assert.equal(bodyHash(bytes, algorithm), digest.toString('base64'));
+          assert.equal(bodyHashMatches(bytes, algorithm, digest), true);
+          digest[0] = (digest[0] ?? 0) ^ 1;
+          assert.equal(bodyHashMatches(bytes, algorithm, digest), false);
+        }
+        return true;
+      }),
+      { numRuns: fuzzRuns(500) },
+    );
   });
   it('hashes the empty body as RFC 6376 says', () => {
     assert.equal(bodyHash(Buffer.alloc(0), 'sha256'), 'frcCV1k9oG9oKj3dpUqdJg1PxRT2RSN/XKdLCPjaYaY=');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { splitColonList } from '../../lib/dkim/tag-list.js';
 import { decodeBase64Tag, parseTagList, TagListError } from '../support/api.js';
 import { fuzzRuns } from '../support/fuzz.js';
 
@@ -27,13 +28,52 @@ describe('parseTagList (RFC 6376 §3.2)', () => {
     }
   });
 
-  it('never throws anything but a TagListError', () => {
+  it('refuses an empty list, a name that does not start with a letter, and control characters', () => {
+    for (const bad of [
+      '',
+      ' ',
+      '\r\n',
+      '_a=1',
+      '9a=1',
+      '[a=1',
+      '{a=1',
+      '~a=1',
+      'a=1\u0000',
+      'a=\u0001b',
+      'a=b\u001f',
+    ]) {
+      assert.throws(() => parseTagList(bad), TagListError, JSON.stringify(bad));
+    }
+    assert.deepEqual(
+      Object.fromEntries(parseTagList('Z=1; z=2')),
+      { Z: '1', z: '2' },
+      'names are case-sensitive',
+    );
+  });
+
+  it('throws errors a caller can tell apart: code malformed-tag-list, name TagListError', () => {
+    assert.throws(
+      () => parseTagList('a=1; a=2'),
+      (error: unknown) =>
+        error instanceof TagListError && error.code === 'malformed-tag-list' && error.name === 'TagListError',
+    );
+  });
+
+  it('answers any text with well-formed tags drawn from it, or a TagListError', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (text) => {
+        let tags: ReadonlyMap<string, string>;
         try {
-          parseTagList(text);
+          tags = parseTagList(text);
         } catch (error) {
           return error instanceof TagListError;
+        }
+        // What it accepts is a list of well-formed tags drawn from the text.
+        assert.ok(tags.size > 0);
+        for (const [name, value] of tags) {
+          assert.match(name, /^[A-Za-z][A-Za-z0-9_]*$/);
+          assert.match(value, /^(?:[!-:<-~](?:[!-:<-~ \t\r\n]*[!-:<-~])?)?$/);
+          assert.ok(text.includes(value));
         }
         return true;
       }),
@@ -59,8 +99,31 @@ describe('decodeBase64Tag', () => {
   it('ignores whitespace inside the value', () => {
     assert.equal(decodeBase64Tag('b', 'aGVs\r\n bG8=').toString(), 'hello');
   });
+  it('ignores each kind of folding whitespace alone: space, tab, CR, LF', () => {
+    for (const fws of [' ', '\t', '\r', '\n', '  ']) {
+      assert.equal(decodeBase64Tag('bh', `aGVs${fws}bG8=`).toString(), 'hello', JSON.stringify(fws));
+    }
+  });
   it('refuses what is not base64', () => {
     for (const bad of ['abc', 'a*bc', '====', 'aGVsbG8=aGVs'])
       assert.throws(() => decodeBase64Tag('b', bad), TagListError);
+  });
+});
+
+describe('splitColonList', () => {
+  it('splits h=, q= and s= lists on ":" and trims folding whitespace of each kind around items', () => {
+    assert.deepEqual(splitColonList('Originator:Recipient'), ['Originator', 'Recipient']);
+    for (const fws of [' ', '\t', '\r\n ', '  ']) {
+      assert.deepEqual(
+        splitColonList(`${fws}Originator${fws}:${fws}Recipient${fws}`),
+        ['Originator', 'Recipient'],
+        JSON.stringify(fws),
+      );
+    }
+    assert.deepEqual(
+      splitColonList(' dns/txt : x y '),
+      ['dns/txt', 'x y'],
+      'whitespace inside an item stays',
+    );
   });
 });

@@ -1,6 +1,6 @@
 /**
- * Signatures signRequest would not make: without t= or x=, or with tags chosen by the test, to
- * see how the receiver judges what other implementations send.
+ * Signatures signRequest would not make: without t= or x=, with l=, or with tags chosen by the
+ * test, to see how the receiver judges what other implementations send.
  */
 import { createPrivateKey, sign } from 'node:crypto';
 import { bodyHash, type SigningKey, signedData } from './api.js';
@@ -10,12 +10,13 @@ export function signWithTags(
   headers: Headers,
   body: string | Buffer,
   key: SigningKey,
-  times: { readonly t?: number; readonly x?: number },
+  tags: { readonly t?: number; readonly x?: number; readonly l?: number },
 ): string {
   const names = ['Originator', 'Recipient', 'Content-Type', 'iSchedule-Version', 'iSchedule-Message-ID'];
   const optional = [
-    times.t === undefined ? '' : `t=${times.t}; `,
-    times.x === undefined ? '' : `x=${times.x}; `,
+    tags.t === undefined ? '' : `t=${tags.t}; `,
+    tags.x === undefined ? '' : `x=${tags.x}; `,
+    tags.l === undefined ? '' : `l=${tags.l}; `,
   ];
   const unsigned =
     `v=1; d=${key.domain}; s=${key.selector}; ${optional.join('')}a=rsa-sha256; q=dns/txt; ` +

@@ -1,0 +1,124 @@
+/**
+ * What verification decides at its edges: an l= covering exactly the body, key methods the
+ * receiver did not enable, header octets beyond ASCII, and a key the crypto layer cannot use.
+ */
+import assert from 'node:assert/strict';
+import { createSecretKey } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { canonicalBodyLength } from '../../lib/dkim/canonicalize.js';
+import { parseSignature } from '../../lib/dkim/signature.js';
+import { checkSignatureValue, checkSignatureValueOffThread } from '../../lib/dkim/verify.js';
+import {
+  type KeyQuery,
+  type KeyResolver,
+  keyRecord,
+  signRequest,
+  VerificationError,
+  type VerificationFailure,
+  verifyRequest,
+} from '../support/api.js';
+import { draftHeaders, fixture, keys, testKeyResolver } from '../support/fixtures.js';
+import { signWithTags } from '../support/sign-raw.js';
+
+const body = fixture('draft/a1-request.ics');
+const T = Math.floor(Date.now() / 1000);
+
+async function reasonOf(promise: Promise<unknown>): Promise<VerificationFailure> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof VerificationError, String(error));
+    return error.reason;
+  }
+  return assert.fail('verification should have failed');
+}
+
+describe('l= (body length)', () => {
+  const withLength = (l: number, sent = body) => {
+    const headers = draftHeaders();
+    const signature = signWithTags(headers, body, keys.jupiter, { t: T, x: T + 300, l });
+    return verifyRequest({
+      headers: [...headers, ['DKIM-Signature', signature]],
+      body: sent,
+      keys: testKeyResolver(),
+    });
+  };
+
+  it('accepts an l= that covers exactly the whole canonical body', async () => {
+    const verified = await withLength(canonicalBodyLength(body));
+    assert.equal(verified.domain, 'example.com');
+  });
+
+  it('refuses an l= one octet short, and any body longer than l= says', async () => {
+    assert.equal(await reasonOf(withLength(canonicalBodyLength(body) - 1)), 'body-length-limit');
+    const longer = Buffer.concat([body, Buffer.from('X-APPENDED:1\r\n')]);
+    assert.equal(await reasonOf(withLength(canonicalBodyLength(body), longer)), 'body-length-limit');
+  });
+});
+
+describe('key query methods', () => {
+  it('never looks up a key by a method the receiver did not enable, even one q= names', async () => {
+    const asked: string[] = [];
+    const record = keyRecord(keys.jupiter.privateKey);
+    // A resolver that would answer for any method, and says it serves only private exchange.
+    const permissive: KeyResolver = {
+      methods: ['private-exchange'],
+      cached: (query: KeyQuery) => {
+        asked.push(`cached ${query.method}`);
+        return [record];
+      },
+      lookup: async (query: KeyQuery) => {
+        asked.push(`lookup ${query.method}`);
+        return [record];
+      },
+    };
+    const headers = draftHeaders();
+    const signature = signRequest({
+      headers,
+      body,
+      key: keys.jupiter,
+      queryMethods: ['dns/txt', 'http/well-known'],
+    });
+    const reason = await reasonOf(
+      verifyRequest({ headers: [...headers, ['DKIM-Signature', signature]], body, keys: permissive }),
+    );
+    assert.equal(reason, 'no-key');
+    assert.deepEqual(asked, []);
+  });
+});
+
+describe('signed header values beyond ASCII', () => {
+  // Node hands header values over as latin1 strings: one character per octet received.
+  const utf8AsReceived = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
+
+  it('verifies the octets as received, and notices a change to any of them', async () => {
+    const headers: Array<[string, string]> = [
+      ...draftHeaders(),
+      ['User-Agent', utf8AsReceived('Kalender für Zürich ☃')],
+    ];
+    const signature = signRequest({ headers, body, key: keys.jupiter });
+    const signed: Array<[string, string]> = [...headers, ['DKIM-Signature', signature]];
+    const verified = await verifyRequest({ headers: signed, body, keys: testKeyResolver() });
+    assert.ok(verified.signedHeaders.includes('User-Agent'));
+    const changed = signed.map(([name, value]): [string, string] =>
+      name === 'User-Agent' ? [name, value.replace('\u00bc', '\u00bd')] : [name, value],
+    );
+    assert.equal(
+      await reasonOf(verifyRequest({ headers: changed, body, keys: testKeyResolver() })),
+      'signature-mismatch',
+    );
+  });
+});
+
+describe('a key the crypto layer refuses', () => {
+  it('is a signature mismatch on either thread, never a crash and never a pass', async () => {
+    const headers = draftHeaders();
+    const signature = signRequest({ headers, body, key: keys.jupiter });
+    const parsed = parseSignature(signature, { allowSha1: false });
+    const unusable = createSecretKey(Buffer.alloc(32));
+    const isMismatch = (error: unknown) =>
+      error instanceof VerificationError && error.reason === 'signature-mismatch';
+    assert.throws(() => checkSignatureValue(parsed, Buffer.from('data'), unusable), isMismatch);
+    await assert.rejects(checkSignatureValueOffThread(parsed, Buffer.from('data'), unusable), isMismatch);
+  });
+});
