@@ -6,6 +6,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { parseTagList, selectPublicKey } from '../support/api.js';
+import { publishedKey, recordKey } from '../support/fixtures.js';
 
 const run = promisify(execFile);
 const cli = (...args: string[]) =>
@@ -32,7 +33,10 @@ describe('ischedule keygen', () => {
     assert.equal(out.dns.name, 'cal2026._domainkey.example.com.');
     for (const s of out.dns.strings) assert.ok(s.length <= 255);
     assert.equal(parseTagList(out.record).get('s'), 'ischedule');
-    assert.ok(selectPublicKey([out.dns.strings.join('')], 'rsa-sha256').key);
+    assert.equal(
+      publishedKey(selectPublicKey([out.dns.strings.join('')], 'rsa-sha256').key),
+      recordKey(out.record),
+    );
     assert.match(readFileSync(out.files.private, 'utf8'), /BEGIN PRIVATE KEY/);
     assert.equal(statSync(out.files.private).mode & 0o777, 0o600);
   });

@@ -16,7 +16,7 @@ import {
   wellKnownBody,
   wellKnownKeys,
 } from '../support/api.js';
-import { keys } from '../support/fixtures.js';
+import { keys, publishedKey, recordKey } from '../support/fixtures.js';
 import { startHttpsServer, type TestHttpsServer } from '../support/https-server.js';
 
 const jupiter = keyRecord(keys.jupiter.privateKey);
@@ -50,7 +50,7 @@ describe('dnsKeys (q=dns/txt) against a dns2 server on loopback', () => {
       method: 'dns/txt',
     });
     assert.deepEqual(found, [jupiter]);
-    assert.ok(selectPublicKey(found, 'rsa-sha256').key);
+    assert.equal(publishedKey(selectPublicKey(found, 'rsa-sha256').key), recordKey(jupiter));
   });
 
   it('retries over TCP when the UDP answer is truncated', async () => {

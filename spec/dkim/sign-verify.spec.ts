@@ -163,9 +163,13 @@ describe('verifyRequest', () => {
   });
 
   it('ignores changes to unsigned headers (Host, Cache-Control, Via)', async () => {
-    const headers = good().map(([n, v]): [string, string] => [n, n === 'Host' ? 'other.example.net' : v]);
+    const unsigned: Record<string, string> = { Host: 'other.example.net', 'Cache-Control': 'max-age=0' };
+    const headers = good().map(([n, v]): [string, string] => [n, unsigned[n] ?? v]);
+    assert.ok(headers.some(([n, v]) => n === 'Cache-Control' && v === 'max-age=0'));
     headers.push(['Via', '1.1 proxy']);
-    await verify(headers, body);
+    const verified = await verify(headers, body);
+    assert.equal(verified.domain, 'example.com');
+    assert.ok(!verified.signedHeaders.some((h) => /^(host|cache-control|via)$/i.test(h)));
   });
 
   it('fails when the body changes, but not for added trailing empty lines', async () => {

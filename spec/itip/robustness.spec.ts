@@ -38,8 +38,20 @@ const interesting = fc.constantFrom(
   '',
 );
 
+/** What every accepted message is: one METHOD, one kind of component, one UID, one ORGANIZER. */
+function assertWellFormed(message: ReturnType<typeof parseMessageTree>): void {
+  assert.match(message.method, /^[A-Z0-9-]+$/);
+  assert.ok(message.components.length >= 1);
+  for (const component of message.components) {
+    assert.equal(component.name.toUpperCase(), message.component);
+    assert.equal(String(component.getFirstPropertyValue('uid')), message.uid);
+  }
+  assert.ok(message.uid.length > 0);
+  assert.ok(message.instances >= 0);
+}
+
 describe('iTIP parsing and checks under hostile input', () => {
-  it('throw only IScheduleErrors for lines inserted, replaced or dropped anywhere', () => {
+  it('accept only well-formed messages within the limits, or throw an IScheduleError, for lines inserted, replaced or dropped anywhere', () => {
     fc.assert(
       fc.property(
         fc.array(
@@ -65,6 +77,8 @@ describe('iTIP parsing and checks under hostile input', () => {
             const message = parseMessageTree(lines.join('\r\n'));
             checkParticipants(message, 'mailto:bernard@example.com', ['mailto:cyrus@example.org']);
             checkLimits(message, limits);
+            assertWellFormed(message);
+            assert.ok(message.instances <= limits.maxInstances);
           } catch (error) {
             if (!(error instanceof IScheduleError)) throw error;
           }
@@ -75,14 +89,17 @@ describe('iTIP parsing and checks under hostile input', () => {
     );
   });
 
-  it('throw only IScheduleErrors for arbitrary text', () => {
+  it('accept only well-formed messages, or throw an IScheduleError, for arbitrary text', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (text) => {
+        let message: ReturnType<typeof parseMessageTree>;
         try {
-          parseMessageTree(text);
+          message = parseMessageTree(text);
         } catch (error) {
           assert.ok(error instanceof IScheduleError, String(error));
+          return true;
         }
+        assertWellFormed(message);
         return true;
       }),
       { numRuns: fuzzRuns(2000) },

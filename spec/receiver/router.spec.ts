@@ -12,7 +12,14 @@ import {
   selectPublicKey,
   signRequest,
 } from '../support/api.js';
-import { draftHeaders, fixture, keys, testKeyResolver } from '../support/fixtures.js';
+import {
+  draftHeaders,
+  fixture,
+  keys,
+  publishedKey,
+  recordKey,
+  testKeyResolver,
+} from '../support/fixtures.js';
 import { describeResponse, post, startReceiver } from '../support/receiver.js';
 import { needsVectors, vectorFile } from '../support/vectors.js';
 
@@ -102,7 +109,7 @@ describe('createIScheduleRouter routes', () => {
       assert.match(response.headers['content-type'] ?? '', /^text\/plain/);
       const records = response.body.toString().split('\r\n').filter(Boolean);
       assert.deepEqual(records, [keyRecord(keys.venus.privateKey), keyRecord(keys.jupiter.privateKey)]);
-      assert.ok(selectPublicKey(records, 'rsa-sha256').key);
+      assert.equal(publishedKey(selectPublicKey(records, 'rsa-sha256').key), recordKey(records[0] ?? ''));
       const missing = await get(`${receiver.url}/.well-known/domainkey/example.org/nope`);
       assert.equal(missing.status, 404);
       assert.equal(missing.headers['ischedule-version'], '1.0');

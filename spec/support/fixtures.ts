@@ -95,3 +95,13 @@ export function itipMessage(
     '',
   ].join('\r\n');
 }
+
+/** The p= a key record publishes for this key: its SPKI DER in base64. */
+export function publishedKey(key: { export(options: { type: 'spki'; format: 'der' }): Buffer }): string {
+  return key.export({ type: 'spki', format: 'der' }).toString('base64');
+}
+
+/** The p= value of a key record, whitespace removed. */
+export function recordKey(record: string): string {
+  return /(?:^|;)\s*p\s*=([^;]*)/.exec(record)?.[1]?.replace(/\s+/g, '') ?? '';
+}
