@@ -35,6 +35,8 @@ function isMessage(path) {
       const name = calleeName(parent.node.callee) ?? '';
       if (parent.isNewExpression() && name.endsWith('Error')) return true;
       if (parent.isCallExpression() && LOG_FUNCTIONS.has(name)) return true;
+      // `throw invalid('...')`: a helper that makes the error from its message.
+      if (parent.isCallExpression() && parent.parentPath?.isThrowStatement()) return true;
       continue; // a helper that formats part of a message, such as printable(...)
     }
     if (parent.isObjectProperty())
