@@ -1,0 +1,145 @@
+/**
+ * checkLimits: the date range, instance count and attachment forms a receiver advertises,
+ * applied to a message, each at its boundary.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { MessageLimits } from '../../lib/itip/limits.js';
+import { parseMessageTree } from '../../lib/itip/message.js';
+import { checkLimits, IScheduleError } from '../support/api.js';
+
+function event(lines: readonly string[], component = 'VEVENT'): string {
+  return [
+    'BEGIN:VCALENDAR',
+    'VERSION:2.0',
+    'PRODID:-//test//EN',
+    'METHOD:REQUEST',
+    `BEGIN:${component}`,
+    'UID:limits-1',
+    'DTSTAMP:20250101T000000Z',
+    'ORGANIZER:mailto:org@example.com',
+    'ATTENDEE:mailto:att@example.org',
+    ...lines,
+    `END:${component}`,
+    'END:VCALENDAR',
+    '',
+  ].join('\r\n');
+}
+
+function outcome(text: string, limits: MessageLimits): string {
+  try {
+    checkLimits(parseMessageTree(text), limits);
+  } catch (error) {
+    assert.ok(error instanceof IScheduleError, String(error));
+    return error.code;
+  }
+  return 'accepted';
+}
+
+const RANGE: MessageLimits = { minDateTime: '20000101T000000Z', maxDateTime: '20301231T235959Z' };
+
+describe('checkLimits: min-date-time and max-date-time', () => {
+  it('accepts dates on the boundaries and refuses one second beyond either', () => {
+    const at = (start: string) => outcome(event([`DTSTART:${start}`]), RANGE);
+    assert.equal(at('20000101T000000Z'), 'accepted');
+    assert.equal(at('20301231T235959Z'), 'accepted');
+    assert.equal(at('19991231T235959Z'), 'min-date-time');
+    assert.equal(at('20310101T000000Z'), 'max-date-time');
+  });
+
+  it('applies each bound alone when only one is advertised', () => {
+    const old = event(['DTSTART:19500101T000000Z']);
+    const late = event(['DTSTART:20990101T000000Z']);
+    assert.equal(outcome(old, { maxDateTime: RANGE.maxDateTime! }), 'accepted');
+    assert.equal(outcome(old, { minDateTime: RANGE.minDateTime! }), 'min-date-time');
+    assert.equal(outcome(late, { minDateTime: RANGE.minDateTime! }), 'accepted');
+    assert.equal(outcome(late, { maxDateTime: RANGE.maxDateTime! }), 'max-date-time');
+    assert.equal(outcome(late, {}), 'accepted');
+  });
+
+  it('checks every date property: all-day dates, DTEND, EXDATE, RDATE periods and alarms', () => {
+    assert.equal(outcome(event(['DTSTART;VALUE=DATE:19991231']), RANGE), 'min-date-time');
+    assert.equal(outcome(event(['DTSTART;VALUE=DATE:20000101']), RANGE), 'accepted');
+    assert.equal(
+      outcome(event(['DTSTART:20250101T100000Z', 'DTEND:20310101T100000Z']), RANGE),
+      'max-date-time',
+    );
+    assert.equal(
+      outcome(
+        event(['DTSTART:20250101T100000Z', 'RRULE:FREQ=DAILY;COUNT=2', 'EXDATE:19990101T100000Z']),
+        RANGE,
+      ),
+      'min-date-time',
+    );
+    assert.equal(
+      outcome(event(['DTSTART:20250101T100000Z', 'RDATE;VALUE=PERIOD:20400101T100000Z/PT1H']), RANGE),
+      'max-date-time',
+    );
+    const alarm = ['DTSTART:20250101T100000Z', 'BEGIN:VALARM', 'ACTION:DISPLAY', 'DESCRIPTION:x'];
+    assert.equal(
+      outcome(event([...alarm, 'TRIGGER;VALUE=DATE-TIME:19990101T000000Z', 'END:VALARM']), RANGE),
+      'min-date-time',
+    );
+    assert.equal(outcome(event([...alarm, 'TRIGGER:-PT15M', 'END:VALARM']), RANGE), 'accepted');
+  });
+
+  it('checks free-busy periods by their start', () => {
+    const request = (period: string) =>
+      event(['DTSTART:20250101T000000Z', 'DTEND:20250102T000000Z', `FREEBUSY:${period}`], 'VFREEBUSY');
+    assert.equal(outcome(request('20250101T100000Z/PT1H'), RANGE), 'accepted');
+    assert.equal(outcome(request('20310101T100000Z/PT1H'), RANGE), 'max-date-time');
+  });
+});
+
+describe('checkLimits: max-instances', () => {
+  it('accepts exactly max-instances and refuses one more, counting RDATEs', () => {
+    const weekly = (count: number) => event(['DTSTART:20250101T100000Z', `RRULE:FREQ=WEEKLY;COUNT=${count}`]);
+    assert.equal(outcome(weekly(10), { maxInstances: 10 }), 'accepted');
+    assert.equal(outcome(weekly(11), { maxInstances: 10 }), 'max-instances');
+    const withRdate = event([
+      'DTSTART:20250101T100000Z',
+      'RRULE:FREQ=WEEKLY;COUNT=10',
+      'RDATE:20250301T100000Z',
+    ]);
+    assert.equal(outcome(withRdate, { maxInstances: 10 }), 'max-instances');
+    assert.equal(outcome(event(['DTSTART:20250101T100000Z']), { maxInstances: 1 }), 'accepted');
+  });
+
+  it('refuses a rule with no end whatever the limit, and says why', () => {
+    const endless = event(['DTSTART:20250101T100000Z', 'RRULE:FREQ=DAILY']);
+    assert.throws(
+      () => checkLimits(parseMessageTree(endless), { maxInstances: 1_000_000 }),
+      (error: unknown) =>
+        error instanceof IScheduleError && error.code === 'max-instances' && /no end/.test(error.message),
+    );
+  });
+});
+
+describe('checkLimits: attachments', () => {
+  const inline = event(['DTSTART:20250101T100000Z', 'ATTACH;ENCODING=BASE64;VALUE=BINARY:aGVsbG8=']);
+  const inlineLowerCase = event([
+    'DTSTART:20250101T100000Z',
+    'ATTACH;ENCODING=base64;FMTTYPE=text/plain:aGVsbG8=',
+  ]);
+  const external = event(['DTSTART:20250101T100000Z', 'ATTACH:https://files.example.com/agenda.pdf']);
+
+  it('refuses inline attachments where only URIs are accepted, in either case of BASE64', () => {
+    const limits = { attachments: { inline: false, external: true } };
+    assert.equal(outcome(inline, limits), 'attachment-type-not-supported');
+    assert.equal(outcome(inlineLowerCase, limits), 'attachment-type-not-supported');
+    assert.equal(outcome(external, limits), 'accepted');
+  });
+
+  it('refuses URI attachments where only inline ones are accepted', () => {
+    const limits = { attachments: { inline: true, external: false } };
+    assert.equal(outcome(external, limits), 'attachment-type-not-supported');
+    assert.equal(outcome(inline, limits), 'accepted');
+  });
+
+  it('takes both, and a message without attachments under any setting', () => {
+    assert.equal(outcome(inline, { attachments: { inline: true, external: true } }), 'accepted');
+    assert.equal(outcome(external, { attachments: { inline: true, external: true } }), 'accepted');
+    const none = event(['DTSTART:20250101T100000Z']);
+    assert.equal(outcome(none, { attachments: { inline: false, external: false } }), 'accepted');
+  });
+});
