@@ -1,10 +1,23 @@
-// A Stryker ignorer: the prose of an error or log message is for the administrator who reads it,
-// not behaviour a spec should pin word by word. Mutants of such text are reported as ignored, so a
+// A Stryker ignorer: the prose of an error or log message (and of what an options error says was
+// expected) is for the administrator who reads it, not behaviour a spec should pin word by word. Mutants of such text are reported as ignored, so a
 // surviving mutant is always one that can change what the code does.
 import { declareValuePlugin, PluginKind } from '@stryker-mutator/api/plugin';
 
 const MESSAGE_PROPERTIES = new Set(['detail', 'description', 'message']);
 const LOG_FUNCTIONS = new Set(['debug', 'log', 'trace', 'info', 'warn']);
+/** lib/validation.ts and valibot take the words an options error uses to say what was expected. */
+const VALIDATION_FUNCTIONS = new Set([
+  'fn',
+  'amount',
+  'positiveInteger',
+  'text',
+  'url',
+  'methods',
+  'checkOptions',
+  'parseOptions',
+]);
+const isValibot = (callee) =>
+  callee.type === 'MemberExpression' && callee.object.type === 'Identifier' && callee.object.name === 'v';
 
 /** Prose has a space in it; protocol tokens, codes and header names never do. */
 function isProse(path) {
@@ -35,6 +48,7 @@ function isMessage(path) {
       const name = calleeName(parent.node.callee) ?? '';
       if (parent.isNewExpression() && name.endsWith('Error')) return true;
       if (parent.isCallExpression() && LOG_FUNCTIONS.has(name)) return true;
+      if (VALIDATION_FUNCTIONS.has(name) || isValibot(parent.node.callee)) return true;
       // `throw invalid('...')`: a helper that makes the error from its message.
       if (parent.isCallExpression() && parent.parentPath?.isThrowStatement()) return true;
       continue; // a helper that formats part of a message, such as printable(...)

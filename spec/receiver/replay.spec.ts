@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { verifySignature } from '../../lib/receiver/authenticate.js';
+import { resolveOptions } from '../../lib/receiver/resolve-options.js';
 import {
   keyRecord,
   type Logger,
@@ -13,8 +15,16 @@ import {
   type ReplayStore,
   ReplayStoreFullError,
   signRequest,
+  VerificationError,
 } from '../support/api.js';
-import { draftHeaders, fixture, type Headers, keys, testKeyRecords } from '../support/fixtures.js';
+import {
+  draftHeaders,
+  fixture,
+  type Headers,
+  keys,
+  testKeyRecords,
+  testKeyResolver,
+} from '../support/fixtures.js';
 import { post, startReceiver, type TestReceiver } from '../support/receiver.js';
 import { signWithTags } from '../support/sign-raw.js';
 
@@ -217,6 +227,136 @@ describe('what the replay store remembers', () => {
     } finally {
       await receiver.close();
     }
+  });
+});
+
+describe('what a replay is keyed by', () => {
+  /** A store that only remembers keys (no per-recipient records), as a host may write one. */
+  const rememberOnly = () => {
+    const keys = new Set<string>();
+    const store: ReplayStore = { remember: (key) => !keys.has(key) && Boolean(keys.add(key)) };
+    return { store, keys };
+  };
+  const withMessageId = (id: string) =>
+    draftHeaders().map(([name, value]): [string, string] => [
+      name,
+      name === 'iSchedule-Message-ID' ? id : value,
+    ]);
+
+  it('a signed iSchedule-Message-ID, trimmed: whitespace a relaxed signature ignores makes no new message', async () => {
+    const { store } = rememberOnly();
+    const receiver = await startReceiver({ router: { replayStore: store } });
+    try {
+      const first = await post(receiver, { headers: withMessageId('msg-1'), body: invitation });
+      assert.equal(first.status, 200, first.text);
+      const padded = await post(receiver, { headers: withMessageId('  msg-1 '), body: invitation });
+      assert.equal(padded.status, 403, 'the same message under a fresh signature');
+      assert.match(padded.error?.description ?? '', /msg-1 from example\.com was already received/);
+      assert.equal(receiver.delivered.length, 1);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('never an iSchedule-Message-ID the signature does not cover', async () => {
+    const { store } = rememberOnly();
+    const receiver = await startReceiver({ router: { replayStore: store } });
+    try {
+      // Two signatures (x= differs), neither covering the Message-ID.
+      const unsigned = (expiresIn: number) => ({
+        sign: { expiresIn, signedHeaders: ['Originator', 'Recipient', 'Content-Type', 'iSchedule-Version'] },
+      });
+      const first = await post(receiver, {
+        headers: withMessageId('same'),
+        body: invitation,
+        ...unsigned(300),
+      });
+      const second = await post(receiver, {
+        headers: withMessageId('same'),
+        body: invitation,
+        ...unsigned(301),
+      });
+      assert.equal(first.status, 200, first.text);
+      assert.equal(second.status, 200, 'an unsigned Message-ID is anyone’s to choose: not a replay');
+      assert.equal(receiver.delivered.length, 2);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('a signed iSchedule-Message-ID that is absent leaves the signature as the key, not a crash', async () => {
+    const receiver = await startReceiver();
+    try {
+      // h= names iSchedule-Message-ID; the request has none (an absent header signs as nothing).
+      const headers = draftHeaders().filter(([name]) => name !== 'iSchedule-Message-ID');
+      const result = await sendRaw(receiver, headers, { t: now(), x: now() + 300 });
+      assert.equal(result.status, 200, result.text);
+      assert.equal(receiver.delivered.length, 1);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('per recipient only with a store that can both claim and settle, and only for a signed Message-ID', async () => {
+    const keys: string[] = [];
+    const claimOnly: ReplayStore = {
+      remember: (key) => !keys.includes(key) && keys.push(key) > 0,
+      claim: () => ({ held: true }),
+    };
+    const settleOnly: ReplayStore = { ...rememberOnly().store, settle: () => undefined };
+    const receiver = await startReceiver({ router: { replayStore: claimOnly } });
+    const settling = await startReceiver({ router: { replayStore: settleOnly } });
+    const memory = await startReceiver();
+    try {
+      // Each retry carries a fresh signature (x= differs): only the Message-ID makes it a replay.
+      const retryOf = (n: number) => ({
+        headers: withMessageId('m-9'),
+        body: invitation,
+        sign: { expiresIn: 300 + n },
+      });
+      assert.equal((await post(receiver, retryOf(0))).status, 200);
+      const retry = await post(receiver, retryOf(1));
+      assert.equal(retry.status, 403, 'without settle, a retried Message-ID is a replay');
+      assert.ok(keys[0]?.startsWith('id:example.com:'), keys[0]);
+      assert.equal((await post(settling, retryOf(0))).status, 200);
+      const again = await post(settling, retryOf(1));
+      assert.equal(again.status, 403, 'without claim, likewise');
+      // Two different messages without a Message-ID are two messages, not one retried.
+      const bare = () => draftHeaders().filter(([name]) => name !== 'iSchedule-Message-ID');
+      assert.equal((await post(memory, { headers: bare(), body: invitation })).status, 200);
+      const other = invitation.replace('UID:34222-232@example.com', 'UID:other@example.com');
+      const second = await post(memory, { headers: bare(), body: other });
+      assert.equal(second.responses?.[0]?.requestStatus.split(';')[0], '2.0', second.text);
+      assert.equal(memory.delivered.length, 2);
+    } finally {
+      await receiver.close();
+      await settling.close();
+      await memory.close();
+    }
+  });
+});
+
+describe('verifySignature at the edge of the maximum age', () => {
+  it('accepts a signature without x= until exactly t= plus maxSignatureAge', async () => {
+    const options = resolveOptions({
+      domains: ['example.org'],
+      adapter: { lookupUser: () => null, deliverToInbox: () => undefined, getFreeBusy: () => [] },
+      keys: testKeyResolver(),
+      policy: { maxSignatureAge: 600 },
+    });
+    const t = now();
+    const headers = draftHeaders();
+    const signed: Headers = [
+      ...headers,
+      ['DKIM-Signature', signWithTags(headers, invitation, keys.jupiter, { t })],
+    ];
+    const verify = (at: number) =>
+      verifySignature(signed, Buffer.from(invitation), options.keys, options, at);
+    assert.equal((await verify(t + 600)).expiresAt, t + 600);
+    await assert.rejects(
+      verify(t + 601),
+      (error: unknown) => error instanceof VerificationError && error.reason === 'expired',
+    );
   });
 });
 
