@@ -43,24 +43,17 @@ export function readContentType(headers: HeaderList): ContentType {
 const contentTypes = new TextMemo<ContentType>();
 
 function parseContentType(value: string): ContentType {
-  const [type, ...params] = splitParameters(value);
-  if (type?.toLowerCase() !== 'text/calendar') {
+  const type = value.split(';', 1)[0]!.trim();
+  if (type.toLowerCase() !== 'text/calendar') {
     throw new IScheduleError(
       'invalid-calendar-data-type',
       `Content-Type ${type} is not supported: send text/calendar`,
     );
   }
   const parameters = new Map<string, string>();
-  for (const param of params) {
-    const eq = param.indexOf('=');
-    if (eq < 0) continue;
-    parameters.set(
-      param.slice(0, eq).trim().toLowerCase(),
-      param
-        .slice(eq + 1)
-        .trim()
-        .replace(/^"(.*)"$/, '$1'),
-    );
+  // PARAMETER starts at a ";", so the type before the first one is never taken for a parameter.
+  for (const [, name, raw] of value.matchAll(PARAMETER)) {
+    parameters.set(name!.toLowerCase(), unquote(raw!.trim()));
   }
   const charset = parameters.get('charset');
   if (charset && !/^utf-?8$/i.test(charset)) {
@@ -114,13 +107,6 @@ export function readRecipients(headers: HeaderList, maxRecipients: number): stri
 // A parameter value may be quoted, and a quoted value may hold ";".
 const PARAMETER = /;\s*([^=;\s]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)/g;
 
-function splitParameters(value: string): string[] {
-  const semicolon = value.indexOf(';');
-  const type = (semicolon < 0 ? value : value.slice(0, semicolon)).trim();
-  const parts = [type];
-  if (semicolon >= 0) {
-    for (const match of value.slice(semicolon).matchAll(PARAMETER))
-      parts.push(`${match[1]}=${(match[2] ?? '').trim()}`);
-  }
-  return parts;
+function unquote(value: string): string {
+  return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
 }

@@ -192,6 +192,21 @@ describe('request header steps', () => {
       component: 'VEVENT;X',
       method: 'REQUEST',
     });
+    assert.deepEqual(type('text/calendar ;method=REQUEST'), { method: 'REQUEST' });
+    assert.deepEqual(type('text/calendar; method=""; component=x"y"'), { component: 'X"Y"' });
+    assert.deepEqual(
+      type('text/calendar; method="REQUEST'),
+      { method: '"REQUEST' },
+      'an unclosed quote stays',
+    );
+    assert.deepEqual(type('text/calendar; charset=UTF-8'), {});
+    for (const charset of ['utf-88', 'xutf-8', 'utf--8', '"latin1"']) {
+      assert.equal(
+        codeOf(() => type(`text/calendar; charset=${charset}`)),
+        'invalid-calendar-data-type',
+        charset,
+      );
+    }
     assert.equal(
       codeOf(() => readContentType([])),
       'invalid-calendar-data-type',
