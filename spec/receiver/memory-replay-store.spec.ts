@@ -32,9 +32,11 @@ describe('MemoryReplayStore.remember', () => {
   });
 
   it('takes an already expired key without remembering it', () => {
-    const { store } = storeAt(T0);
-    assert.equal(store.remember('old', T0), true);
-    assert.equal(store.remember('old', T0 - 1), true);
+    // T0 + 1: between bucket ends, so that a key wrongly kept would stay a whole bucket.
+    const { store } = storeAt(T0 + 1);
+    assert.equal(store.remember('old', T0 + 1), true);
+    assert.equal(store.remember('old', T0 + 1), true);
+    assert.equal(store.remember('older', T0 - 1), true);
     assert.equal(store.size, 0);
   });
 
@@ -78,6 +80,63 @@ describe('MemoryReplayStore when full', () => {
     assert.equal(store.remember('a-4', clock.now + 1000, { domain: 'flood.example' }), true, 'room again');
   });
 
+  it('gives each signer an equal share, not more, and refuses none below it', () => {
+    const { store } = storeAt(T0, { maxEntries: 6 });
+    const until = T0 + 120_000;
+    const add = (key: string, domain: string) => store.remember(key, until, { domain });
+    for (const [key, domain] of [
+      ['a-1', 'a.example'],
+      ['b-1', 'b.example'],
+      ['a-2', 'a.example'],
+      ['a-3', 'a.example'],
+      ['a-4', 'a.example'],
+      ['c-1', 'c.example'],
+    ] as const) {
+      assert.equal(add(key, domain), true, `${key}: the store is not full yet`);
+    }
+    // Full: six keys, three signers, a share of two each.
+    assert.equal(add('b-2', 'b.example'), true, 'one below its share');
+    assert.throws(
+      () => add('a-5', 'a.example'),
+      (e) => full(e, 'a.example'),
+    );
+    assert.equal(add('b-1', 'b.example'), false, 'and its keys are still remembered');
+    assert.equal(add('a-1', 'a.example'), false);
+  });
+
+  it('forgets a signer’s share when its keys expire', () => {
+    const { store, clock } = storeAt(T0, { maxEntries: 4, bucketSeconds: 60 });
+    for (let i = 0; i < 4; i++) store.remember(`f-${i}`, T0 + 60_000, { domain: 'flood.example' });
+    clock.now = T0 + 60_000;
+    const until = clock.now + 60_000;
+    for (const key of ['q-1', 'q-2', 'q-3']) store.remember(key, until, { domain: 'quiet.example' });
+    store.remember('o-1', until, { domain: 'other.example' });
+    assert.equal(
+      store.remember('o-2', until, { domain: 'other.example' }),
+      true,
+      'two signers now, not three',
+    );
+    assert.throws(
+      () => store.remember('q-4', until, { domain: 'quiet.example' }),
+      (e) => full(e, 'quiet.example'),
+    );
+  });
+
+  it('names the holder it refuses: keys without a domain, and domains without a registrable part', () => {
+    const { store } = storeAt(T0, { maxEntries: 1 });
+    store.remember('k-1', T0 + 60_000);
+    assert.throws(
+      () => store.remember('k-2', T0 + 60_000),
+      (e) => full(e, '(unknown)'),
+    );
+    const other = storeAt(T0, { maxEntries: 1 }).store;
+    other.remember('k-1', T0 + 60_000, { domain: 'Intranet' });
+    assert.throws(
+      () => other.remember('k-2', T0 + 60_000, { domain: 'INTRANET' }),
+      (e) => full(e, 'intranet'),
+    );
+  });
+
   it('asks to retry when its oldest keys expire', () => {
     const { store } = storeAt(T0, { maxEntries: 1, bucketSeconds: 1 });
     store.remember('k1', T0 + 30_000, { domain: 'a.example' });
@@ -114,6 +173,8 @@ describe('MemoryReplayStore records (claim and settle)', () => {
     );
     store.claim('msg:r3', T0 + 10_000);
     store.settle('msg:r3', undefined, T0 + 60_000);
+    // The same status with and without a description: two outcomes, not one.
+    store.settle('msg:r4', { requestStatus: '3.7;Invalid calendar user' }, T0 + 60_000);
     clock.now = T0 + 59_999;
     assert.deepEqual(store.claim('msg:r1', T0 + 70_000), {
       held: false,
@@ -128,6 +189,10 @@ describe('MemoryReplayStore records (claim and settle)', () => {
       { held: true },
       'settled without outcome: try again',
     );
+    assert.deepEqual(store.claim('msg:r4', T0 + 70_000), {
+      held: false,
+      outcome: { requestStatus: '3.7;Invalid calendar user' },
+    });
     clock.now = T0 + 60_000;
     assert.deepEqual(store.claim('msg:r1', T0 + 70_000), { held: true }, 'the message expired');
   });
