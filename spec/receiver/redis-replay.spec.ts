@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { RedisReplayStore, signRequest } from '../support/api.js';
 import { draftHeaders, fixture, keys } from '../support/fixtures.js';
@@ -132,7 +133,9 @@ describe('RedisReplayStore: one replay memory for every receiver', { skip }, () 
       );
       assert.equal(calls.filter((c) => c === 'mailto:cyrus@example.org').length, 1);
       assert.equal(calls.filter((c) => c === 'mailto:dora@example.org').length, 2);
-      assert.ok(redis.cli('--scan', '--pattern', 'ischedule:delivery:*').split('\n').length >= 1);
+      const records = redis.cli('--scan', '--pattern', 'ischedule:delivery:*').split('\n').filter(Boolean);
+      assert.ok(records.length >= 2, 'a record per recipient');
+      for (const key of records) assert.match(key, /^ischedule:delivery:[\w-]{43}$/);
     } finally {
       await Promise.all(receivers.map((r) => r.close()));
       await Promise.all(stores.map((s) => s.close()));
@@ -189,6 +192,32 @@ describe('RedisReplayStore: one replay memory for every receiver', { skip }, () 
       redis.cli('CLIENT', 'UNPAUSE');
       await receiver.close();
       await replayStore.close();
+    }
+  });
+
+  it('keeps records under its prefix, and answers a record it cannot read as in progress', async () => {
+    const store = new RedisReplayStore({ url: redis.url, prefix: 'site2:' });
+    try {
+      assert.deepEqual(await store.claim('m2:bob', Date.now() + 5000), { held: true });
+      const digest = createHash('sha256').update('m2:bob').digest('base64url');
+      assert.equal(redis.cli('GET', `site2:delivery:${digest}`), 'pending');
+      redis.cli('SET', `site2:delivery:${digest}`, '{not json');
+      assert.deepEqual(await store.claim('m2:bob', Date.now() + 5000), { held: false });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('closes only a connection it made: a client the host gave stays open', async () => {
+    const { Redis } = await import('ioredis');
+    const client = new Redis(redis.url);
+    try {
+      const store = new RedisReplayStore({ client });
+      assert.equal(await store.remember('host-client', Date.now() + 1000), true);
+      await store.close();
+      assert.equal(await client.ping(), 'PONG');
+    } finally {
+      client.disconnect();
     }
   });
 
