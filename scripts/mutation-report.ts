@@ -24,9 +24,14 @@ interface Mutant {
 interface Report {
   files: Record<string, { source: string; mutants: Mutant[] }>;
 }
+/**
+ * A mutant that cannot change a result, found by its file, mutator, the source line it is on
+ * (its text, so that an entry survives edits elsewhere), what it replaced and what with.
+ */
 interface Equivalent {
   file: string;
   mutator: string;
+  line: string;
   original: string;
   replacement: string;
   reason: string;
@@ -79,11 +84,13 @@ for (const [file, { source, mutants }] of Object.entries(report.files).sort(([a]
     }
     if (!UNDETECTED.has(mutant.status)) continue; // compile or runtime errors are not scored
     const original = oneLine(originalText(source, lineStarts, mutant));
+    const line = oneLine(source.split('\n')[mutant.location.start.line - 1] ?? '');
     const replacement = oneLine(mutant.replacement ?? '');
     const listed = equivalents.find(
       (entry) =>
         entry.file === file &&
         entry.mutator === mutant.mutatorName &&
+        oneLine(entry.line) === line &&
         oneLine(entry.original) === original &&
         oneLine(entry.replacement) === replacement,
     );
