@@ -47,14 +47,12 @@ function checkDates(message: ParsedMessage, limits: MessageLimits): void {
   }
 }
 
-/** Every property of a component and its sub-components (VALARMs), VTIMEZONE excluded. */
+/**
+ * Every property of a component and its sub-components (VALARMs). VTIMEZONEs are not among the
+ * scheduling components, so their historical dates are never held to the range.
+ */
 function allProperties(component: ICAL.Component): ICAL.Property[] {
-  return [
-    ...component.getAllProperties(),
-    ...component
-      .getAllSubcomponents()
-      .flatMap((child) => (child.name === 'vtimezone' ? [] : allProperties(child))),
-  ];
+  return [...component.getAllProperties(), ...component.getAllSubcomponents().flatMap(allProperties)];
 }
 
 /** "2004-09-02T13:00:00Z", "20040902T130000Z" or "2004-09-02" as "20040902T130000". */

@@ -172,6 +172,13 @@ describe('iTIP rules per METHOD (draft -05 §3.3)', () => {
     assert.equal(check(['mailto:att@example.org', 'MAILTO:ATT@example.org']), 'recipient-mismatch');
     assert.equal(check(['MAILTO:TWO@EXAMPLE.ORG', 'mailto:att@example.org']), 'none');
   });
+  it('a VFREEBUSY REPLY goes from its ATTENDEE to the ORGANIZER, like any reply', () => {
+    const message = parseMessageTree(calendar('REPLY', 'ATTENDEE:mailto:att@example.org', 'VFREEBUSY'));
+    assert.equal(
+      code(() => checkParticipants(message, 'mailto:att@example.org', ['mailto:org@example.com'])),
+      'none',
+    );
+  });
   it('VFREEBUSY REQUEST: the Recipients must be exactly the ATTENDEEs', () => {
     const message = parseMessageTree(calendar('REQUEST', att, 'VFREEBUSY'));
     assert.equal(

@@ -60,6 +60,8 @@ describe('checkLimits: min-date-time and max-date-time', () => {
   it('checks every date property: all-day dates, DTEND, EXDATE, RDATE periods and alarms', () => {
     assert.equal(outcome(event(['DTSTART;VALUE=DATE:19991231']), RANGE), 'min-date-time');
     assert.equal(outcome(event(['DTSTART;VALUE=DATE:20000101']), RANGE), 'accepted');
+    assert.equal(outcome(event(['DTSTART;VALUE=DATE:20301231']), RANGE), 'accepted', 'the last day, all day');
+    assert.equal(outcome(event(['DTSTART;VALUE=DATE:20310101']), RANGE), 'max-date-time');
     assert.equal(
       outcome(event(['DTSTART:20250101T100000Z', 'DTEND:20310101T100000Z']), RANGE),
       'max-date-time',
@@ -126,6 +128,8 @@ describe('checkLimits: attachments', () => {
   it('refuses inline attachments where only URIs are accepted, in either case of BASE64', () => {
     const limits = { attachments: { inline: false, external: true } };
     assert.equal(outcome(inline, limits), 'attachment-type-not-supported');
+    const binary = event(['DTSTART:20250101T100000Z', 'ATTACH;VALUE=BINARY:aGVsbG8=']);
+    assert.equal(outcome(binary, limits), 'attachment-type-not-supported', 'VALUE=BINARY alone is inline');
     assert.equal(outcome(inlineLowerCase, limits), 'attachment-type-not-supported');
     assert.equal(outcome(external, limits), 'accepted');
   });
@@ -141,5 +145,6 @@ describe('checkLimits: attachments', () => {
     assert.equal(outcome(external, { attachments: { inline: true, external: true } }), 'accepted');
     const none = event(['DTSTART:20250101T100000Z']);
     assert.equal(outcome(none, { attachments: { inline: false, external: false } }), 'accepted');
+    assert.equal(outcome(inline, {}), 'accepted', 'no attachment limit advertised');
   });
 });

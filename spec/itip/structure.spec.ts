@@ -28,6 +28,13 @@ describe('checkStructure', () => {
     assert.equal(structure(wrap('BEGIN:VEVENT', 'SUMMARY:a\r\n  folded', 'END:VEVENT')), 'accepted');
     assert.equal(structure(wrap('BEGIN:VEVENT', 'END:VEVENT').replaceAll('\r\n', '\n')), 'accepted');
     assert.equal(structure(`\r\n${wrap('BEGIN:vevent', '', 'end:VEVENT')}\r\n`), 'accepted');
+    assert.equal(
+      structure(wrap('BEGIN:VEV\r\n ENT', 'SUMMARY:a\n\tb', 'END:VEVENT')),
+      'accepted',
+      'folded anywhere',
+    );
+    assert.equal(structure(wrap('BEGIN:VEVENT ', 'END:VEVENT\t')), 'accepted', 'whitespace after the name');
+    assert.equal(structure(wrap('X-BEGIN:VEVENT', 'X-END:VTODO')), 'accepted', 'properties, not components');
   });
 
   it('refuses what ical.js would take: mismatched, unclosed or stray components', () => {
@@ -42,6 +49,7 @@ describe('checkStructure', () => {
       ['END:VCALENDAR\r\n', /END:VCALENDAR closes nothing/],
       [wrap('not a content line'), /not an iCalendar content line \(line 3\)/],
       [wrap(':no name'), /not an iCalendar content line/],
+      [wrap('@X-BAD:1'), /not an iCalendar content line/],
       ['', /holds no VCALENDAR/],
     ];
     for (const [text, message] of cases) assert.match(structure(text), message, JSON.stringify(text));
@@ -113,10 +121,13 @@ describe('checkDateValue', () => {
       '2025-01-10T23:59:61Z',
       '2025-01-10',
       '2025-01-10T10:00:00+01:00',
+      'x2025-01-10T10:00:00Z',
+      '12025-01-10T10:00:00Z',
     ]) {
       assert.match(date(value), /impossible|malformed/, value);
     }
     assert.match(date('2025-02-30', 'date'), /impossible date "2025-02-30"/);
     assert.match(date('2025-01-10T10:00:00Z', 'date'), /malformed date/);
+    assert.match(date('+2025-01-10', 'date'), /malformed date/);
   });
 });
