@@ -14,24 +14,16 @@ import {
   keyRecord,
   signRequest,
   VerificationError,
-  type VerificationFailure,
   verifyRequest,
 } from '../support/api.js';
 import { draftHeaders, fixture, keys, testKeyResolver } from '../support/fixtures.js';
+import { rejectionReason } from '../support/outcome.js';
 import { signWithTags } from '../support/sign-raw.js';
 
 const body = fixture('draft/a1-request.ics');
 const T = Math.floor(Date.now() / 1000);
 
-async function reasonOf(promise: Promise<unknown>): Promise<VerificationFailure> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof VerificationError, String(error));
-    return error.reason;
-  }
-  return assert.fail('verification should have failed');
-}
+const reasonOf = rejectionReason;
 
 describe('l= (body length)', () => {
   const withLength = (l: number, sent = body) => {

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import type { MessageLimits } from '../../lib/itip/limits.js';
 import { parseMessageTree } from '../../lib/itip/message.js';
 import { checkLimits, IScheduleError } from '../support/api.js';
+import { errorCode } from '../support/outcome.js';
 
 function event(lines: readonly string[], component = 'VEVENT'): string {
   return [
@@ -26,15 +27,8 @@ function event(lines: readonly string[], component = 'VEVENT'): string {
   ].join('\r\n');
 }
 
-function outcome(text: string, limits: MessageLimits): string {
-  try {
-    checkLimits(parseMessageTree(text), limits);
-  } catch (error) {
-    assert.ok(error instanceof IScheduleError, String(error));
-    return error.code;
-  }
-  return 'accepted';
-}
+const outcome = (text: string, limits: MessageLimits) =>
+  errorCode(() => checkLimits(parseMessageTree(text), limits));
 
 const RANGE: MessageLimits = { minDateTime: '20000101T000000Z', maxDateTime: '20301231T235959Z' };
 

@@ -10,6 +10,7 @@ import {
 } from '../../lib/receiver/request-headers.js';
 import { IScheduleError } from '../support/api.js';
 import { fuzzRuns } from '../support/fuzz.js';
+import { errorCode } from '../support/outcome.js';
 
 const names = fc.constantFrom(
   'Originator',
@@ -101,15 +102,7 @@ describe('request header steps', () => {
     );
   });
 
-  const codeOf = (step: () => unknown): string => {
-    try {
-      step();
-    } catch (error) {
-      assert.ok(error instanceof IScheduleError, String(error));
-      return error.code;
-    }
-    return 'accepted';
-  };
+  const codeOf = errorCode;
 
   it('accept iSchedule-Version 1.0 alone or in a list, and refuse any other version', () => {
     const version = (...values: string[]) =>
