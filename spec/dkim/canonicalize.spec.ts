@@ -55,6 +55,17 @@ describe('ischedule-relaxed header canonicalization (draft -05 §5.4)', () => {
     assert.equal(canonicalizeSignatureHeader('z=a=b; b=c'), 'dkim-signature:z=a=b; b=');
     assert.equal(canonicalizeSignatureHeader('v=1; bh=abc'), 'dkim-signature:v=1; bh=abc', 'no b= at all');
     assert.equal(canonicalizeSignatureHeader('v=1; b=\t; x=1'), 'dkim-signature:v=1; b= ; x=1');
+    assert.equal(
+      canonicalizeSignatureHeader('v=1; b=abc ; x=1'),
+      'dkim-signature:v=1; b= ; x=1',
+      'the space after stays',
+    );
+    assert.equal(canonicalizeSignatureHeader(';b=abc'), 'dkim-signature:;b=', 'an empty first tag');
+  });
+
+  it('gives nothing for an absent header, and an empty value for an empty one', () => {
+    assert.equal(canonicalizeHeader('User-Agent', []), '');
+    assert.equal(canonicalizeHeader('User-Agent', ['']), 'user-agent:\r\n');
   });
 
   it('reads Node rawHeaders as a header list, keeping duplicates and order', () => {

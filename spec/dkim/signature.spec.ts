@@ -82,6 +82,8 @@ describe('parseSignature', () => {
       assert.equal(reasonOf(BASE.replace('s=jupiter', `s=${s}`)), 'malformed-signature', `s=${s}`);
     }
     assert.equal(reasonOf(BASE.replace('s=jupiter', `s=${'a'.repeat(63)}.b_c`)), 'parsed');
+    for (const s of ['a', 'k.b', 'x.y.z'])
+      assert.equal(reasonOf(BASE.replace('s=jupiter', `s=${s}`)), 'parsed', `s=${s}`);
   });
 
   it('takes i= only within d=', () => {
