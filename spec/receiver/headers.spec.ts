@@ -192,6 +192,7 @@ describe('request header steps', () => {
       { method: '"REQUEST' },
       'an unclosed quote stays',
     );
+    assert.deepEqual(type('text/calendar; method="'), { method: '"' }, 'a lone quote is not a quoted value');
     assert.deepEqual(type('text/calendar; charset=UTF-8'), {});
     for (const charset of ['utf-88', 'xutf-8', 'utf--8', '"latin1"']) {
       assert.equal(
