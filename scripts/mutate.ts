@@ -26,6 +26,8 @@ for (const group of asked.length > 0 ? asked : known) {
       ISCHEDULE_FUZZ_RUNS: '100',
       ISCHEDULE_VECTORS: process.env.ISCHEDULE_VECTORS ?? resolve('../shared/vectors/calendarserver'),
       ISCHEDULE_REQUIRE_VECTORS: '1',
+      // Likewise the Redis store's specs: a missing redis-server fails them, never skips them.
+      ISCHEDULE_REQUIRE_REDIS: '1',
     },
   });
   if (run.status !== 0) process.exit(run.status ?? 1);
