@@ -5,27 +5,27 @@
 import assert from 'node:assert/strict';
 import { IScheduleError, VerificationError, type VerificationFailure } from './api.js';
 
-/** The IScheduleError code `run` throws, or 'accepted'. */
-export function errorCode(run: () => unknown): string {
+/** What `read` takes from the error of `type` that `run` throws, or 'accepted'. */
+function thrown<E extends Error, R>(
+  run: () => unknown,
+  type: abstract new (...args: never[]) => E,
+  read: (error: E) => R,
+): R | 'accepted' {
   try {
     run();
   } catch (error) {
-    assert.ok(error instanceof IScheduleError, String(error));
-    return error.code;
+    assert.ok(error instanceof type, String(error));
+    return read(error);
   }
   return 'accepted';
 }
 
+/** The IScheduleError code `run` throws, or 'accepted'. */
+export const errorCode = (run: () => unknown): string => thrown(run, IScheduleError, (error) => error.code);
+
 /** The VerificationError reason `run` throws, or 'accepted'. */
-export function failureReason(run: () => unknown): VerificationFailure | 'accepted' {
-  try {
-    run();
-  } catch (error) {
-    assert.ok(error instanceof VerificationError, String(error));
-    return error.reason;
-  }
-  return 'accepted';
-}
+export const failureReason = (run: () => unknown): VerificationFailure | 'accepted' =>
+  thrown(run, VerificationError, (error) => error.reason);
 
 /** The reason a verification promise rejects with; fails the spec if it resolves. */
 export async function rejectionReason(promise: Promise<unknown>): Promise<VerificationFailure> {
