@@ -263,7 +263,7 @@ async function waitForKey(
   parsed: ParsedSignature,
   keys: KeyResolver,
   timeout = 5000,
-  signal: () => AbortSignal | undefined = () => undefined,
+  signal: () => AbortSignal | undefined,
 ): Promise<FoundKey> {
   const where = keyName(parsed);
   const callerSignal = signal();
