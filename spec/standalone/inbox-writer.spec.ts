@@ -14,8 +14,11 @@ const file = (inbox: string, name: string, text = `message ${name}\r\n`): InboxF
 
 describe('the inbox writer (one worker thread, grouped directory syncs)', () => {
   const writer = new InboxWriter();
-  after(() => writer.close());
   const root = mkdtempSync(path.join(tmpdir(), 'inbox-writer-'));
+  after(async () => {
+    await writer.close();
+    rmSync(root, { recursive: true, force: true });
+  });
 
   it('writes every message of a burst to its own file, and syncs each directory once for many', async () => {
     const inboxes = [path.join(root, 'a', 'inbox'), path.join(root, 'b', 'inbox')];
@@ -36,7 +39,7 @@ describe('the inbox writer (one worker thread, grouped directory syncs)', () => 
     assert.ok(syncs < 60, `one directory sync per burst, not per message (${syncs} for 60)`);
   });
 
-  it('makes the inbox again when it was removed, without checking it on every write', async () => {
+  it('makes the inbox again when it was removed after a first write', async () => {
     const inbox = path.join(root, 'c', 'inbox');
     await writer.write(file(inbox, 'first'));
     rmSync(path.dirname(inbox), { recursive: true });
