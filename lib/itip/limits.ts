@@ -48,11 +48,16 @@ function checkDates(message: ParsedMessage, limits: MessageLimits): void {
 }
 
 /**
- * Every property of a component and its sub-components (VALARMs). VTIMEZONEs are not among the
- * scheduling components, so their historical dates are never held to the range.
+ * Every property of a component and its sub-components (VALARMs), VTIMEZONE excluded: its
+ * historical onsets (1601, 1970) are no dates of the event, wherever a sender put it.
  */
 function allProperties(component: ICAL.Component): ICAL.Property[] {
-  return [...component.getAllProperties(), ...component.getAllSubcomponents().flatMap(allProperties)];
+  return [
+    ...component.getAllProperties(),
+    ...component
+      .getAllSubcomponents()
+      .flatMap((child) => (child.name === 'vtimezone' ? [] : allProperties(child))),
+  ];
 }
 
 /** "2004-09-02T13:00:00Z", "20040902T130000Z" or "2004-09-02" as "20040902T130000". */

@@ -79,6 +79,20 @@ describe('checkLimits: min-date-time and max-date-time', () => {
     assert.equal(outcome(event([...alarm, 'TRIGGER:-PT15M', 'END:VALARM']), RANGE), 'accepted');
   });
 
+  it('never holds a time zone’s historical onsets to the range, even one nested in the event', () => {
+    const zone = [
+      'BEGIN:VTIMEZONE',
+      'TZID:Europe/Paris',
+      'BEGIN:STANDARD',
+      'DTSTART:16010101T030000',
+      'TZOFFSETFROM:+0200',
+      'TZOFFSETTO:+0100',
+      'END:STANDARD',
+      'END:VTIMEZONE',
+    ];
+    assert.equal(outcome(event(['DTSTART:20250101T100000Z', ...zone]), RANGE), 'accepted');
+  });
+
   it('checks free-busy periods by their start', () => {
     const request = (period: string) =>
       event(['DTSTART:20250101T000000Z', 'DTEND:20250102T000000Z', `FREEBUSY:${period}`], 'VFREEBUSY');
