@@ -1,7 +1,6 @@
 // A Stryker ignorer: the prose of an error or log message (and of what an options error says was
 // expected) is for the administrator who reads it, not behaviour a spec should pin word by word.
-// Mutants of such text are reported as ignored, so a surviving mutant is always one that can
-// change what the code does.
+// Mutants of such text are reported as ignored, so that no survivor is a mere change of words.
 import { declareValuePlugin, PluginKind } from '@stryker-mutator/api/plugin';
 
 const MESSAGE_PROPERTIES = new Set(['detail', 'description', 'message']);
