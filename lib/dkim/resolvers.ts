@@ -47,13 +47,9 @@ export interface KeyResolver {
 }
 
 /**
- * A temporary failure to look a key up: the key may exist, but could not be fetched. The
- * message says what failed in our own words and may be shown to the peer; `detail` (addresses,
- * remote error text) is for the log only.
- */
-/**
- * A key could not be looked up (a custom KeyResolver throws it too): the message in our words,
- * for the peer; `detail` for the log.
+ * A key could not be looked up now (timeout, server failure; a custom KeyResolver throws it too):
+ * the key may exist. The message says what failed in our own words and may be shown to the peer;
+ * `detail` (addresses, remote error text) is for the log only.
  */
 export class KeyLookupError extends ExpressIScheduleError<'key-lookup-failed' | 'key-lookup-busy'> {
   override name = 'KeyLookupError';
@@ -408,7 +404,8 @@ function httpFailure(error: unknown, context: FetchContext): string {
   }
 }
 
-function documentTtl(cacheControl: string | undefined): number {
+/** Seconds a key document is kept, from its Cache-Control (exported for its spec). */
+export function documentTtl(cacheControl: string | undefined): number {
   const match = /(?:^|,)\s*max-age=(\d{1,9})/i.exec(cacheControl ?? '');
   const ttl = match ? Number(match[1]) : DOCUMENT_TTL.default;
   return Math.min(DOCUMENT_TTL.max, Math.max(DOCUMENT_TTL.min, ttl));

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { importPublicKey } from '../../lib/dkim/read-key-record.js';
-import { keyRecord, selectPublicKey } from '../support/api.js';
+import { keyRecord, selectPublicKey, VerificationError } from '../support/api.js';
 import { keys, publishedKey, recordKey } from '../support/fixtures.js';
 import { failureReason } from '../support/outcome.js';
 
@@ -60,6 +60,10 @@ describe('importPublicKey', () => {
 
   it('refuses a p= that is not base64 or not an RSA key', () => {
     assert.equal(rsa('not*base64'), 'key-unusable');
+    assert.throws(
+      () => importPublicKey('not*base64', 'rsa-sha256'),
+      /^VerificationError: the key record p= is not valid base64$/,
+    );
     assert.equal(rsa(Buffer.from('not a key').toString('base64')), 'key-unusable');
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
     assert.equal(rsa(publishedKey(ec)), 'key-unusable');
@@ -77,6 +81,7 @@ describe('importPublicKey', () => {
         'key-unusable',
         String(length),
       );
+      assert.throws(() => importPublicKey(p, 'ed25519-sha256'), /an Ed25519 p= must be 32 octets/);
     }
   });
 });
@@ -113,6 +118,32 @@ describe('selectPublicKey', () => {
   it('treats an empty p= as revoked, even when a later record has a key', () => {
     assert.equal(select([`v=DKIM1; p=; s=ischedule`, `p=${p}`]), 'key-revoked');
     assert.equal(select(['p= \t']), 'key-revoked');
+  });
+
+  it('tells the peer which tags ruled its records out, and the log what they said', () => {
+    const records = ['v=DKIM1; p', `s=email; p=${p}`];
+    const error = (() => {
+      try {
+        selectPublicKey(records, 'rsa-sha256', 'sel._domainkey.example.com');
+      } catch (caught) {
+        return caught;
+      }
+    })();
+    assert.ok(error instanceof VerificationError, String(error));
+    assert.equal(error.reason, 'key-unusable');
+    assert.equal(
+      error.message,
+      'no usable key record at sel._domainkey.example.com: a malformed record; s= does not allow ischedule',
+    );
+    assert.match(String(error.detail), /^malformed record \(.+\); s= does not allow ischedule: s=email; p=/);
+  });
+
+  it('decides for each list of records by its records, not by their text run together', () => {
+    const first = `v=DKIM1; k=rsa; p=${p}`;
+    const second = `v=DKIM1; k=rsa; p=${rsaP(3072)}`;
+    assert.equal(selectPublicKey([first, second], 'rsa-sha256').record, first);
+    // One record holding both texts is malformed (its tags repeat), whatever was chosen before.
+    assert.equal(select([first + second]), 'key-unusable');
   });
 
   it('says no-key when there is no record at all, key-unusable when none fits', () => {

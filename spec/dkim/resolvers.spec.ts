@@ -8,6 +8,7 @@ import {
   generateSigningKey,
   KeyLookupBusyError,
   KeyLookupError,
+  keyDnsClient,
   keyRecord,
   privateExchangeKeys,
   selectPublicKey,
@@ -101,6 +102,15 @@ describe('dnsKeys (q=dns/txt) against a dns2 server on loopback', () => {
     assert.equal(client.queries, asked + 2, 'NXDOMAIN is cached');
   });
 
+  it('keeps a key record at least a minute whatever its TTL: a flood of requests is one query', async () => {
+    const client = keyDnsClient({ servers: [server] });
+    const query = { domain: 'example.com', selector: 'jupiter', method: 'dns/txt' } as const;
+    await dnsKeys({ client }).lookup(query);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    assert.deepEqual(await dnsKeys({ client }).lookup(query), [jupiter], 'its TTL is 1 s');
+    assert.equal(client.queries, 1);
+  });
+
   it('times out on a silent server, and remembers the failure briefly', async () => {
     const client = new DnsClient({ servers: [server], timeout: 200, failureTtl: 30 });
     const resolver = dnsKeys({ client });
@@ -136,18 +146,23 @@ describe('wellKnownKeys (q=http/well-known) against an HTTPS key server', () => 
   let zone: ZoneServer;
   let dns: DnsClient;
   let keyServer: TestHttpsServer;
-  let answer: { status: number; type: string; body: string; delay?: number } = {
+  let answer: { status: number; type: string; body: string; delay?: number; cacheControl?: string } = {
     status: 200,
     type: 'text/plain',
     body: '',
   };
   const paths: string[] = [];
+  const accepts: Array<string | undefined> = [];
 
   before(async () => {
     keyServer = await startHttpsServer(['keys.example.com'], (req, res) => {
       paths.push(req.url ?? '');
+      accepts.push(req.headers.accept);
       setTimeout(() => {
-        res.writeHead(answer.status, { 'Content-Type': answer.type });
+        res.writeHead(answer.status, {
+          'Content-Type': answer.type,
+          ...(answer.cacheControl && { 'Cache-Control': answer.cacheControl }),
+        });
         res.end(answer.body);
       }, answer.delay ?? 0);
     });
@@ -169,6 +184,25 @@ describe('wellKnownKeys (q=http/well-known) against an HTTPS key server', () => 
         port: keyServer.port,
         target: 'keys.example.com',
       },
+      // Two key servers: the first refuses connections (nothing listens on port 9).
+      {
+        type: 'SRV',
+        name: '_domainkey_lookup._tcp.two.example',
+        priority: 0,
+        weight: 0,
+        port: 9,
+        target: 'keys.example.com',
+      },
+      {
+        type: 'SRV',
+        name: '_domainkey_lookup._tcp.two.example',
+        priority: 1,
+        weight: 0,
+        port: keyServer.port,
+        target: 'keys.example.com',
+      },
+      // No SRV: only the fallback to https://fallback.example (port 443, where nothing serves keys).
+      { type: 'A', name: 'fallback.example', address: '127.0.0.1' },
       {
         type: 'SRV',
         name: '_domainkey_lookup._tcp.none.example',
@@ -196,6 +230,61 @@ describe('wellKnownKeys (q=http/well-known) against an HTTPS key server', () => 
     answer = { status: 200, type: 'text/plain; charset=utf-8', body: wellKnownBody([venus, jupiter]) };
     assert.deepEqual(await lookup(), [venus, jupiter]);
     assert.equal(paths.at(-1), '/.well-known/domainkey/example.com/jupiter');
+    assert.equal(accepts.at(-1), 'text/plain', 'asks for what it reads');
+    answer = { status: 200, type: 'Text/Plain ;charset=us-ascii', body: jupiter };
+    assert.deepEqual(await lookup(), [jupiter], 'the media type in any case, spaced before its parameters');
+  });
+
+  it('keeps a document for the max-age its server gives', async (t) => {
+    // The resolver's cache reads the clock it was made with: the spec's, moved by hand.
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    const resolver = wellKnownKeys({ dns, ca: keyServer.ca, timeout: 500, allowNetworks: ['127.0.0.1'] });
+    const query = { domain: 'example.com', selector: 'jupiter', method: 'http/well-known' } as const;
+    answer = { status: 200, type: 'text/plain', body: jupiter, cacheControl: 'public, max-age=120' };
+    const asked = paths.length;
+    await resolver.lookup(query);
+    t.mock.timers.tick(119_000);
+    await resolver.lookup(query);
+    assert.equal(paths.length, asked + 1, 'kept for its max-age');
+    t.mock.timers.tick(2_000);
+    await resolver.lookup(query);
+    assert.equal(paths.length, asked + 2, 'and fetched again after it');
+  });
+
+  it('tries the next key server when one cannot be reached', async () => {
+    answer = { status: 200, type: 'text/plain', body: jupiter };
+    assert.deepEqual(await lookup({}, 'two.example'), [jupiter]);
+  });
+
+  it('falls back to https://<domain> without SRV (as CalendarServer does), unless told not to', async () => {
+    answer = { status: 200, type: 'text/plain', body: jupiter };
+    await assert.rejects(
+      lookup({}, 'fallback.example'),
+      /^KeyLookupError: the key server fallback\.example /,
+    );
+    assert.deepEqual(await lookup({ fallbackToDomain: false }, 'fallback.example'), []);
+  });
+
+  it('remembers a document, and a failure for a while, instead of asking again', async () => {
+    const resolver = wellKnownKeys({ dns, ca: keyServer.ca, timeout: 500, allowNetworks: ['127.0.0.1'] });
+    const query = { domain: 'example.com', selector: 'jupiter', method: 'http/well-known' } as const;
+    answer = { status: 200, type: 'text/plain', body: jupiter };
+    const asked = paths.length;
+    assert.deepEqual(await resolver.lookup(query), [jupiter]);
+    assert.deepEqual(await resolver.lookup(query), [jupiter]);
+    assert.deepEqual(resolver.cached?.(query), [jupiter]);
+    assert.equal(paths.length, asked + 1, 'one fetch');
+    answer = { status: 503, type: 'text/plain', body: '' };
+    const failing = { ...query, selector: 'failing' };
+    const first = await resolver.lookup(failing).catch((error: unknown) => error);
+    assert.ok(first instanceof KeyLookupError, String(first));
+    assert.equal(first.name, 'KeyLookupError');
+    assert.equal(first.code, 'key-lookup-failed');
+    answer = { status: 200, type: 'text/plain', body: jupiter };
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await assert.rejects(resolver.lookup(failing), (error) => error === first, 'the failure is remembered');
+    assert.equal(resolver.cached?.(failing), undefined, 'a failure is no key known without waiting');
+    assert.equal(paths.length, asked + 2);
   });
 
   it('verifies TLS: an unknown CA is a lookup failure unless explicitly disabled', async () => {
@@ -206,6 +295,8 @@ describe('wellKnownKeys (q=http/well-known) against an HTTPS key server', () => 
 
   it('treats 404 as no key and other statuses, wrong types, slow and oversized answers as failures', async () => {
     answer = { status: 404, type: 'text/plain', body: 'not here' };
+    assert.deepEqual(await lookup(), []);
+    answer = { status: 410, type: 'text/plain', body: 'revoked and gone' };
     assert.deepEqual(await lookup(), []);
     answer = { status: 500, type: 'text/plain', body: '' };
     await assert.rejects(lookup(), /HTTP 500/);
