@@ -117,7 +117,11 @@ export class MemoryReplayStore implements ReplayStore {
 
   /** Outcomes repeat (2.0 Delivered, 3.7 unknown user, ...): one object each, shared by the records. */
   #intern(outcome: RecordedOutcome): RecordedOutcome {
-    const key = `${outcome.requestStatus}\n${outcome.description ?? ''}`;
+    // An outcome without a description and one with an empty description are two outcomes.
+    const key =
+      outcome.description === undefined
+        ? outcome.requestStatus
+        : `${outcome.requestStatus}\n${outcome.description}`;
     let shared = this.#outcomes.get(key);
     if (!shared) {
       shared =

@@ -40,6 +40,13 @@ describe('MemoryReplayStore.remember', () => {
     assert.equal(store.size, 0);
   });
 
+  it('takes a key expiring exactly now without remembering it', () => {
+    const { store } = storeAt(T0 + 1);
+    assert.equal(store.remember('now', T0 + 1), true);
+    assert.equal(store.remember('now', T0 + 1), true, 'nothing kept past its expiry');
+    assert.equal(store.size, 0);
+  });
+
   it('tells thousands of keys apart across buckets, as its tables grow', () => {
     const { store } = storeAt(T0, { bucketSeconds: 10 });
     const keys = Array.from({ length: 3000 }, (_, i) => [`key-${i}`, T0 + 1000 + (i % 7) * 10_000] as const);
@@ -102,6 +109,19 @@ describe('MemoryReplayStore when full', () => {
     );
     assert.equal(add('b-1', 'b.example'), false, 'and its keys are still remembered');
     assert.equal(add('a-1', 'a.example'), false);
+  });
+
+  it('still counts a signer’s keys in later buckets when its earlier ones expire', () => {
+    const { store, clock } = storeAt(T0, { maxEntries: 4, bucketSeconds: 60 });
+    store.remember('a-0', T0 + 60_000, { domain: 'a.example' });
+    for (let i = 1; i < 4; i++) store.remember(`a-${i}`, T0 + 120_000, { domain: 'a.example' });
+    clock.now = T0 + 60_000;
+    assert.equal(store.remember('b-0', T0 + 120_000, { domain: 'b.example' }), true);
+    // Full again: two signers, a share of two each; a.example still holds three.
+    assert.throws(
+      () => store.remember('a-4', T0 + 120_000, { domain: 'a.example' }),
+      (e) => full(e, 'a.example'),
+    );
   });
 
   it('forgets a signer’s share when its keys expire', () => {
@@ -173,8 +193,14 @@ describe('MemoryReplayStore records (claim and settle)', () => {
     );
     store.claim('msg:r3', T0 + 10_000);
     store.settle('msg:r3', undefined, T0 + 60_000);
-    // The same status with and without a description: two outcomes, not one.
+    // The same status with and without a description, or with another one: each its own outcome.
     store.settle('msg:r4', { requestStatus: '3.7;Invalid calendar user' }, T0 + 60_000);
+    store.settle('msg:r5', { requestStatus: '3.7;Invalid calendar user', description: '' }, T0 + 60_000);
+    store.settle(
+      'msg:r6',
+      { requestStatus: '3.7;Invalid calendar user', description: 'no such user' },
+      T0 + 60_000,
+    );
     clock.now = T0 + 59_999;
     assert.deepEqual(store.claim('msg:r1', T0 + 70_000), {
       held: false,
@@ -193,6 +219,14 @@ describe('MemoryReplayStore records (claim and settle)', () => {
       held: false,
       outcome: { requestStatus: '3.7;Invalid calendar user' },
     });
+    assert.deepEqual(store.claim('msg:r5', T0 + 70_000), {
+      held: false,
+      outcome: { requestStatus: '3.7;Invalid calendar user', description: '' },
+    });
+    assert.deepEqual(store.claim('msg:r6', T0 + 70_000), {
+      held: false,
+      outcome: { requestStatus: '3.7;Invalid calendar user', description: 'no such user' },
+    });
     clock.now = T0 + 60_000;
     assert.deepEqual(store.claim('msg:r1', T0 + 70_000), { held: true }, 'the message expired');
   });
@@ -208,5 +242,20 @@ describe('MemoryReplayStore records (claim and settle)', () => {
     clock.now = T0 + 5_000;
     assert.deepEqual(store.claim('m:late', T0 + 60_000), { held: true });
     assert.deepEqual(store.claim('m:500', T0 + 60_000), { held: false }, 'live records were kept');
+  });
+
+  it('walks a full record table at most once a second, so refusals stay cheap', () => {
+    const { store, clock } = storeAt(T0, { maxEntries: 4 });
+    for (let i = 0; i < 1000; i++) store.claim(`m:${i}`, T0 + (i < 10 ? 500 : 60_000));
+    const refused = (e: unknown) => e instanceof ReplayStoreFullError;
+    assert.throws(() => store.claim('m:late', T0 + 60_000), refused, 'walked: nothing expired');
+    clock.now = T0 + 999;
+    assert.throws(
+      () => store.claim('m:late', T0 + 60_000),
+      refused,
+      'ten records have expired since, but the last walk was under a second ago',
+    );
+    clock.now = T0 + 1000;
+    assert.deepEqual(store.claim('m:late', T0 + 60_000), { held: true }, 'a second later: walked again');
   });
 });

@@ -195,6 +195,32 @@ describe('RedisReplayStore: one replay memory for every receiver', { skip }, () 
     }
   });
 
+  it('waits for a command at most commandTimeout, 1 s unless told, and the claim script no longer', async () => {
+    for (const [options, timeout] of [
+      [{}, 1000],
+      [{ commandTimeout: 600 }, 600],
+    ] as const) {
+      const store = new RedisReplayStore({ url: redis.url, ...options });
+      try {
+        // Connected, and the claim script known to Redis, before Redis stops taking writes.
+        await store.claim(`warm-${timeout}`, Date.now() + 5000);
+        redis.cli('CLIENT', 'PAUSE', '5000', 'WRITE');
+        for (const command of [
+          () => store.remember(`slow-${timeout}`, Date.now() + 5000),
+          () => store.claim(`slow-${timeout}`, Date.now() + 5000),
+        ]) {
+          const started = Date.now();
+          await assert.rejects(command());
+          const took = Date.now() - started;
+          assert.ok(took >= timeout - 50 && took < timeout + 400, `${timeout} ms deadline, took ${took} ms`);
+        }
+      } finally {
+        redis.cli('CLIENT', 'UNPAUSE');
+        await store.close();
+      }
+    }
+  });
+
   it('keeps records under its prefix, and answers a record it cannot read as in progress', async () => {
     const store = new RedisReplayStore({ url: redis.url, prefix: 'site2:' });
     try {
@@ -221,8 +247,12 @@ describe('RedisReplayStore: one replay memory for every receiver', { skip }, () 
     }
   });
 
-  it('says what is missing: neither url nor client, or both', () => {
+  it('says what is missing: neither url nor client, or both, or a client without its methods', () => {
     assert.throws(() => new RedisReplayStore({}), { name: 'SetupError', code: 'no-redis' });
+    assert.throws(
+      () => new RedisReplayStore({ client: {} as never }),
+      /RedisReplayStore options\.client\.call is required/,
+    );
     assert.throws(
       () => new RedisReplayStore({ url: 'http://x' }),
       /url must be a redis:\/\/ or rediss:\/\/ URL/,
