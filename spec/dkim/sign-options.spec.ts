@@ -116,6 +116,11 @@ describe('signing keys', () => {
     const ed = prepareSigningKey({ ...keys.mars, domain: 'cal.example.com' }, 'signingKey');
     assert.equal(ed.domain, 'cal.example.com');
     assert.equal(ed.privateKey.asymmetricKeyType, 'ed25519');
+    const keyObject = createPrivateKey(keys.jupiter.privateKey);
+    assert.equal(
+      prepareSigningKey({ ...keys.jupiter, privateKey: keyObject }, 'signingKey').privateKey,
+      keyObject,
+    );
   });
 
   it('are refused by what is wrong with them, named by the option that gave them', () => {
