@@ -7,7 +7,10 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 const known = Object.keys(JSON.parse(readFileSync('stryker/groups.json', 'utf8')) as Record<string, unknown>);
-const asked = process.argv.slice(2);
+// `--force` tests every mutant again: Stryker's incremental mode with the tap runner does not
+// notice an edit inside an existing spec file (it knows each file only by its name).
+const force = process.argv.includes('--force');
+const asked = process.argv.slice(2).filter((arg) => arg !== '--force');
 const unknown = asked.filter((name) => !known.includes(name));
 if (unknown.length > 0) {
   console.error(`unknown group ${unknown.join(', ')}: choose from ${known.join(', ')}`);
@@ -15,7 +18,7 @@ if (unknown.length > 0) {
 }
 for (const group of asked.length > 0 ? asked : known) {
   console.log(`\n== mutating ${group} ==`);
-  const run = spawnSync('npx', ['stryker', 'run'], {
+  const run = spawnSync('npx', ['stryker', 'run', ...(force ? ['--force'] : [])], {
     stdio: 'inherit',
     // The robustness properties try 100 cases per mutant instead of thousands (spec/support/fuzz.ts).
     // Stryker runs the specs from a copy of the project in .stryker-tmp, where ../shared is not
