@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { bodyHashMatches, canonicalBodyLength } from '../../lib/dkim/canonicalize.js';
+import { bodyHashMatches, canonicalBodyLength, cutSignatureValue } from '../../lib/dkim/canonicalize.js';
 import {
   bodyHash,
   canonicalizeBody,
@@ -61,6 +61,11 @@ describe('ischedule-relaxed header canonicalization (draft -05 §5.4)', () => {
       'the space after stays',
     );
     assert.equal(canonicalizeSignatureHeader(';b=abc'), 'dkim-signature:;b=', 'an empty first tag');
+  });
+
+  it('keeps folding whitespace on both sides of a cut b= value, CR and LF included', () => {
+    assert.equal(cutSignatureValue('v=1; b=\r\n\tAAA\r\n\t; x=1'), 'v=1; b=\r\n\t\r\n\t; x=1');
+    assert.equal(cutSignatureValue('v=1; b=\nAAA\r'), 'v=1; b=\n\r');
   });
 
   it('gives nothing for an absent header, and an empty value for an empty one', () => {
