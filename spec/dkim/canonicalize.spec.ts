@@ -68,6 +68,11 @@ describe('ischedule-relaxed header canonicalization (draft -05 §5.4)', () => {
     assert.equal(cutSignatureValue('v=1; b=\nAAA\r'), 'v=1; b=\n\r');
   });
 
+  it('leaves a signature alone when its b tag has no "=" (a tag named like b, nothing cut)', () => {
+    assert.equal(cutSignatureValue('v=1; bb'), 'v=1; bb');
+    assert.equal(cutSignatureValue('v=1; b'), 'v=1; b');
+  });
+
   it('gives nothing for an absent header, and an empty value for an empty one', () => {
     assert.equal(canonicalizeHeader('User-Agent', []), '');
     assert.equal(canonicalizeHeader('User-Agent', ['']), 'user-agent:\r\n');
