@@ -14,6 +14,7 @@ export {
   type GenerateKeyOptions,
   generateSigningKey,
   type KeyQuery,
+  type KeyRecordOptions,
   type KeyResolver,
   keyRecord,
   privateExchangeKeys,

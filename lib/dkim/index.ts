@@ -24,6 +24,7 @@ export {
   type GeneratedKeyPair,
   type GenerateKeyOptions,
   generateSigningKey,
+  type KeyRecordOptions,
   keyRecord,
   wellKnownBody,
 } from './publish-key.js';
@@ -57,6 +58,7 @@ export {
   signRequest,
 } from './sign.js';
 export {
+  type Canonicalization,
   MUST_SIGN,
   type ParsedSignature,
   parseSignature,

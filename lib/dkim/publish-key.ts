@@ -23,6 +23,8 @@ export interface GenerateKeyOptions {
   readonly type?: 'rsa' | 'ed25519';
   /** RSA modulus size (default 2048, as RFC 8301 recommends). */
   readonly bits?: number;
+  /** A record draft -01 peers accept too (see KeyRecordOptions). */
+  readonly draft01?: boolean;
 }
 
 /** Makes a signing key pair (RSA 2048 by default, or Ed25519) and its key record. */
@@ -37,18 +39,28 @@ export function generateSigningKey(options: GenerateKeyOptions = {}): GeneratedK
           publicKeyEncoding,
           privateKeyEncoding,
         });
-  return { privateKey, publicKey, record: keyRecord(publicKey) };
+  return { privateKey, publicKey, record: keyRecord(publicKey, { draft01: options.draft01 ?? false }) };
+}
+
+/** How keyRecord writes a record. */
+export interface KeyRecordOptions {
+  /**
+   * Also for draft -01 peers (DAViCal, EGroupware): `s=calendar:ischedule`, since they refuse a
+   * record whose `s=` lacks `calendar` (default false: `s=ischedule`).
+   */
+  readonly draft01?: boolean;
 }
 
 /**
  * The DKIM key record for a key (PEM text of a public or private key, or either as a KeyObject),
- * restricted to the `ischedule` service.
+ * restricted to the `ischedule` service (and `calendar`, for draft -01 peers).
  */
-export function keyRecord(key: string | Buffer | KeyObject): string {
+export function keyRecord(key: string | Buffer | KeyObject, options: KeyRecordOptions = {}): string {
+  const services = options.draft01 ? 'calendar:ischedule' : 'ischedule';
   const publicKey = publicKeyObject(key);
   if (publicKey.asymmetricKeyType === 'ed25519') {
     const jwk = publicKey.export({ format: 'jwk' });
-    return `v=DKIM1; k=ed25519; s=ischedule; p=${Buffer.from(jwk.x ?? '', 'base64url').toString('base64')}`;
+    return `v=DKIM1; k=ed25519; s=${services}; p=${Buffer.from(jwk.x ?? '', 'base64url').toString('base64')}`;
   }
   if (publicKey.asymmetricKeyType !== 'rsa')
     throw new OptionsError(
@@ -56,7 +68,7 @@ export function keyRecord(key: string | Buffer | KeyObject): string {
       'key',
     );
   const spki = publicKey.export({ type: 'spki', format: 'der' });
-  return `v=DKIM1; k=rsa; s=ischedule; p=${spki.toString('base64')}`;
+  return `v=DKIM1; k=rsa; s=${services}; p=${spki.toString('base64')}`;
 }
 
 function publicKeyObject(key: string | Buffer | KeyObject): KeyObject {

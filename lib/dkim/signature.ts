@@ -7,6 +7,7 @@ import { VerificationError } from '../errors.js';
 import { TextMemo } from '../lru.js';
 import { isAddressLike } from '../net/address-policy.js';
 import { type Mutable, printable } from '../text.js';
+import { DRAFT01_CANONICALIZATION, DRAFT01_MUST_SIGN } from './draft01.js';
 import type { SignatureAlgorithm } from './read-key-record.js';
 import { decodeBase64Tag, parseTagList, splitColonList, TagListError } from './tag-list.js';
 
@@ -18,8 +19,15 @@ export const QUERY_METHODS: readonly QueryMethod[] = ['dns/txt', 'http/well-know
 /** Headers a receiver MUST find in `h=` (draft -05 §5.3). */
 export const MUST_SIGN = ['originator', 'recipient', 'content-type', 'ischedule-version'] as const;
 
+/**
+ * How the signed data is made: draft -05's `ischedule-relaxed/simple`, or draft -01's
+ * `simple-http` (accepted only from the domains a receiver lists in `draft01Peers`).
+ */
+export type Canonicalization = 'ischedule-relaxed/simple' | 'simple-http';
+
 /** A DKIM-Signature's tags, parsed and checked for syntax. */
 export interface ParsedSignature {
+  readonly canonicalization: Canonicalization;
   readonly algorithm: SignatureAlgorithm;
   readonly domain: string;
   readonly selector: string;
@@ -39,6 +47,8 @@ export interface ParsedSignature {
 export interface SignaturePolicy {
   /** Accept `a=rsa-sha1` (forbidden by RFC 8301 unless the caller opts in). */
   readonly allowSha1?: boolean;
+  /** Domains (lower-case; sub-domains included) whose draft -01 `c=simple-http` signatures are accepted. */
+  readonly draft01Peers?: readonly string[];
 }
 
 const REQUIRED_TAGS = ['v', 'a', 'b', 'bh', 'd', 's', 'h', 'q'] as const;
@@ -68,7 +78,8 @@ export function parseSignature(value: string, policy: SignaturePolicy = {}): Par
   if (v !== '1') throw new VerificationError('unsupported-version', `DKIM-Signature v=${v} is not 1`);
   const algorithm = parseAlgorithm(a!, policy);
   const c = tags.get('c');
-  if (c !== 'ischedule-relaxed/simple' && c !== 'ischedule-relaxed') {
+  const draft01 = c === DRAFT01_CANONICALIZATION;
+  if (c !== 'ischedule-relaxed/simple' && c !== 'ischedule-relaxed' && !draft01) {
     // A missing c= means DKIM's simple/simple, which is not iSchedule's either.
     throw new VerificationError(
       'unsupported-canonicalization',
@@ -78,8 +89,11 @@ export function parseSignature(value: string, policy: SignaturePolicy = {}): Par
 
   // A sender's d=, s=, h= and q= are the same on every request: each text is judged once.
   const domain = domains.get(d!, checkDomain);
+  if (draft01) checkDraft01Peer(domain, policy.draft01Peers ?? []);
   const selector = selectors.get(s!, checkSelector);
-  const signedHeaders = signedHeaderLists.get(h!, parseSignedHeaders);
+  const signedHeaders = draft01
+    ? draft01HeaderLists.get(h!, parseDraft01SignedHeaders)
+    : signedHeaderLists.get(h!, parseSignedHeaders);
   const queryMethods = queryMethodLists.get(q!, parseQueryMethods);
   const identity = tags.get('i');
   if (identity !== undefined) checkIdentity(identity, domain);
@@ -102,6 +116,7 @@ export function parseSignature(value: string, policy: SignaturePolicy = {}): Par
   if (signature.length === 0) throw new VerificationError('malformed-signature', 'b= is empty');
 
   const parsed: Mutable<ParsedSignature> = {
+    canonicalization: draft01 ? 'simple-http' : 'ischedule-relaxed/simple',
     algorithm,
     domain,
     selector,
@@ -119,6 +134,7 @@ export function parseSignature(value: string, policy: SignaturePolicy = {}): Par
 const domains = new TextMemo<string>();
 const selectors = new TextMemo<string>();
 const signedHeaderLists = new TextMemo<readonly string[]>();
+const draft01HeaderLists = new TextMemo<readonly string[]>();
 const queryMethodLists = new TextMemo<readonly QueryMethod[]>();
 
 function checkDomain(d: string): string {
@@ -150,22 +166,41 @@ function parseAlgorithm(a: string, policy: SignaturePolicy): SignatureAlgorithm 
 const HEADER_NAMES = /^[!-9;-~]+(?:[ \t\r\n]*:[ \t\r\n]*[!-9;-~]+)*$/;
 
 function parseSignedHeaders(h: string): readonly string[] {
+  return signedHeaderList(h, MUST_SIGN);
+}
+
+function parseDraft01SignedHeaders(h: string): readonly string[] {
+  return signedHeaderList(h, DRAFT01_MUST_SIGN);
+}
+
+function signedHeaderList(h: string, mustSign: readonly string[]): readonly string[] {
   if (!HEADER_NAMES.test(h))
     throw new VerificationError('malformed-signature', `h=${h} is not a list of header names`);
   const names = splitColonList(h);
   const seen = new Set<string>();
   for (const name of names) {
     const lower = name.toLowerCase();
-    // ischedule-relaxed merges same-name fields, so a second mention could only repeat the first.
+    // Both canonicalizations merge same-name fields, so a second mention could only repeat the first.
     if (seen.has(lower))
       throw new VerificationError('duplicate-signed-header', `h= lists ${name} more than once`);
     seen.add(lower);
   }
-  for (const required of MUST_SIGN) {
+  for (const required of mustSign) {
     if (!seen.has(required))
       throw new VerificationError('required-header-unsigned', `h= does not sign ${required}`);
   }
   return Object.freeze(names);
+}
+
+/** Draft -01's weaker canonicalization is accepted only from the peers an operator listed. */
+function checkDraft01Peer(domain: string, peers: readonly string[]): void {
+  if (peers.some((peer) => domain === peer || domain.endsWith(`.${peer}`))) return;
+  throw new VerificationError(
+    'unsupported-canonicalization',
+    peers.length === 0
+      ? `canonicalization c=simple-http is not supported: iSchedule requires ischedule-relaxed/simple (draft -01's simple-http is accepted only from domains listed in draft01Peers)`
+      : `canonicalization c=simple-http is not supported for d=${domain}: draft -01's simple-http is accepted only from draft01Peers (${peers.join(', ')})`,
+  );
 }
 
 function parseQueryMethods(q: string): readonly QueryMethod[] {

@@ -7,9 +7,15 @@ import { IScheduleError, VerificationError } from '../errors.js';
 import { type HeaderList, headerValues } from '../http/headers.js';
 import type { Mutable } from '../text.js';
 import { bodyHashMatches, canonicalBodyLength, signedData } from './canonicalize.js';
+import { draft01BodyHash, draft01SignedData } from './draft01.js';
 import { type PublicKeyChoice, type SignatureAlgorithm, selectPublicKey } from './read-key-record.js';
 import { KeyLookupBusyError, KeyLookupError, type KeyResolver } from './resolvers.js';
-import { type ParsedSignature, parseSignature, type QueryMethod } from './signature.js';
+import {
+  type Canonicalization,
+  type ParsedSignature,
+  parseSignature,
+  type QueryMethod,
+} from './signature.js';
 
 /** What verifyRequest verifies, and its policy. */
 export interface VerifyOptions {
@@ -39,6 +45,11 @@ export interface VerifyOptions {
   readonly keyLookupTimeout?: number;
   /** Abandons the key lookup (e.g. the client went away). */
   readonly signal?: AbortSignal;
+  /**
+   * Domains (lower-case; sub-domains included) whose draft -01 signatures (`c=simple-http`) are
+   * accepted (default none).
+   */
+  readonly draft01Peers?: readonly string[];
 }
 
 /** What a verified signature established. */
@@ -57,6 +68,8 @@ export interface VerifiedRequest {
   readonly keyMethod: QueryMethod;
   /** The `b=` value, base64: a replay cache key. */
   readonly signature: string;
+  /** `ischedule-relaxed/simple`, or `simple-http` for a draft -01 peer. */
+  readonly canonicalization: Canonicalization;
 }
 
 /** Resolves to what was verified, or rejects with a VerificationError whose `reason` says why. */
@@ -94,6 +107,7 @@ export async function verifyWith(
     signedHeaders: parsed.signedHeaders,
     keyMethod: found.method,
     signature: parsed.signature.toString('base64'),
+    canonicalization: parsed.canonicalization,
   };
   if (parsed.signedAt !== undefined) verified.signedAt = parsed.signedAt;
   if (parsed.expiresAt !== undefined) verified.expiresAt = parsed.expiresAt;
@@ -103,7 +117,7 @@ export async function verifyWith(
 /** The options of checkSignatureHeader: the checks that need no key. */
 export type SignatureCheckOptions = Pick<
   VerifyOptions,
-  'headers' | 'now' | 'clockSkew' | 'allowSha1' | 'requireTimestamp' | 'maxLifetime'
+  'headers' | 'now' | 'clockSkew' | 'allowSha1' | 'requireTimestamp' | 'maxLifetime' | 'draft01Peers'
 >;
 
 /**
@@ -115,7 +129,10 @@ export function checkSignatureHeader(options: SignatureCheckOptions): {
   parsed: ParsedSignature;
 } {
   const header = theSignatureHeader(options.headers);
-  const parsed = parseSignature(header, { allowSha1: options.allowSha1 ?? false });
+  const parsed = parseSignature(header, {
+    allowSha1: options.allowSha1 ?? false,
+    ...(options.draft01Peers && { draft01Peers: options.draft01Peers }),
+  });
   const now = options.now ?? Math.floor(Date.now() / 1000);
   checkTimes(parsed, now, options.clockSkew ?? 300);
   checkLifetime(parsed, now, options);
@@ -138,7 +155,11 @@ export function theSignatureHeader(headers: HeaderList): string {
 
 /** The octets the signature covers, as this request presents them. */
 export function signedBytes(headers: HeaderList, parsed: ParsedSignature, header: string): Buffer {
-  return Buffer.from(signedData(headers, parsed.signedHeaders, header), 'latin1');
+  const data =
+    parsed.canonicalization === 'simple-http'
+      ? draft01SignedData(headers, parsed.signedHeaders, header)
+      : signedData(headers, parsed.signedHeaders, header);
+  return Buffer.from(data, 'latin1');
 }
 
 /** Throws `signature-mismatch` unless `b=` is a valid signature of `data` by `key`. */
@@ -230,6 +251,10 @@ export function checkLifetime(
 }
 
 export function checkBody(parsed: ParsedSignature, body: Uint8Array): void {
+  if (parsed.canonicalization === 'simple-http') {
+    checkDraft01Body(parsed, body);
+    return;
+  }
   if (parsed.bodyLength !== undefined) {
     const canonicalLength = canonicalBodyLength(body);
     if (parsed.bodyLength < canonicalLength) {
@@ -240,6 +265,20 @@ export function checkBody(parsed: ParsedSignature, body: Uint8Array): void {
     }
   }
   if (!bodyHashMatches(body, parsed.algorithm === 'rsa-sha1' ? 'sha1' : 'sha256', parsed.bodyHash)) {
+    throw new VerificationError('body-hash-mismatch', 'the body hash (bh=) does not match the body received');
+  }
+}
+
+/** Draft -01 hashes the body as sent; an `l=` must cover all of it (DAViCal sends one). */
+function checkDraft01Body(parsed: ParsedSignature, body: Uint8Array): void {
+  if (parsed.bodyLength !== undefined && parsed.bodyLength !== body.length) {
+    throw new VerificationError(
+      'body-length-limit',
+      `l=${parsed.bodyLength} does not cover the ${body.length}-octet body; the whole body must be signed`,
+    );
+  }
+  const hash = draft01BodyHash(body, parsed.algorithm === 'rsa-sha1' ? 'sha1' : 'sha256');
+  if (!hash.equals(parsed.bodyHash)) {
     throw new VerificationError('body-hash-mismatch', 'the body hash (bh=) does not match the body received');
   }
 }
