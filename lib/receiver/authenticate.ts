@@ -22,7 +22,7 @@ export async function verifySignature(
   headers: HeaderList,
   body: Buffer,
   keys: KeyResolver,
-  options: Pick<ResolvedOptions<unknown>, 'policy' | 'limits'>,
+  options: Pick<ResolvedOptions<unknown>, 'policy' | 'limits' | 'draft01Peers'>,
   now: number,
   cancel: LazyAbortController = new LazyAbortController(),
 ): Promise<VerifiedRequest & { readonly expiresAt: number }> {
@@ -48,6 +48,7 @@ export async function verifySignature(
         requireTimestamp: policy.requireTimestamp,
         maxLifetime: policy.maxSignatureAge,
         keyLookupTimeout: Number.POSITIVE_INFINITY,
+        ...(options.draft01Peers.length > 0 && { draft01Peers: options.draft01Peers }),
       },
       signal,
       true,

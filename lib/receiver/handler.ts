@@ -13,7 +13,7 @@ import { LazyAbortController } from '../concurrency.js';
 import { wellKnownBody } from '../dkim/publish-key.js';
 import { IScheduleError, SetupError, VerificationError } from '../errors.js';
 import { LruCache } from '../lru.js';
-import { buildCapabilities } from '../xml/capabilities.js';
+import { buildCapabilities, buildDraft01Capabilities } from '../xml/capabilities.js';
 import { buildScheduleResponse } from '../xml/response.js';
 import type { IScheduleRouterOptions } from './options.js';
 import { handleSchedulingRequest } from './pipeline.js';
@@ -55,7 +55,12 @@ export function createIScheduleHandler<User = unknown>(
   const resolved = resolveOptions(options);
   const serial = resolved.capabilities.serialNumber;
   const capabilitiesXml = buildCapabilities(resolved.capabilities);
-  const etag = `"${createHash('sha256').update(capabilitiesXml).digest('base64url').slice(0, 22)}"`;
+  const etag = etagOf(capabilitiesXml);
+  // Draft -01 senders (DAViCal) ask ?query=capabilities and read the old schema: served only
+  // when some peer is allowed to speak -01.
+  const draft01Xml =
+    resolved.draft01Peers.length > 0 ? buildDraft01Capabilities(resolved.capabilities) : undefined;
+  const draft01Etag = draft01Xml && etagOf(draft01Xml);
   const paths = new Set(resolved.paths.map(withoutTrailingSlash));
   const bursts = new BurstLog();
 
@@ -119,24 +124,31 @@ export function createIScheduleHandler<User = unknown>(
   }
 
   function answerQuery(req: IncomingRequest, res: OutgoingResponse, query: string): void {
-    if (new URLSearchParams(query).get('action') !== 'capabilities') {
+    const params = new URLSearchParams(query);
+    if (params.get('action') === 'capabilities') {
+      answerCapabilities(req, res, capabilitiesXml, etag);
+    } else if (draft01Xml && draft01Etag && params.get('query') === 'capabilities') {
+      answerCapabilities(req, res, draft01Xml, draft01Etag);
+    } else {
       sendError(
         res,
         400,
         'invalid-scheduling-message',
         'GET needs ?action=capabilities; scheduling messages are POSTed',
       );
-      return;
     }
-    res.setHeader('ETag', etag);
+  }
+
+  function answerCapabilities(req: IncomingRequest, res: OutgoingResponse, xml: string, tag: string): void {
+    res.setHeader('ETag', tag);
     res.setHeader('Cache-Control', `max-age=${resolved.maxAge}`);
     const match = req.headers['if-none-match'];
-    if (match?.split(',').some((tag) => tag.trim() === etag || tag.trim() === '*')) {
+    if (match?.split(',').some((t) => t.trim() === tag || t.trim() === '*')) {
       res.statusCode = 304;
       res.end();
       return;
     }
-    sendXml(res, 200, capabilitiesXml);
+    sendXml(res, 200, xml);
   }
 }
 
@@ -160,6 +172,10 @@ function keyName(rest: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+function etagOf(xml: string): string {
+  return `"${createHash('sha256').update(xml).digest('base64url').slice(0, 22)}"`;
 }
 
 function withoutTrailingSlash(path: string): string {

@@ -175,6 +175,14 @@ export interface IScheduleRouterOptions<User = unknown> {
   readonly extraPaths?: readonly string[];
   /** Milliseconds allowed for each adapter call (default 10000). */
   readonly adapterTimeout?: number;
+  /**
+   * Peer domains (sub-domains included) that may speak the old draft -01, as DAViCal and
+   * EGroupware do (default none): their `c=simple-http` signatures are verified the -01 way and a
+   * bare `user@domain` Recipient is read as `mailto:`; with any listed, `?query=capabilities`
+   * answers the -01 `capability-set`. Everything else (alignment, replay, iTIP rules, limits) is
+   * checked as for draft -05, and every other peer is held to draft -05.
+   */
+  readonly draft01Peers?: readonly string[];
 }
 
 /** The components and METHODs accepted unless capabilities.schedulingMessages says otherwise. */

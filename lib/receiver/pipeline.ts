@@ -17,7 +17,14 @@ import { checkMessage, parseMessage } from './check-message.js';
 import { deliverToRecipients } from './deliver.js';
 import type { IncomingRequest } from './handler.js';
 import { readBody } from './read-body.js';
-import { checkVersion, readContentType, readOriginator, readRecipients } from './request-headers.js';
+import {
+  asMailto,
+  checkVersion,
+  claimsDraft01,
+  readContentType,
+  readOriginator,
+  readRecipients,
+} from './request-headers.js';
 import type { ResolvedOptions } from './resolve-options.js';
 
 const debug = createDebug('ischedule:receiver:pipeline');
@@ -35,7 +42,10 @@ export async function handleSchedulingRequest<User>(
   checkVersion(headers);
   const contentType = readContentType(headers);
   const originator = readOriginator(headers);
-  const recipients = readRecipients(headers, capabilities.maxRecipients);
+  // A draft -01 peer may name its recipients without mailto: (answered as it named them).
+  const draft01 = claimsDraft01(headers, options.draft01Peers);
+  const named = readRecipients(headers, capabilities.maxRecipients, draft01);
+  const recipients = draft01 ? named.map(asMailto) : named;
 
   const now = Math.floor(Date.now() / 1000);
   const started = options.metrics && performance.now();
@@ -52,10 +62,11 @@ export async function handleSchedulingRequest<User>(
     const identity = policy.replayProtection
       ? await checkReplay(verified, headers, options.replayStore)
       : undefined;
-    const responses = await deliverToRecipients(
+    const delivered = await deliverToRecipients(
       { originator, recipients, message, request: req, identity },
       options,
     );
+    const responses = draft01 ? delivered.map((r, i) => ({ ...r, recipient: named[i]! })) : delivered;
     audit(
       options,
       verified.domain,

@@ -81,15 +81,18 @@ export function readOriginator(headers: HeaderList): string {
   return originator;
 }
 
-/** The Recipients, as received (one or more headers, comma-separated), within max-recipients. */
-export function readRecipients(headers: HeaderList, maxRecipients: number): string[] {
+/**
+ * The Recipients, as received (one or more headers, comma-separated), within max-recipients.
+ * `bareAddresses` lets a draft -01 peer's `user@domain` through (see asMailto).
+ */
+export function readRecipients(headers: HeaderList, maxRecipients: number, bareAddresses = false): string[] {
   const recipients = headerValues(headers, 'Recipient')
     .flatMap((v) => v.split(','))
     .map((r) => r.trim())
     .filter((r) => r !== '');
   if (recipients.length === 0)
     throw new IScheduleError('recipient-missing', 'no Recipient header (or only empty ones)');
-  const invalid = recipients.find((r) => !isCalendarAddress(r));
+  const invalid = recipients.find((r) => !isCalendarAddress(bareAddresses ? asMailto(r) : r));
   if (invalid)
     throw new IScheduleError(
       'recipient-invalid',
@@ -102,6 +105,26 @@ export function readRecipients(headers: HeaderList, maxRecipients: number): stri
     );
   }
   return recipients;
+}
+
+const DRAFT01_C = /(?:^|;)\s*c\s*=\s*simple-http\s*(?:;|$)/;
+const D_TAG = /(?:^|;)\s*d\s*=\s*([^;\s]+)\s*(?:;|$)/;
+
+/**
+ * Whether the request says it is signed the draft -01 way by one of `peers` (then its bare
+ * Recipients are read as mailto). Only a claim: the signature, verified later, must bear it out.
+ */
+export function claimsDraft01(headers: HeaderList, peers: readonly string[]): boolean {
+  if (peers.length === 0) return false;
+  const signatures = headerValues(headers, 'DKIM-Signature');
+  if (signatures.length !== 1 || !DRAFT01_C.test(signatures[0]!)) return false;
+  const domain = D_TAG.exec(signatures[0]!)?.[1]?.toLowerCase().replace(/\.$/, '');
+  return domain !== undefined && peers.some((peer) => domain === peer || domain.endsWith(`.${peer}`));
+}
+
+/** A draft -01 Recipient without a scheme (DAViCal sends `frank@example.org`) as a mailto address. */
+export function asMailto(recipient: string): string {
+  return recipient.includes(':') ? recipient : `mailto:${recipient}`;
 }
 
 // A parameter value may be quoted, and a quoted value may hold ";".

@@ -49,12 +49,15 @@ export interface ResolvedOptions<User> {
   readonly concurrency: ConcurrencyLimit;
   /** `<domain>/<selector>` -> key records to serve at /.well-known/domainkey. */
   readonly publishedKeys: ReadonlyMap<string, readonly string[]>;
+  /** Peer domains that may speak draft -01, lower-cased, without a final dot. */
+  readonly draft01Peers: readonly string[];
 }
 
 /** Checks the options (a mistake is an OptionsError naming it) and fills in the defaults. */
 export function resolveOptions<User>(options: IScheduleRouterOptions<User>): ResolvedOptions<User> {
   checkOptions(routerOptions, options, 'options');
-  const domains = options.domains.map((d) => d.toLowerCase().replace(/\.$/, ''));
+  const domains = options.domains.map(plainDomain);
+  const draft01Peers = (options.draft01Peers ?? []).map(plainDomain);
   const caps = options.capabilities ?? {};
   const schedulingMessages = Object.fromEntries(
     Object.entries(caps.schedulingMessages ?? DEFAULT_SCHEDULING_MESSAGES).map(([c, ms]) => [
@@ -116,15 +119,21 @@ export function resolveOptions<User>(options: IScheduleRouterOptions<User>): Res
     logger: options.logger ?? {},
     paths: [options.path ?? '/.well-known/ischedule', ...(options.extraPaths ?? [])],
     adapterTimeout: options.adapterTimeout ?? 10_000,
-    publishedKeys: publishedKeys(options.signing),
+    publishedKeys: publishedKeys(options.signing, draft01Peers.length > 0),
+    draft01Peers,
   };
+}
+
+function plainDomain(domain: string): string {
+  return domain.toLowerCase().replace(/\.$/, '');
 }
 
 function definedOnly<T extends object>(object: T): Partial<T> {
   return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
-function publishedKeys(signing: IScheduleRouterOptions['signing']): Map<string, string[]> {
+/** The records served for the signing keys; ones a draft -01 peer accepts when any is listed. */
+function publishedKeys(signing: IScheduleRouterOptions['signing'], draft01: boolean): Map<string, string[]> {
   const list: readonly SigningKey[] =
     signing === undefined ? [] : Array.isArray(signing) ? signing : [signing];
   const published = new Map<string, string[]>();
@@ -132,7 +141,7 @@ function publishedKeys(signing: IScheduleRouterOptions['signing']): Map<string, 
     const where = Array.isArray(signing) ? `options.signing[${index}]` : 'options.signing';
     const { domain, selector, privateKey } = prepareSigningKey(key, where);
     const name = `${domain}/${selector.toLowerCase()}`;
-    published.set(name, [...(published.get(name) ?? []), keyRecord(privateKey)]);
+    published.set(name, [...(published.get(name) ?? []), keyRecord(privateKey, { draft01 })]);
   }
   return published;
 }

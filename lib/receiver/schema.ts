@@ -132,6 +132,7 @@ export const routerOptions = v.strictObject(
     logger: v.optional(logger),
     path: v.optional(receiverPath),
     extraPaths: v.optional(receiverPaths),
+    draft01Peers: v.optional(domainList),
     adapterTimeout: v.optional(positiveInteger('a positive integer (milliseconds)')),
   },
   'an options object',

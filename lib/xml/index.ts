@@ -1,6 +1,7 @@
 /** express-ischedule/xml: the iSchedule capabilities document, responses and errors. */
 export {
   buildCapabilities,
+  buildDraft01Capabilities,
   type CalendarDataType,
   type Capabilities,
   parseCapabilities,
