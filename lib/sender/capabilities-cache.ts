@@ -6,6 +6,7 @@
 
 import createDebug from 'debug';
 import { ExpressIScheduleError } from '../errors.js';
+import type { HttpResponse } from '../http/request.js';
 import { LruCache } from '../lru.js';
 import type { IScheduleMetrics } from '../metrics.js';
 import { type Capabilities, parseCapabilities } from '../xml/capabilities.js';
@@ -57,8 +58,11 @@ export class CapabilitiesCache {
     this.#defaultLifetime = options.lifetimeMs;
   }
 
-  /** The capabilities of the receiver at `url`, from cache when fresh. */
-  async get(url: URL): Promise<CachedCapabilities> {
+  /**
+   * The capabilities of the receiver at `url`, from cache when fresh. With `draft01`, a receiver
+   * that answers `?action=capabilities` with 404 is asked draft -01's `?query=capabilities`.
+   */
+  async get(url: URL, draft01 = false): Promise<CachedCapabilities> {
     const key = url.href;
     const cached = this.#entries.get(key);
     if (cached && !this.#stale.has(key) && cached.expires > Date.now()) {
@@ -67,7 +71,7 @@ export class CapabilitiesCache {
     }
     let pending = this.#inFlight.get(key);
     if (!pending) {
-      pending = this.#measured(this.#load(url, cached)).finally(() => this.#inFlight.delete(key));
+      pending = this.#measured(this.#load(url, cached, draft01)).finally(() => this.#inFlight.delete(key));
       this.#inFlight.set(key, pending);
     }
     return pending;
@@ -97,9 +101,27 @@ export class CapabilitiesCache {
     }
   }
 
-  async #load(url: URL, previous: CachedCapabilities | undefined): Promise<CachedCapabilities> {
+  async #load(
+    url: URL,
+    previous: CachedCapabilities | undefined,
+    draft01: boolean,
+  ): Promise<CachedCapabilities> {
     const query = new URL(url);
     query.searchParams.set('action', 'capabilities');
+    const fetched = await this.#fetch(query, previous);
+    if (fetched.response.status === 404 && draft01) {
+      const old = new URL(url);
+      old.searchParams.set('query', 'capabilities');
+      debug('%s: no ?action=capabilities, asking draft -01 ?query=capabilities', url.href);
+      return this.#store(url, old, await this.#fetch(old, undefined), previous);
+    }
+    return this.#store(url, query, fetched, previous);
+  }
+
+  async #fetch(
+    query: URL,
+    previous: CachedCapabilities | undefined,
+  ): Promise<{ response: HttpResponse; finalUrl: URL }> {
     this.fetches++;
     // Some receivers (Cyrus 3.6) fail a second GET on one kept-alive connection: close it.
     const headers: Array<[string, string]> = [
@@ -107,7 +129,15 @@ export class CapabilitiesCache {
       ['Connection', 'close'],
     ];
     if (previous?.etag) headers.push(['If-None-Match', previous.etag]);
-    const { response, finalUrl } = await this.#exchange.get(query, headers, MAX_CAPABILITIES_BYTES);
+    return this.#exchange.get(query, headers, MAX_CAPABILITIES_BYTES);
+  }
+
+  #store(
+    url: URL,
+    query: URL,
+    { response, finalUrl }: { response: HttpResponse; finalUrl: URL },
+    previous: CachedCapabilities | undefined,
+  ): CachedCapabilities {
     const lifetime = maxAge(response.headers['cache-control']) ?? this.#defaultLifetime;
     let entry: CachedCapabilities;
     if (response.status === 304 && previous) {
@@ -135,7 +165,13 @@ export class CapabilitiesCache {
         ...(serial !== undefined && { serial }),
       };
     } else {
-      throw new CapabilitiesError(`${query.href} answered HTTP ${response.status} to the capabilities query`);
+      const hint =
+        response.status === 404 && query.searchParams.has('action')
+          ? ' (a draft -01 receiver such as DAViCal answers only ?query=capabilities: list its domain in draft01Peers)'
+          : '';
+      throw new CapabilitiesError(
+        `${query.href} answered HTTP ${response.status} to the capabilities query${hint}`,
+      );
     }
     this.#entries.set(url.href, entry);
     this.#stale.delete(url.href);

@@ -6,6 +6,7 @@
 import { createHash, type KeyObject, randomUUID } from 'node:crypto';
 import createDebug from 'debug';
 import ICAL from 'ical.js';
+import { signDraft01Request } from '../dkim/draft01.js';
 import type { SignatureAlgorithm } from '../dkim/read-key-record.js';
 import { prepareSigningKey, type SigningKey, signRequest } from '../dkim/sign.js';
 import type { QueryMethod } from '../dkim/signature.js';
@@ -22,7 +23,7 @@ import { checkOptions } from '../validation.js';
 import { VERSION } from '../version.js';
 import { type CachedCapabilities, CapabilitiesCache } from './capabilities-cache.js';
 import { discoverReceiver, type Receiver } from './discovery.js';
-import { Exchange, RedirectError } from './exchange.js';
+import { Exchange, type HopHeaders, RedirectError } from './exchange.js';
 import { failure, type Outcome, type RecipientResult, resultsFromResponse } from './results.js';
 import { clientOptions } from './schema.js';
 
@@ -94,6 +95,14 @@ export interface IScheduleClientOptions {
   /** Prometheus metrics to keep (capabilities cache hits and fetches); may be the receiver's. */
   readonly metrics?: IScheduleMetrics;
   readonly logger?: { warn?(message: string, details?: Record<string, unknown>): void };
+  /**
+   * Recipient domains (sub-domains included) that may be spoken to in the old draft -01, as
+   * DAViCal and EGroupware speak it (default none). Their receiver is asked draft -05's
+   * capabilities first; one that answers 404 there and a -01 `capability-set` at
+   * `?query=capabilities` gets requests signed the -01 way (`c=simple-http`, `q=dns/txt`, Host
+   * signed on every hop). Every other domain is spoken to in draft -05 only.
+   */
+  readonly draft01Peers?: readonly string[];
 }
 
 /** One iTIP message to send. */
@@ -129,6 +138,7 @@ export class IScheduleClient {
   readonly #exchange: Exchange;
   readonly #capabilities: CapabilitiesCache;
   readonly #overrides: Map<string, URL>;
+  readonly #draft01Peers: readonly string[];
   /** `t=` last used per given Message-ID: a resend within the same second must not repeat it. */
   readonly #lastSignedAt = new LruCache<string, number>(4096);
 
@@ -144,6 +154,7 @@ export class IScheduleClient {
       ),
     );
     this.dns = dnsResolver(options.dns);
+    this.#draft01Peers = (options.draft01Peers ?? []).map((d) => d.toLowerCase().replace(/\.$/, ''));
     this.#overrides = new Map(
       // The schema has checked each one is an http(s) URL.
       Object.entries(options.overrides ?? {}).map(([domain, url]) => [domain.toLowerCase(), new URL(url)]),
@@ -185,9 +196,17 @@ export class IScheduleClient {
     });
   }
 
-  /** A receiver's capabilities (cached; see CapabilitiesCache). */
-  async getCapabilities(receiver: Receiver | URL): Promise<CachedCapabilities> {
-    return this.#capabilities.get(receiver instanceof URL ? receiver : receiver.urls[0]!);
+  /**
+   * A receiver's capabilities (cached; see CapabilitiesCache). `domain` is the recipients'
+   * domain: listed in draft01Peers, a draft -01 receiver's old document is read too.
+   */
+  async getCapabilities(receiver: Receiver | URL, domain?: string): Promise<CachedCapabilities> {
+    const url = receiver instanceof URL ? receiver : receiver.urls[0]!;
+    return this.#capabilities.get(url, domain !== undefined && this.#mayUseDraft01(domain));
+  }
+
+  #mayUseDraft01(domain: string): boolean {
+    return this.#draft01Peers.some((peer) => withinDomain(domain, peer));
   }
 
   /**
@@ -272,7 +291,7 @@ export class IScheduleClient {
     let lastError: Error | undefined;
     for (const url of receiver.urls) {
       try {
-        return await this.#sendToReceiver(url, recipients, sending);
+        return await this.#sendToReceiver(url, domain, recipients, sending);
       } catch (error) {
         lastError = error as Error;
         // Nothing reached a target that refused connections or may not be reached: try the next.
@@ -293,11 +312,12 @@ export class IScheduleClient {
 
   async #sendToReceiver(
     url: URL,
+    domain: string,
     recipients: readonly string[],
     sending: Sending,
   ): Promise<RecipientResult[]> {
     const { message } = sending;
-    const cached = await this.#capabilities.get(url);
+    const cached = await this.getCapabilities(url, domain);
     const { capabilities } = cached;
     const refuse = (why: string) =>
       recipients.map((r) => failure(r, 'refused', '3.14;Unsupported capability', why, url));
@@ -316,9 +336,17 @@ export class IScheduleClient {
     const batchSize = capabilities.maxRecipients ?? recipients.length;
     const batches: string[][] = [];
     for (let i = 0; i < recipients.length; i += batchSize) batches.push(recipients.slice(i, i + batchSize));
+    // Only a domain listed in draft01Peers gets here with a draft -01 document.
+    const draft01 = capabilities.revision === 'draft-01';
     const results = await Promise.all(
       batches.map((batch) =>
-        this.#post(cached.url, batch, sending, messageIdFor(sending.messageId, batch, batches.length)),
+        this.#post(
+          cached.url,
+          batch,
+          sending,
+          messageIdFor(sending.messageId, batch, batches.length),
+          draft01,
+        ),
       ),
     );
     return results.flat();
@@ -329,8 +357,24 @@ export class IScheduleClient {
     batch: readonly string[],
     { message, originator, key, messageId: given }: Sending,
     messageId: string,
+    draft01: boolean,
   ): Promise<RecipientResult[]> {
     const body = Buffer.from(bodyFor(message, batch), 'utf8');
+    // Only a Message-ID kept across retries can be resent in the same second.
+    const timestamp = given === undefined ? Math.floor(Date.now() / 1000) : this.#timestampFor(messageId);
+    if (draft01) {
+      const signed = draft01Headers(
+        message,
+        originator,
+        batch,
+        messageId,
+        key,
+        body,
+        timestamp,
+        this.#options,
+      );
+      return this.#postBatch(url, batch, signed, body, true);
+    }
     const headers: Array<[string, string]> = [
       ['Originator', originator],
       ['Recipient', batch.join(',')],
@@ -347,17 +391,27 @@ export class IScheduleClient {
       headers,
       body,
       key,
-      // Only a Message-ID kept across retries can be resent in the same second.
-      ...(given !== undefined && { timestamp: this.#timestampFor(messageId) }),
+      timestamp,
       algorithm: algorithmFor(key),
       ...(this.#options.queryMethods && { queryMethods: this.#options.queryMethods }),
       expiresIn: this.#options.signatureLifetime ?? 300,
     });
     headers.push(['DKIM-Signature', signature]);
+    return this.#postBatch(url, batch, headers, body, false);
+  }
+
+  /** POSTs one batch and reads what the receiver said for each recipient. */
+  async #postBatch(
+    url: URL,
+    batch: readonly string[],
+    headers: HopHeaders,
+    body: Buffer,
+    draft01: boolean,
+  ): Promise<RecipientResult[]> {
     try {
       const { response, finalUrl } = await this.#exchange.post(url, headers, body);
       this.#capabilities.noteSerial(url, response.headers['ischedule-capabilities']);
-      return resultsFromResponse(batch, response, finalUrl);
+      return resultsFromResponse(batch, response, finalUrl, draft01);
     } catch (error) {
       if (error instanceof HttpError && error.code === 'connect') throw error;
       // A redirect this client will not follow: retrying the same receiver cannot help.
@@ -416,6 +470,45 @@ function classifyFailure(domain: string, error: Error | undefined): [Outcome, st
   if (error instanceof RedirectError) return ['refused', '5.2;Invalid calendar service', 'receiver refused'];
   const reason = code === 'connect' ? 'receiver unreachable' : 'receiver failed';
   return ['temporary-failure', '5.1;Service unavailable', reason];
+}
+
+/**
+ * A draft -01 request's headers for each hop: Host is signed as sent, so a redirect to another
+ * host is signed afresh. DAViCal requires Host, Originator, Recipient and Content-Type signed.
+ */
+function draft01Headers(
+  message: ParsedMessage,
+  originator: string,
+  batch: readonly string[],
+  messageId: string,
+  key: SigningKey,
+  body: Buffer,
+  timestamp: number,
+  options: IScheduleClientOptions,
+): (url: URL) => Array<[string, string]> {
+  return (url) => {
+    const headers: Array<[string, string]> = [
+      ['Host', url.host],
+      ['iSchedule-Version', '1.0'],
+      ['Originator', originator],
+      ['Recipient', batch.join(', ')],
+      ['Content-Type', `text/calendar; component=${message.component}; method=${message.method}`],
+      ['User-Agent', options.userAgent ?? `express-ischedule/${VERSION}`],
+      ['iSchedule-Message-ID', messageId],
+    ];
+    const signature = signDraft01Request({
+      headers,
+      body,
+      domain: key.domain,
+      selector: key.selector,
+      privateKey: key.privateKey as KeyObject,
+      algorithm: algorithmFor(key),
+      timestamp,
+      expiresIn: options.signatureLifetime ?? 300,
+    });
+    headers.push(['DKIM-Signature', signature]);
+    return headers;
+  };
 }
 
 /** For a free-busy request, the VFREEBUSY's ATTENDEEs must be exactly the batch's Recipients. */

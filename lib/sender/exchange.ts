@@ -45,6 +45,11 @@ export class RedirectError extends ExpressIScheduleError<'redirect-refused'> {
   }
 }
 
+/** A request's headers, or how to make them for each URL it goes to (a draft -01 peer signs Host). */
+export type HopHeaders =
+  | ReadonlyArray<readonly [string, string]>
+  | ((url: URL) => ReadonlyArray<readonly [string, string]>);
+
 export class Exchange {
   readonly #agents = new Map<string, http.Agent>();
   readonly #options: ExchangeOptions;
@@ -67,7 +72,7 @@ export class Exchange {
   /** POSTs the exact headers and body, re-POSTing on redirects; retries refusals and 503. */
   async post(
     url: URL,
-    headers: ReadonlyArray<readonly [string, string]>,
+    headers: HopHeaders,
     body: Buffer,
   ): Promise<{ response: HttpResponse; finalUrl: URL }> {
     const { attempts, backoffMs, maxRetryAfterMs } = this.#options;
@@ -100,7 +105,7 @@ export class Exchange {
   async #follow(
     start: URL,
     method: string,
-    headers: ReadonlyArray<readonly [string, string]>,
+    headers: HopHeaders,
     body: Buffer | undefined,
     maxBytes: number,
   ): Promise<{ response: HttpResponse; finalUrl: URL }> {
@@ -110,7 +115,7 @@ export class Exchange {
       const response = await httpRequest({
         url,
         method,
-        headers,
+        headers: typeof headers === 'function' ? headers(url) : headers,
         ...(body && { body }),
         timeout: this.#options.timeout,
         maxBytes,

@@ -4,6 +4,7 @@
  */
 import { type HttpResponse, retryAfterSeconds } from '../http/request.js';
 import { normalizeAddress } from '../itip/address.js';
+import { printable } from '../text.js';
 import { parseError, parseScheduleResponse, type RecipientResponse } from '../xml/response.js';
 
 /**
@@ -51,10 +52,16 @@ export function failure(
   };
 }
 
+/**
+ * One result per recipient of a batch. `draft01`: the receiver speaks draft -01 (DAViCal), whose
+ * 500s answer a message it cannot take (a recipient missing from the event, a CANCEL without
+ * DTSTART), not a passing trouble: they are refusals, not worth a retry.
+ */
 export function resultsFromResponse(
   batch: readonly string[],
   response: HttpResponse,
   url: URL,
+  draft01 = false,
 ): RecipientResult[] {
   const text = response.body.toString('utf8');
   if (response.status >= 200 && response.status < 300) {
@@ -93,9 +100,14 @@ export function resultsFromResponse(
     code = error.code;
     description = error.description ? `${error.code}: ${error.description}` : error.code;
   } catch {
-    // Not an IS:error (EGroupware, proxies): the status says enough.
+    // Not an IS:error (DAViCal's and EGroupware's text/plain, proxies): its first line, if any.
+    const line = plainTextLine(response, text);
+    if (line) description = `HTTP ${response.status}: ${line}`;
   }
-  const temporary = response.status >= 500 || response.status === 429 || response.status === 408;
+  const temporary =
+    (response.status >= 500 && !(draft01 && response.status === 500)) ||
+    response.status === 429 ||
+    response.status === 408;
   const wait = temporary ? retryAfterSeconds(response) : undefined;
   return batch.map((r) =>
     temporary
@@ -122,6 +134,16 @@ function fromAnswer(recipient: string, answer: RecipientResponse, url: URL): Rec
     ...(answer.error && { error: answer.error }),
     ...(answer.calendarData !== undefined && { calendarData: answer.calendarData.replace(/\r?\n/g, '\r\n') }),
   };
+}
+
+/** The first line of a text/plain answer, printable and short: what the receiver said, for a log. */
+function plainTextLine(response: HttpResponse, text: string): string | undefined {
+  if (!/^text\/plain\b/i.test(response.headers['content-type'] ?? '')) return undefined;
+  const line = text
+    .split(/\r?\n/)
+    .find((l) => l.trim() !== '')
+    ?.trim();
+  return line ? printable(line, 200) : undefined;
 }
 
 function codeOf(status: string): string {

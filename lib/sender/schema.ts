@@ -29,6 +29,7 @@ export const clientOptions = v.strictObject(
     userAgent: v.optional(check.text()),
     metrics: v.optional(v.instance(IScheduleMetrics, 'an IScheduleMetrics')),
     logger: v.optional(check.methods({ warn: v.optional(check.fn('a function')) }, 'a logger { warn }')),
+    draft01Peers: v.optional(check.domainList),
   },
   'an options object',
 );

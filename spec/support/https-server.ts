@@ -9,12 +9,17 @@ export interface TestHttpsServer {
   close(): Promise<void>;
 }
 
-/** An HTTPS server on 127.0.0.1 with a node-forge self-signed certificate for `names`. */
+/**
+ * An HTTPS server on 127.0.0.1 with a node-forge self-signed certificate for `names`, or the
+ * certificate given (servers that one client must trust together share one: OpenSSL finds an
+ * issuer by its name, and every self-signed test certificate has the same).
+ */
 export async function startHttpsServer(
   names: string[],
   handler: (req: IncomingMessage, res: ServerResponse) => void,
+  certificate = createSelfSignedCertificate({ altNames: [...names, 'localhost', '127.0.0.1'] }),
 ): Promise<TestHttpsServer> {
-  const { cert, key } = createSelfSignedCertificate({ altNames: [...names, 'localhost', '127.0.0.1'] });
+  const { cert, key } = certificate;
   const server = https.createServer({ cert, key }, handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
