@@ -82,4 +82,6 @@ export function table(rows: ReadonlyArray<readonly string[]>): string {
     .join('\n');
 }
 
-export const mark = (ok: boolean | undefined) => (ok === undefined ? 'skip' : ok ? 'PASS' : 'FAIL');
+/** A check's mark: PASS, FAIL, WARN (works, with a caveat worth knowing), or skip (not checked). */
+export const mark = (ok: boolean | 'warn' | undefined) =>
+  ok === undefined ? 'skip' : ok === 'warn' ? 'WARN' : ok ? 'PASS' : 'FAIL';

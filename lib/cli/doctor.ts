@@ -5,6 +5,7 @@
  */
 import tls from 'node:tls';
 import { parseArgs } from 'node:util';
+import { draft01KeyRecordProblem } from '../dkim/draft01.js';
 import { type SignatureAlgorithm, selectPublicKey } from '../dkim/read-key-record.js';
 import { defaultKeys, dnsKeys, wellKnownKeys } from '../dkim/resolvers.js';
 import { signRequest } from '../dkim/sign.js';
@@ -41,7 +42,7 @@ ${ALLOW_NETWORK_HELP}`;
 
 interface Row {
   readonly check: string;
-  readonly ok: boolean | undefined;
+  readonly ok: boolean | 'warn' | undefined;
   readonly detail: string;
 }
 
@@ -66,7 +67,7 @@ export async function doctor(argv: string[], out: Output): Promise<void> {
   const policy = addressPolicy(allowNetworks);
   const dns = new DnsClient(dnsServers(values.dns));
   const rows: Row[] = [];
-  const add = (check: string, ok: boolean | undefined, detail: string) => rows.push({ check, ok, detail });
+  const add = (check: string, ok: Row['ok'], detail: string) => rows.push({ check, ok, detail });
 
   // 1. SRV
   const service = `_ischedules._tcp.${domain}`;
@@ -190,6 +191,15 @@ export async function doctor(argv: string[], out: Output): Promise<void> {
         'DKIM key',
         true,
         `${records.length ? 'dns/txt' : 'http/well-known'} ${name}: usable for ${algorithm}`,
+      );
+      // DAViCal and EGroupware look keys up by dns/txt only, and judge the record by -01's rules.
+      const problem = records.length ? draft01KeyRecordProblem(records[0]!) : 'not in DNS (dns/txt)';
+      add(
+        'draft -01 peers',
+        problem ? 'warn' : true,
+        problem
+          ? `DAViCal and EGroupware would refuse this key: ${problem} (ischedule keygen --draft01)`
+          : 'DAViCal and EGroupware accept this key record',
       );
     } catch (error) {
       add('DKIM key', false, `${name}: ${(error as Error).message}`);

@@ -7,7 +7,7 @@ import { qualifiedDomain, selector } from '../validation.js';
 import { checkFlag, integerFlag } from './common.js';
 import { CommandError, type Output } from './output.js';
 
-export const keygenHelp = `Usage: ischedule keygen --domain DOMAIN --selector SELECTOR [--type rsa|ed25519] [--bits N] [--out PREFIX]
+export const keygenHelp = `Usage: ischedule keygen --domain DOMAIN --selector SELECTOR [--type rsa|ed25519] [--bits N] [--draft01] [--out PREFIX]
 
 Makes a DKIM signing key pair for iSchedule and prints the records that publish its public half:
 the DNS TXT record (split into 255-octet strings for zone files), the body to serve at
@@ -17,6 +17,7 @@ the DNS TXT record (split into 255-octet strings for zone files), the body to se
   --selector   the selector (s=), e.g. cal2026
   --type       rsa (default; every iSchedule peer supports it) or ed25519
   --bits       RSA modulus size (default 2048)
+  --draft01    a record draft -01 peers (DAViCal, EGroupware) accept too: s=calendar:ischedule
   --out        write PREFIX.private.pem (mode 0600) and PREFIX.public.pem instead of printing
                the private key; existing files are kept unless --force
   --force      replace existing key files
@@ -32,6 +33,7 @@ export function keygen(argv: string[], out: Output): void {
       bits: { type: 'string', default: '2048' },
       out: { type: 'string' },
       force: { type: 'boolean', default: false },
+      draft01: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
   });
@@ -48,7 +50,9 @@ export function keygen(argv: string[], out: Output): void {
   const existing = files && [files.private, files.public].find((file) => existsSync(file));
   if (existing && !values.force)
     throw new CommandError(`${existing} exists; keygen does not replace keys without --force`);
-  const pair = generateSigningKey({ type: values.type, bits });
+  if (values.draft01 && values.type !== 'rsa')
+    throw new CommandError('--draft01 needs an RSA key: draft -01 peers verify only RSA');
+  const pair = generateSigningKey({ type: values.type, bits, draft01: values.draft01 });
   const txt = dnsTxtRecord(values.domain, values.selector, pair.record);
   if (files) {
     writeKeyFile(files.private, pair.privateKey, 0o600, values.force);

@@ -19,7 +19,7 @@ import { queueMessage } from './outbox.js';
 import { CommandError, type Output } from './output.js';
 
 export const sendHelp = `Usage: ischedule send --from ADDR --to ADDR [--to ADDR...] --key FILE --domain D --selector S
-                      [--server URL] [--ca FILE] [--dns HOST:PORT] [--q METHODS] [--json] FILE.ics
+                      [--server URL] [--ca FILE] [--dns HOST:PORT] [--q METHODS] [--draft01] [--json] FILE.ics
        ischedule send --queue --config FILE --from ADDR --to ADDR [--to ADDR...]
                       [--server URL] [--ca FILE] FILE.ics
 
@@ -39,6 +39,8 @@ answers, and \`ischedule outbox\` shows how it stands.
   --ca         trust this CA certificate (PEM) too, e.g. a self-signed receiver's
   --dns        use this name server (HOST:PORT), repeatable
   --q          key query methods to announce (q=), e.g. private-exchange:dns/txt
+  --draft01    speak the old draft -01 to a receiver that turns out to speak only that
+               (DAViCal, EGroupware): asked ?query=capabilities after a 404, signed c=simple-http
 ${ALLOW_NETWORK_HELP}
   --json       print the results as JSON`;
 
@@ -58,6 +60,7 @@ export async function send(argv: string[], out: Output): Promise<void> {
       'allow-network': { type: 'string', multiple: true },
       q: { type: 'string' },
       json: { type: 'boolean', default: false },
+      draft01: { type: 'boolean', default: false },
       queue: { type: 'boolean', default: false },
       config: { type: 'string' },
     },
@@ -70,6 +73,10 @@ export async function send(argv: string[], out: Output): Promise<void> {
   for (const recipient of to) checkFlag('--to', calendarAddress, recipient);
   checkFlag('--server', url('an http:// or https:// URL'), values.server);
   if (values.queue) {
+    if (values.draft01)
+      throw new CommandError(
+        "--draft01 goes without --queue; for the outbox, list the domain in the config's draft01Peers",
+      );
     const message = {
       originator: from,
       recipients: to,
@@ -103,6 +110,9 @@ export async function send(argv: string[], out: Output): Promise<void> {
       ...(allowNetworks && { allowNetworks }),
       ...(queryMethods && { queryMethods }),
       ...(dns && { dns }),
+      ...(values.draft01 && {
+        draft01Peers: [...new Set(to.map((r) => addressDomain(r)).filter((d) => d !== undefined))],
+      }),
       ...(values.ca && { tls: { ca: readText(values.ca, 'CA certificate') } }),
     });
   } catch (error) {

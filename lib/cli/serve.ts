@@ -137,6 +137,7 @@ function banner(
     port: server.port,
     path: new URL(server.url).pathname,
     signing: server.signing,
+    draft01: (config.draft01Peers?.length ?? 0) > 0,
   })) {
     lines.push(`  ${line}`);
   }

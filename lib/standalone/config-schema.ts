@@ -114,6 +114,12 @@ export const configFile = v.strictObject(
     limits: v.optional(about(limitOptions, 'Bounds on the work one request may cause.')),
     path: v.optional(about(receiverPath, "The receiver's path (default /.well-known/ischedule).")),
     extraPaths: v.optional(about(receiverPaths, 'More paths answering the same, e.g. a TXT path=.')),
+    draft01Peers: v.optional(
+      about(
+        v.array(domainName, 'an array of domain names'),
+        'Peer domains that may speak the old draft -01 (DAViCal, EGroupware), received from and sent to; default none.',
+      ),
+    ),
     allowNetworks: v.optional(
       about(networkList, 'Networks key servers may be in besides the public Internet (CIDR or addresses).'),
     ),

@@ -16,12 +16,13 @@ import type { InboxQuota } from './filesystem-adapter.js';
 
 /**
  * A checked config file, paths resolved: what startServer runs. capabilities, policy, limits,
- * path, extraPaths and allowNetworks mean what they mean for the router.
+ * path, extraPaths and allowNetworks mean what they mean for the router; draft01Peers what it
+ * means for the router and the client (the outbox) both.
  */
 export interface ServerConfig
   extends Pick<
     IScheduleRouterOptions,
-    'capabilities' | 'policy' | 'limits' | 'path' | 'extraPaths' | 'allowNetworks'
+    'capabilities' | 'policy' | 'limits' | 'path' | 'extraPaths' | 'allowNetworks' | 'draft01Peers'
   > {
   readonly listen: { readonly host: string; readonly port: number };
   /** `self-signed` (made once and kept in dataDir), PEM files, or false behind a TLS proxy. */
@@ -171,6 +172,7 @@ export function parseConfig(json: unknown, baseDir: string): ServerConfig {
     ...(root.policy && { policy: root.policy }),
     ...(root.path !== undefined && { path: root.path }),
     ...(root.extraPaths && { extraPaths: root.extraPaths }),
+    ...(root.draft01Peers && { draft01Peers: root.draft01Peers }),
   };
 }
 

@@ -28,6 +28,7 @@ export function serverClient(
     ...(config.outbox?.queryMethods && { queryMethods: config.outbox.queryMethods }),
     ...(config.keys.dns && { dns: { servers: config.keys.dns.servers } }),
     ...(config.allowNetworks && { allowNetworks: config.allowNetworks }),
+    ...(config.draft01Peers && { draft01Peers: config.draft01Peers }),
     overrides: {
       ...config.outbox?.overrides,
       ...(route && Object.fromEntries(route.domains.map((d) => [d, route.receiver.url]))),

@@ -10,6 +10,8 @@ export interface PublishOptions {
   readonly port: number;
   readonly path: string;
   readonly signing: SigningKey;
+  /** Publish a key record draft -01 peers accept too (`s=calendar:ischedule`). */
+  readonly draft01?: boolean;
 }
 
 /** Zone-file lines to publish. */
@@ -21,8 +23,11 @@ export function recordsToPublish(options: PublishOptions): string[] {
     lines.push(`_ischedules._tcp.${domain}. IN TXT "path=${options.path}"`);
   }
   lines.push(
-    dnsTxtRecord(options.signing.domain, options.signing.selector, keyRecord(options.signing.privateKey))
-      .zoneLine,
+    dnsTxtRecord(
+      options.signing.domain,
+      options.signing.selector,
+      keyRecord(options.signing.privateKey, { draft01: options.draft01 ?? false }),
+    ).zoneLine,
   );
   return lines;
 }

@@ -83,6 +83,7 @@ export async function startServer(
     ...(config.limits && { limits: config.limits }),
     ...(config.path && { path: config.path }),
     ...(config.extraPaths && { extraPaths: config.extraPaths }),
+    ...(config.draft01Peers && { draft01Peers: config.draft01Peers }),
     ...(replayStore && { replayStore }),
     ...(metrics && { metrics }),
     rateLimits: { ...config.rateLimits, ...(replayStore && { redis: replayStore.client }) },

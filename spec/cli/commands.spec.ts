@@ -70,6 +70,11 @@ describe('ischedule serve, send, verify, doctor (child processes)', () => {
       },
       { type: 'TXT', name: 'mars._domainkey.example.org', text: keyRecord(keys.mars.privateKey) },
       {
+        type: 'TXT',
+        name: 'cal01._domainkey.example.org',
+        text: keyRecord(keys.venus.privateKey, { draft01: true }),
+      },
+      {
         type: 'SRV',
         name: '_ischedules._tcp.badpath.example',
         priority: 0,
@@ -86,6 +91,21 @@ describe('ischedule serve, send, verify, doctor (child processes)', () => {
   });
 
   const ca = () => path.join(dir, 'data', 'tls', 'cert.pem');
+  /** send's flags for signing as jupiter._domainkey.example.com and reaching the loopback server. */
+  const signedBy = () => [
+    '--key',
+    jupiterPem,
+    '--domain',
+    'example.com',
+    '--selector',
+    'jupiter',
+    '--dns',
+    dnsServer,
+    '--allow-network',
+    '127.0.0.0/8',
+    '--ca',
+    ca(),
+  ];
   const inbox = (user: string) => path.join(dir, 'data', user, 'inbox');
 
   it('serve receives a signed request and the .ics lands in the inbox; send prints 2.0', async () => {
@@ -105,18 +125,7 @@ describe('ischedule serve, send, verify, doctor (child processes)', () => {
       'mailto:cyrus@example.org',
       '--to',
       'mailto:nobody@example.org',
-      '--key',
-      jupiterPem,
-      '--domain',
-      'example.com',
-      '--selector',
-      'jupiter',
-      '--dns',
-      dnsServer,
-      '--allow-network',
-      '127.0.0.0/8',
-      '--ca',
-      ca(),
+      ...signedBy(),
       file,
     ]);
     assert.match(result.stdout, /mailto:cyrus@example\.org\s+2\.0;Success\s+delivered/, result.stderr);
@@ -237,6 +246,11 @@ describe('ischedule serve, send, verify, doctor (child processes)', () => {
     for (const check of ['SRV', 'TXT path', 'TLS', 'capabilities', 'DKIM key', 'round trip']) {
       assert.match(good.stdout, new RegExp(`PASS\\s+${check}`), check);
     }
+    // A -05 record works everywhere but with DAViCal: a warning, not a failure.
+    assert.match(
+      good.stdout,
+      /WARN\s+draft -01 peers\s+DAViCal and EGroupware would refuse this key: s=ischedule does not include calendar: publish s=calendar:ischedule/,
+    );
     const wrongKey = await cli([
       'doctor',
       'example.org',
@@ -262,6 +276,33 @@ describe('ischedule serve, send, verify, doctor (child processes)', () => {
     assert.match(
       nothing.stdout,
       /FAIL\s+SRV\s+no usable _ischedules\._tcp\.nowhere\.example SRV record: publish/,
+    );
+  });
+
+  it('doctor passes a key record that draft -01 peers accept', async () => {
+    const result = await cli(['doctor', 'example.org', '--selector', 'cal01', '--dns', dnsServer]);
+    assert.match(result.stdout, /PASS\s+draft -01 peers\s+DAViCal and EGroupware accept this key record/);
+  });
+
+  it('send --draft01 speaks -05 to a -05 receiver; with --queue it points to the config instead', async () => {
+    const file = path.join(dir, 'invite-draft01.ics');
+    writeFileSync(file, invitation('mailto:cyrus@example.org'));
+    const args = ['send', '--from', 'mailto:bernard@example.com', '--to', 'mailto:cyrus@example.org'];
+    const sent = await cli([...args, '--draft01', ...signedBy(), file]);
+    assert.equal(sent.code, 0, sent.stdout + sent.stderr);
+    assert.match(sent.stdout, /mailto:cyrus@example\.org\s+2\.0;Success\s+delivered/);
+    const queued = await cli([
+      ...args,
+      '--queue',
+      '--draft01',
+      '--config',
+      path.join(dir, 'config.json'),
+      file,
+    ]);
+    assert.equal(queued.code, 1);
+    assert.match(
+      queued.stderr,
+      /--draft01 goes without --queue; for the outbox, list the domain in the config's draft01Peers/,
     );
   });
 

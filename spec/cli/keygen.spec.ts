@@ -41,6 +41,34 @@ describe('ischedule keygen', () => {
     assert.equal(statSync(out.files.private).mode & 0o777, 0o600);
   });
 
+  it('--draft01 makes a record draft -01 peers accept too, and only for RSA', async () => {
+    const result = await cli(
+      'keygen',
+      '--domain',
+      'example.com',
+      '--selector',
+      'cal01',
+      '--draft01',
+      '--json',
+    );
+    assert.equal(result.code, 0, result.stderr);
+    const out = JSON.parse(result.stdout);
+    assert.equal(parseTagList(out.record).get('s'), 'calendar:ischedule');
+    assert.equal(selectPublicKey([out.record], 'rsa-sha256').key.asymmetricKeyType, 'rsa');
+    const ed = await cli(
+      'keygen',
+      '--domain',
+      'example.com',
+      '--selector',
+      'x',
+      '--type',
+      'ed25519',
+      '--draft01',
+    );
+    assert.notEqual(ed.code, 0);
+    assert.match(ed.stderr, /--draft01 needs an RSA key/);
+  });
+
   it('never replaces a key without --force, and always writes the private key 0600', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'keygen-'));
     const prefix = path.join(dir, 'cal');

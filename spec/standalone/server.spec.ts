@@ -151,6 +151,26 @@ describe('ischedule serve', () => {
     });
   });
 
+  it('takes draft01Peers from the config file: the receiver serves the -01 capabilities and key record', async () => {
+    const file = (draft01Peers: unknown) => ({
+      domains: ['example.org'],
+      users: [],
+      dataDir: 'd',
+      signing: { domain: 'example.org', selector: 's' },
+      draft01Peers,
+    });
+    assert.deepEqual(parseConfig(file(['davical.test']), '/tmp').draft01Peers, ['davical.test']);
+    assert.throws(() => parseConfig(file(['not a domain']), '/tmp'), /draft01Peers/);
+    await withServer({ draft01Peers: ['davical.test'] }, async (server) => {
+      const get = (url: string) => httpRequest({ url: new URL(url), timeout: 5000, maxBytes: 1 << 16 });
+      const caps = await get(`${server.url}?query=capabilities`);
+      assert.equal(caps.status, 200);
+      assert.match(caps.body.toString(), /<capability-set>/);
+      const key = await get(`${new URL(server.url).origin}/.well-known/domainkey/example.org/s`);
+      assert.match(key.body.toString(), /s=calendar:ischedule/);
+    });
+  });
+
   it("keeps each user's inbox within its quota: that recipient gets 5.1, the others their message", async () => {
     const warnings: Array<Record<string, unknown> | undefined> = [];
     const invitation = fixture('draft/a1-request.ics')
