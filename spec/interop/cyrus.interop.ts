@@ -4,13 +4,11 @@
  * `peers.sh start cyrus`; .ci/run does both. Not part of the hermetic `npm test`.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { Exchange } from '../../lib/sender/exchange.js';
 import {
   AddressPolicy,
@@ -25,10 +23,8 @@ import {
 } from '../support/api.js';
 import { fixture, keys } from '../support/fixtures.js';
 import { startReceiver } from '../support/receiver.js';
+import { davicalSend, INTEROP } from './davical-send.js';
 
-const execFileAsync = promisify(execFile);
-const here = path.dirname(fileURLToPath(import.meta.url));
-const INTEROP = process.env.ISCHEDULE_INTEROP ?? path.resolve(here, '..', '..', '..', 'shared', 'interop');
 const ROOT = process.env.ISCHEDULE_PEERS_ROOT ?? path.join(process.env.TMPDIR ?? '/tmp', 'ischedule-peers');
 const CA = path.join(ROOT, 'cyrus', 'tls', 'cert.pem');
 const WELL_KNOWN = 'https://127.0.0.1:8443/.well-known/ischedule';
@@ -146,31 +142,8 @@ describe('a draft -01 sender (DAViCal style, c=simple-http) gets a precise refus
     const receiver = await startReceiver({
       keys: privateExchangeKeys({ 'jupiter._domainkey.example.com': keyRecord(keys.jupiter.privateKey) }),
     });
-    const dir = mkdtempSync(path.join(tmpdir(), 'davical-'));
-    const ics = path.join(dir, 'invite.ics');
-    const key = path.join(dir, 'key.pem');
-    writeFileSync(ics, fixture('draft/a1-request.ics'));
-    writeFileSync(key, keys.jupiter.privateKey);
     try {
-      // davical_send.py uses os without importing it: run it with os already in its globals.
-      const runner =
-        'import os, runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], init_globals={"os": os}, run_name="__main__")';
-      // Not execFileSync: the receiver answering the script lives in this process.
-      const { stdout: out } = await execFileAsync('python3', [
-        '-c',
-        runner,
-        path.join(INTEROP, 'davical_send.py'),
-        `${receiver.url}/.well-known/ischedule`,
-        'mailto:bernard@example.com',
-        'mailto:cyrus@example.org',
-        ics,
-        '--key',
-        key,
-        '--d',
-        'example.com',
-        '--s',
-        'jupiter',
-      ]);
+      const out = await davicalSend(`${receiver.url}/.well-known/ischedule`, 'mailto:cyrus@example.org');
       assert.match(out, /<<< 403/);
       assert.match(out, /verification-failed/);
       assert.match(out, /canonicalization c=simple-http is not supported/);
