@@ -359,45 +359,18 @@ export class IScheduleClient {
     messageId: string,
     draft01: boolean,
   ): Promise<RecipientResult[]> {
-    const body = Buffer.from(bodyFor(message, batch), 'utf8');
-    // Only a Message-ID kept across retries can be resent in the same second.
-    const timestamp = given === undefined ? Math.floor(Date.now() / 1000) : this.#timestampFor(messageId);
-    if (draft01) {
-      const signed = draft01Headers(
-        message,
-        originator,
-        batch,
-        messageId,
-        key,
-        body,
-        timestamp,
-        this.#options,
-      );
-      return this.#postBatch(url, batch, signed, body, true);
-    }
-    const headers: Array<[string, string]> = [
-      ['Originator', originator],
-      ['Recipient', batch.join(',')],
-      [
-        'Content-Type',
-        `text/calendar; charset=utf-8; component=${message.component}; method=${message.method}`,
-      ],
-      ['User-Agent', this.#options.userAgent ?? `express-ischedule/${VERSION}`],
-      ['iSchedule-Version', '1.0'],
-      ['iSchedule-Message-ID', messageId],
-      ['Cache-Control', 'no-cache, no-transform'],
-    ];
-    const signature = signRequest({
-      headers,
-      body,
+    const post: OnePost = {
+      message,
+      originator,
       key,
-      timestamp,
-      algorithm: algorithmFor(key),
-      ...(this.#options.queryMethods && { queryMethods: this.#options.queryMethods }),
-      expiresIn: this.#options.signatureLifetime ?? 300,
-    });
-    headers.push(['DKIM-Signature', signature]);
-    return this.#postBatch(url, batch, headers, body, false);
+      batch,
+      messageId,
+      body: Buffer.from(bodyFor(message, batch), 'utf8'),
+      // Only a Message-ID kept across retries can be resent in the same second.
+      timestamp: given === undefined ? Math.floor(Date.now() / 1000) : this.#timestampFor(messageId),
+    };
+    const headers = draft01 ? draft01Headers(post, this.#options) : signedHeaders(post, this.#options);
+    return this.#postBatch(url, batch, headers, post.body, draft01);
   }
 
   /** POSTs one batch and reads what the receiver said for each recipient. */
@@ -472,38 +445,73 @@ function classifyFailure(domain: string, error: Error | undefined): [Outcome, st
   return ['temporary-failure', '5.1;Service unavailable', reason];
 }
 
+/** One POST of a batch: what it carries and how it is signed. */
+interface OnePost {
+  readonly message: ParsedMessage;
+  readonly originator: string;
+  readonly key: SigningKey;
+  readonly batch: readonly string[];
+  readonly messageId: string;
+  readonly body: Buffer;
+  /** `t=`, Unix seconds. */
+  readonly timestamp: number;
+}
+
+/** A draft -05 request's headers, signed `ischedule-relaxed/simple` (the same on every hop). */
+function signedHeaders(post: OnePost, options: IScheduleClientOptions): Array<[string, string]> {
+  const { message } = post;
+  const headers: Array<[string, string]> = [
+    ['Originator', post.originator],
+    ['Recipient', post.batch.join(',')],
+    [
+      'Content-Type',
+      `text/calendar; charset=utf-8; component=${message.component}; method=${message.method}`,
+    ],
+    ['User-Agent', options.userAgent ?? `express-ischedule/${VERSION}`],
+    ['iSchedule-Version', '1.0'],
+    ['iSchedule-Message-ID', post.messageId],
+    ['Cache-Control', 'no-cache, no-transform'],
+  ];
+  const signature = signRequest({
+    headers,
+    body: post.body,
+    key: post.key,
+    timestamp: post.timestamp,
+    algorithm: algorithmFor(post.key),
+    ...(options.queryMethods && { queryMethods: options.queryMethods }),
+    expiresIn: options.signatureLifetime ?? 300,
+  });
+  headers.push(['DKIM-Signature', signature]);
+  return headers;
+}
+
 /**
  * A draft -01 request's headers for each hop: Host is signed as sent, so a redirect to another
  * host is signed afresh. DAViCal requires Host, Originator, Recipient and Content-Type signed.
  */
 function draft01Headers(
-  message: ParsedMessage,
-  originator: string,
-  batch: readonly string[],
-  messageId: string,
-  key: SigningKey,
-  body: Buffer,
-  timestamp: number,
+  post: OnePost,
   options: IScheduleClientOptions,
 ): (url: URL) => Array<[string, string]> {
+  const { message, key } = post;
   return (url) => {
     const headers: Array<[string, string]> = [
       ['Host', url.host],
       ['iSchedule-Version', '1.0'],
-      ['Originator', originator],
-      ['Recipient', batch.join(', ')],
+      ['Originator', post.originator],
+      ['Recipient', post.batch.join(', ')],
       ['Content-Type', `text/calendar; component=${message.component}; method=${message.method}`],
       ['User-Agent', options.userAgent ?? `express-ischedule/${VERSION}`],
-      ['iSchedule-Message-ID', messageId],
+      ['iSchedule-Message-ID', post.messageId],
     ];
     const signature = signDraft01Request({
       headers,
-      body,
+      body: post.body,
       domain: key.domain,
       selector: key.selector,
       privateKey: key.privateKey as KeyObject,
       algorithm: algorithmFor(key),
-      timestamp,
+      timestamp: post.timestamp,
       expiresIn: options.signatureLifetime ?? 300,
     });
     headers.push(['DKIM-Signature', signature]);
