@@ -6,7 +6,13 @@ import assert from 'node:assert/strict';
 import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { draft01KeyRecordProblem, draft01SignedData, signDraft01Request } from '../../lib/dkim/draft01.js';
-import { keyRecord, privateExchangeKeys, VerificationError, verifyRequest } from '../support/api.js';
+import {
+  keyRecord,
+  privateExchangeKeys,
+  signRequest,
+  VerificationError,
+  verifyRequest,
+} from '../support/api.js';
 import { fixture, type Headers, keys } from '../support/fixtures.js';
 
 const body = Buffer.from(fixture('draft/a1-request.ics'));
@@ -89,8 +95,26 @@ describe('draft -01 signatures (c=simple-http)', () => {
   it('are refused by a receiver that lists no draft -01 peer, naming the option', async () => {
     const error = await refusal(verifyAs(signed()));
     assert.equal(error.reason, 'unsupported-canonicalization');
-    assert.match(error.message, /c=simple-http is not supported/);
-    assert.match(error.message, /draft01Peers/);
+    assert.equal(
+      error.message,
+      "canonicalization c=simple-http is not supported: iSchedule requires ischedule-relaxed/simple (draft -01's simple-http is accepted only from domains listed in draft01Peers)",
+    );
+    const listedNone = await refusal(verifyAs(signed(), []));
+    assert.equal(listedNone.message, error.message, 'an empty list is no list');
+  });
+
+  it('leave draft -05 signatures as they were: verified, and said to be ischedule-relaxed/simple', async () => {
+    const headers: Headers = [
+      ['Originator', 'mailto:bernard@example.com'],
+      ['Recipient', 'mailto:cyrus@example.org'],
+      ['Content-Type', 'text/calendar; component=VEVENT; method=REQUEST'],
+      ['iSchedule-Version', '1.0'],
+    ];
+    const signature = signRequest({ headers, body, key: keys.jupiter, queryMethods: ['dns/txt'] });
+    for (const peers of [undefined, ['example.com']]) {
+      const verified = await verifyAs([...headers, ['DKIM-Signature', signature]], peers);
+      assert.equal(verified.canonicalization, 'ischedule-relaxed/simple');
+    }
   });
 
   it('are refused from a domain that is not listed', async () => {
