@@ -50,6 +50,8 @@ export interface TestReceiverOptions {
   readonly host?: 'express' | 'node' | 'koa';
 }
 
+const DRAFT01_BATTERY = process.env.ISCHEDULE_DRAFT01_PEERS?.split(',');
+
 export async function startReceiver(options: TestReceiverOptions = {}): Promise<TestReceiver> {
   const users = new Set((options.users ?? ['mailto:cyrus@example.org']).map((u) => u.toLowerCase()));
   const delivered: Delivered[] = [];
@@ -66,6 +68,9 @@ export async function startReceiver(options: TestReceiverOptions = {}): Promise<
     adapter,
     keys: options.keys ?? testKeyResolver(),
     signing: keys.venus,
+    // `npm run test:draft01-battery`: every receiver spec again with the -01 profile on, which
+    // must change nothing for the -05 requests they send.
+    ...(DRAFT01_BATTERY && { draft01Peers: DRAFT01_BATTERY }),
     ...options.router,
   };
   const server = await listen(hostApp(options, receiverOptions));
