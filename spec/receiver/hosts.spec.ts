@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { httpRequest } from '../../lib/http/request.js';
 import { createIScheduleHandler, parseCapabilities, signRequest } from '../support/api.js';
 import { draftHeaders, fixture, keys, testKeyResolver } from '../support/fixtures.js';
-import { describeResponse, post, startReceiver } from '../support/receiver.js';
+import { describeResponse, draft01Battery, post, startReceiver } from '../support/receiver.js';
 
 const invitation = fixture('draft/a1-request.ics');
 const get = (url: string) =>
@@ -26,7 +26,8 @@ describe('the receiver in every kind of host', () => {
         assert.equal(parseCapabilities(caps.body.toString()).serialNumber, 1);
         const key = await get(`${receiver.url}/.well-known/domainkey/example.org/venus`);
         assert.equal(key.status, 200);
-        assert.match(key.body.toString(), /^v=DKIM1; k=rsa; s=ischedule; p=/);
+        const services = draft01Battery ? 'calendar:ischedule' : 'ischedule';
+        assert.match(key.body.toString(), new RegExp(`^v=DKIM1; k=rsa; s=${services}; p=`));
         const malformed = await get(`${receiver.url}/.well-known/domainkey/example.org/%ZZ`);
         assert.equal(malformed.status, 400);
         assert.equal(malformed.body.toString(), 'malformed URL\n');

@@ -51,6 +51,11 @@ export interface TestReceiverOptions {
 }
 
 const DRAFT01_BATTERY = process.env.ISCHEDULE_DRAFT01_PEERS?.split(',');
+/**
+ * Whether this run is the draft -01 battery: the profile then publishes `s=calendar:ischedule`
+ * and answers `?query=capabilities`, by design; everything else must be as without it.
+ */
+export const draft01Battery = DRAFT01_BATTERY !== undefined;
 
 export async function startReceiver(options: TestReceiverOptions = {}): Promise<TestReceiver> {
   const users = new Set((options.users ?? ['mailto:cyrus@example.org']).map((u) => u.toLowerCase()));
