@@ -3,7 +3,7 @@
  * peers listed in draft01Peers, held to the whole body, and signed so that DAViCal accepts it.
  */
 import assert from 'node:assert/strict';
-import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { draft01KeyRecordProblem, draft01SignedData, signDraft01Request } from '../../lib/dkim/draft01.js';
 import {
@@ -203,6 +203,57 @@ describe('draft -01 signatures (c=simple-http)', () => {
 });
 
 describe('draft -01 signing, as DAViCal verifies it', () => {
+  it('lists in h= only the headers the request has, and signs x= after t=', () => {
+    const headers = requestHeaders().filter(([n]) => n !== 'Host');
+    const signature = signed(headers, body, 1_800_000_000).at(-1)![1];
+    assert.match(signature, /; h=iSchedule-Version:Originator:Recipient:Content-Type; /);
+    assert.match(signature, /; t=1800000000; x=1800000300; /);
+  });
+
+  it('signs with rsa-sha1 (for a peer that asks it) and Ed25519 keys, each verifiable', async () => {
+    const sha1 = signDraft01Request({
+      headers: requestHeaders(),
+      body,
+      domain: 'example.com',
+      selector: 'jupiter',
+      privateKey,
+      algorithm: 'rsa-sha1',
+      timestamp: Math.floor(Date.now() / 1000),
+      expiresIn: 300,
+    });
+    assert.match(
+      sha1,
+      new RegExp(`bh=${createHash('sha1').update(body).digest('base64').replace(/[+/]/g, '\\$&')};`),
+    );
+    const verified = await verifyRequest({
+      headers: [...requestHeaders(), ['DKIM-Signature', sha1]],
+      body,
+      keys: dnsKeys,
+      allowSha1: true,
+      draft01Peers: ['example.com'],
+    });
+    assert.equal(verified.algorithm, 'rsa-sha1');
+    const mars = createPrivateKey(keys.mars.privateKey);
+    const ed = signDraft01Request({
+      headers: requestHeaders(),
+      body,
+      domain: 'example.com',
+      selector: 'mars',
+      privateKey: mars,
+      algorithm: 'ed25519-sha256',
+      timestamp: Math.floor(Date.now() / 1000),
+      expiresIn: 300,
+    });
+    const edTable = privateExchangeKeys({ 'mars._domainkey.example.com': keyRecord(mars) });
+    const edVerified = await verifyRequest({
+      headers: [...requestHeaders(), ['DKIM-Signature', ed]],
+      body,
+      draft01Peers: ['example.com'],
+      keys: { methods: ['dns/txt'], lookup: (q) => edTable.lookup({ ...q, method: 'private-exchange' }) },
+    });
+    assert.equal(edVerified.algorithm, 'ed25519-sha256');
+  });
+
   it('signs "Name: value" lines as written, then "DKIM-Signature: " with b= emptied, no final CRLF', () => {
     const headers = signed();
     const signature = headers.at(-1)![1];
@@ -268,6 +319,28 @@ describe('key records for draft -01 peers', () => {
     assert.equal(draft01KeyRecordProblem('v=DKIM1; p=AB+/'), undefined, 'no s= at all is fine');
     assert.match(draft01KeyRecordProblem('v=DKIM1; k=ed25519; p=AB') ?? '', /only RSA/);
     assert.match(draft01KeyRecordProblem('v=DKIM1; k=rsa; p=AB-_') ?? '', /URL-safe base64/);
+    // Tags read as DAViCal reads them: spaces around names and values, s= as a list.
+    assert.equal(
+      draft01KeyRecordProblem(' v = DKIM1 ; k = rsa ; s = ischedule:calendar ; p = AB CD '),
+      undefined,
+    );
+    assert.equal(draft01KeyRecordProblem('v=DKIM1; s=calendar; p=AB'), undefined);
+    assert.equal(draft01KeyRecordProblem('v=DKIM1; s=*:ischedule; p=AB'), undefined);
+    for (const services of ['xcalendar', 'calendarx', 'ischedule', 'email']) {
+      assert.equal(
+        draft01KeyRecordProblem(`v=DKIM1; s=${services}; p=AB`),
+        `s=${services} does not include calendar: publish s=calendar:ischedule`,
+      );
+    }
+    assert.equal(
+      draft01KeyRecordProblem('v=DKIM1; k=ed25519; p=AB'),
+      'k=ed25519: draft -01 peers verify only RSA keys',
+    );
+    assert.equal(
+      draft01KeyRecordProblem('v=DKIM1; =x; junk; p=AB'),
+      undefined,
+      'a part without a name is not a tag',
+    );
   });
 });
 
