@@ -9,6 +9,7 @@ import { createHash, type KeyObject, sign } from 'node:crypto';
 import { type HeaderList, headerValues } from '../http/headers.js';
 import { cutSignatureValue } from './canonicalize.js';
 import type { SignatureAlgorithm } from './read-key-record.js';
+import { parseTagList, type TagList } from './tag-list.js';
 
 /** The canonicalization a draft -01 signature names. */
 export const DRAFT01_CANONICALIZATION = 'simple-http';
@@ -93,17 +94,18 @@ export function signDraft01Request(options: Draft01SignOptions): string {
  * would accept it: `s=` absent, `*` or naming `calendar`; `k=rsa`; `p=` in standard base64.
  */
 export function draft01KeyRecordProblem(record: string): string | undefined {
-  const tags = new Map<string, string>();
-  for (const part of record.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0) tags.set(part.slice(0, eq).trim(), part.slice(eq + 1).replace(/\s+/g, ''));
+  let tags: TagList;
+  try {
+    tags = parseTagList(record);
+  } catch (error) {
+    return `the record is not a tag list (${(error as Error).message})`;
   }
-  const services = tags.get('s');
+  const services = tags.get('s')?.replace(/\s+/g, '');
   if (services !== undefined && !/(?:^|:)(?:\*|calendar)(?::|$)/.test(services))
     return `s=${services} does not include calendar: publish s=calendar:ischedule`;
   const k = tags.get('k');
   if (k !== undefined && k !== 'rsa') return `k=${k}: draft -01 peers verify only RSA keys`;
-  const p = tags.get('p') ?? '';
+  const p = (tags.get('p') ?? '').replace(/\s+/g, '');
   if (/[-_]/.test(p)) return 'p= is in URL-safe base64: publish it in standard base64 (+ and /)';
   return undefined;
 }

@@ -60,7 +60,7 @@ export function createIScheduleHandler<User = unknown>(
   // when some peer is allowed to speak -01.
   const draft01Xml =
     resolved.draft01Peers.length > 0 ? buildDraft01Capabilities(resolved.capabilities) : undefined;
-  const draft01Etag = draft01Xml && etagOf(draft01Xml);
+  const draft01 = draft01Xml === undefined ? undefined : { xml: draft01Xml, etag: etagOf(draft01Xml) };
   const paths = new Set(resolved.paths.map(withoutTrailingSlash));
   const bursts = new BurstLog();
 
@@ -127,8 +127,8 @@ export function createIScheduleHandler<User = unknown>(
     const params = new URLSearchParams(query);
     if (params.get('action') === 'capabilities') {
       answerCapabilities(req, res, capabilitiesXml, etag);
-    } else if (draft01Xml && draft01Etag && params.get('query') === 'capabilities') {
-      answerCapabilities(req, res, draft01Xml, draft01Etag);
+    } else if (draft01 && params.get('query') === 'capabilities') {
+      answerCapabilities(req, res, draft01.xml, draft01.etag);
     } else {
       sendError(
         res,

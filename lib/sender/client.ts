@@ -154,7 +154,7 @@ export class IScheduleClient {
       ),
     );
     this.dns = dnsResolver(options.dns);
-    this.#draft01Peers = (options.draft01Peers ?? []).map((d) => d.toLowerCase().replace(/\.$/, ''));
+    this.#draft01Peers = options.draft01Peers ?? [];
     this.#overrides = new Map(
       // The schema has checked each one is an http(s) URL.
       Object.entries(options.overrides ?? {}).map(([domain, url]) => [domain.toLowerCase(), new URL(url)]),

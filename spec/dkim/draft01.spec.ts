@@ -336,11 +336,8 @@ describe('key records for draft -01 peers', () => {
       draft01KeyRecordProblem('v=DKIM1; k=ed25519; p=AB'),
       'k=ed25519: draft -01 peers verify only RSA keys',
     );
-    assert.equal(
-      draft01KeyRecordProblem('v=DKIM1; =x; junk; p=AB'),
-      undefined,
-      'a part without a name is not a tag',
-    );
+    // doctor asks only about records our verifier read; a malformed one is said to be one.
+    assert.match(draft01KeyRecordProblem('v=DKIM1; =x; junk; p=AB') ?? '', /^the record is not a tag list/);
   });
 });
 
