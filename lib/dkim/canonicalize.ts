@@ -5,7 +5,7 @@
  */
 import { createHash, hash } from 'node:crypto';
 
-import type { HeaderList } from '../http/headers.js';
+import { type HeaderList, isHeaderNamed } from '../http/headers.js';
 
 const LWS_RUN = /[ \t\r\n]+/g;
 const EDGE_LWS = /^ | $/g;
@@ -33,26 +33,21 @@ function canonicalLine(lowerName: string, merged: string): string {
   return `${lowerName}:${canonicalizeHeaderValue(merged)}\r\n`;
 }
 
-const B_NAME = /^[ \t\r\n]*b[ \t\r\n]*$/;
+/** The `b` tag's name and "=": at the start or after a ";" (a value holds no ";"). */
+const B_TAG = /(?:^|;)[ \t\r\n]*b[ \t\r\n]*=/;
 const isLws = (c: number) => c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
 
 /** Cuts the value of `b=` out of a DKIM-Signature value, keeping the tag name, `=` and whitespace. */
 export function cutSignatureValue(dkimSignature: string): string {
-  let start = 0;
-  while (start <= dkimSignature.length) {
-    let end = dkimSignature.indexOf(';', start);
-    if (end < 0) end = dkimSignature.length;
-    const eq = dkimSignature.indexOf('=', start);
-    if (eq >= 0 && eq < end && B_NAME.test(dkimSignature.slice(start, eq))) {
-      let valueStart = eq + 1;
-      while (valueStart < end && isLws(dkimSignature.charCodeAt(valueStart))) valueStart++;
-      let valueEnd = end;
-      while (valueEnd > valueStart && isLws(dkimSignature.charCodeAt(valueEnd - 1))) valueEnd--;
-      return dkimSignature.slice(0, valueStart) + dkimSignature.slice(valueEnd);
-    }
-    start = end + 1;
-  }
-  return dkimSignature;
+  const tag = B_TAG.exec(dkimSignature);
+  if (!tag) return dkimSignature;
+  let valueStart = tag.index + tag[0].length;
+  let end = dkimSignature.indexOf(';', valueStart);
+  if (end < 0) end = dkimSignature.length;
+  while (valueStart < end && isLws(dkimSignature.charCodeAt(valueStart))) valueStart++;
+  let valueEnd = end;
+  while (valueEnd > valueStart && isLws(dkimSignature.charCodeAt(valueEnd - 1))) valueEnd--;
+  return dkimSignature.slice(0, valueStart) + dkimSignature.slice(valueEnd);
 }
 
 /** The canonical DKIM-Signature line, last in the signed data: `b=` value cut, no trailing CRLF. */
@@ -70,17 +65,28 @@ export function signedData(
   dkimSignature: string,
 ): string {
   let data = '';
-  for (const name of signedNames) {
-    const wanted = name.toLowerCase();
+  for (const wanted of lowerCaseNames(signedNames)) {
     let merged: string | undefined;
-    // The length test spares most toLowerCase calls; fields of one name merge in received order.
+    // Fields of one name merge in received order.
     for (const [field, value] of headers) {
-      if (field.length !== wanted.length || field.toLowerCase() !== wanted) continue;
+      if (!isHeaderNamed(field, wanted)) continue;
       merged = merged === undefined ? value : `${merged},${value}`;
     }
     if (merged !== undefined) data += canonicalLine(wanted, merged);
   }
   return data + canonicalizeSignatureHeader(dkimSignature);
+}
+
+/** A verifier's `h=` list is one frozen array per sender (memoized): lower-cased once. */
+const lowerCased = new WeakMap<readonly string[], readonly string[]>();
+
+function lowerCaseNames(names: readonly string[]): readonly string[] {
+  let lower = lowerCased.get(names);
+  if (!lower) {
+    lower = names.map((name) => name.toLowerCase());
+    if (Object.isFrozen(names)) lowerCased.set(names, lower);
+  }
+  return lower;
 }
 
 /** Length of the body once trailing empty lines are removed (simple body canonicalization). */
@@ -107,7 +113,11 @@ export function bodyHash(body: Uint8Array, algorithm: 'sha1' | 'sha256'): string
   return hash(algorithm, canonicalizeBody(body), 'base64');
 }
 
-/** Whether the canonical body hashes to `expected`: hashed in place, compared as bytes. */
+/**
+ * Whether the canonical body hashes to `expected`: hashed in place. The digest comes back as
+ * base64 text, compared with `expected`'s: a Buffer digest costs node a fresh allocation that
+ * is slower than the hash itself on bodies this size.
+ */
 export function bodyHashMatches(
   body: Uint8Array,
   algorithm: 'sha1' | 'sha256',
@@ -117,7 +127,7 @@ export function bodyHashMatches(
   // A body ending in exactly one CRLF (iCalendar's always do) is its own canonical form.
   const digest =
     end + 2 === body.length
-      ? hash(algorithm, body, 'buffer')
-      : createHash(algorithm).update(body.subarray(0, end)).update(CRLF).digest();
-  return digest.equals(expected);
+      ? hash(algorithm, body, 'base64')
+      : createHash(algorithm).update(body.subarray(0, end)).update(CRLF).digest('base64');
+  return digest === Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength).toString('base64');
 }

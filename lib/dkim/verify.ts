@@ -74,16 +74,19 @@ export interface VerifiedRequest {
 
 /** Resolves to what was verified, or rejects with a VerificationError whose `reason` says why. */
 export function verifyRequest(options: VerifyOptions): Promise<VerifiedRequest> {
-  return verifyWith(options, () => options.signal);
+  return verifyWith(options, options.signal);
 }
 
 /**
- * verifyRequest, with the abort signal asked for only if the key must be waited for: a caller
- * whose signal costs something to make (the receiver's, one per request) passes a function.
+ * A caller's abort signal, or a function making it: a caller whose signal costs something to
+ * make (the receiver's, one per request) passes a function, called only if a key must be waited for.
  */
+export type LazySignal = AbortSignal | (() => AbortSignal | undefined) | undefined;
+
+/** verifyRequest, with the abort signal made only if the key must be waited for. */
 export async function verifyWith(
   options: Omit<VerifyOptions, 'signal'>,
-  signal: () => AbortSignal | undefined,
+  signal: LazySignal,
   /**
    * Run the public-key operation on libuv's thread pool (the receiver's choice: under load it
    * uses another core and frees the event loop); else on the calling thread, which is quicker
@@ -292,7 +295,7 @@ export async function findKey(
   parsed: ParsedSignature,
   keys: KeyResolver,
   timeout = 5000,
-  signal: () => AbortSignal | undefined = () => undefined,
+  signal?: LazySignal,
 ): Promise<FoundKey> {
   return knownKey(parsed, keys) ?? waitForKey(parsed, keys, timeout, signal);
 }
@@ -302,10 +305,10 @@ async function waitForKey(
   parsed: ParsedSignature,
   keys: KeyResolver,
   timeout = 5000,
-  signal: () => AbortSignal | undefined,
+  signal: LazySignal,
 ): Promise<FoundKey> {
   const where = keyName(parsed);
-  const callerSignal = signal();
+  const callerSignal = typeof signal === 'function' ? signal() : signal;
   // A caller that keeps the deadline itself (timeout Infinity; its signal aborts with a
   // KeyLookupDeadline) adds nothing here. Otherwise one controller and a plain timer, linked to
   // the caller's signal: AbortSignal.timeout and AbortSignal.any, and each listener on a signal,

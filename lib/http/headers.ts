@@ -14,7 +14,21 @@ export function headerPairs(rawHeaders: readonly string[]): Array<[string, strin
 export function headerValues(headers: HeaderList, name: string): string[] {
   const wanted = name.toLowerCase();
   const values: string[] = [];
-  // The length check spares most toLowerCase calls: this runs several times per request.
-  for (const [n, v] of headers) if (n.length === wanted.length && n.toLowerCase() === wanted) values.push(v);
+  for (const [n, v] of headers) if (isHeaderNamed(n, wanted)) values.push(v);
   return values;
+}
+
+/**
+ * Whether a field name is `lowerName` (lower-case), ignoring ASCII case as HTTP does. Compared
+ * in place: this runs for every header of every request, and most names differ in length.
+ */
+export function isHeaderNamed(field: string, lowerName: string): boolean {
+  if (field.length !== lowerName.length) return false;
+  if (field === lowerName) return true;
+  for (let i = 0; i < field.length; i++) {
+    const c = field.charCodeAt(i);
+    const folded = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+    if (folded !== lowerName.charCodeAt(i)) return false;
+  }
+  return true;
 }
