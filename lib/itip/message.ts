@@ -4,27 +4,51 @@
  */
 import ICAL from 'ical.js';
 import { IScheduleError } from '../errors.js';
+import { parsePlainMessage } from './plain-message.js';
 import { instanceBound } from './recurrence.js';
 import type { ScheduleMessage } from './schedule-message.js';
 import { checkDateValue, checkStructure, type StructureLimits } from './structure.js';
 
-/** The message with its ical.js tree: the package's own checks read it; it is never shared out. */
+/**
+ * The message as the package's own checks read it. Its ical.js tree is never shared out (hosts
+ * get the plain facts, see parseScheduleMessage); for a plain message it is built only if read.
+ */
 export interface ParsedMessage extends ScheduleMessage {
   /** The parsed VCALENDAR. */
   readonly calendar: ICAL.Component;
   /** The scheduling components (every child but VTIMEZONE). */
   readonly components: readonly ICAL.Component[];
+  /** How many ATTENDEEs each scheduling component carries, in order. */
+  readonly attendeeCounts: readonly number[];
+  /**
+   * Every DATE, DATE-TIME and PERIOD (its start) of the scheduling components and their
+   * sub-components (VTIMEZONE aside), in order, as jCal writes them (`2004-09-02T13:00:00Z`).
+   */
+  readonly dates: readonly DatedValue[];
+  /** Per ATTACH of the scheduling components, in order: whether it is inline (base64). */
+  readonly inlineAttachments: readonly boolean[];
+}
+
+/** A date value and the property (upper-case) it belongs to. */
+export interface DatedValue {
+  readonly property: string;
+  readonly value: string;
 }
 
 const DATE_PROPERTIES_WITH_PERIODS = new Set(['period']);
 
 /**
- * Parses and checks an iTIP message, keeping the ical.js tree for the package's own checks (it is
- * never handed to a host: see parseScheduleMessage). Throws an IScheduleError: `invalid-calendar-data`
- * when the text is not valid iCalendar (or larger than `limits` allow), `invalid-scheduling-message`
- * when it breaks iTIP's shape.
+ * Parses and checks an iTIP message. Throws an IScheduleError: `invalid-calendar-data` when the
+ * text is not valid iCalendar (or larger than `limits` allow), `invalid-scheduling-message` when
+ * it breaks iTIP's shape. A plain message (most are) is read in one pass; anything else, and
+ * every refusal, by ical.js (parseFullMessage), with the same outcome either way.
  */
 export function parseMessageTree(text: string, limits?: StructureLimits): ParsedMessage {
+  return parsePlainMessage(text, limits) ?? parseFullMessage(text, limits);
+}
+
+/** parseMessageTree through ical.js, whatever the message holds. */
+export function parseFullMessage(text: string, limits?: StructureLimits): ParsedMessage {
   checkStructure(text, limits);
   let calendar: ICAL.Component;
   try {
@@ -65,7 +89,42 @@ export function parseMessageTree(text: string, limits?: StructureLimits): Parsed
     const bound = instanceBound(c);
     if (!c.hasProperty('recurrence-id')) instances += bound;
   }
-  return { text, calendar, method, component, uid, components, organizer, attendees, instances };
+  return {
+    text,
+    calendar,
+    method,
+    component,
+    uid,
+    components,
+    organizer,
+    attendees,
+    instances,
+    attendeeCounts: components.map((c) => c.getAllProperties('attendee').length),
+    dates: components.flatMap(datedValues),
+    inlineAttachments: components.flatMap((c) => c.getAllProperties('attach').map(isInline)),
+  };
+}
+
+/**
+ * The date values of a component and its sub-components (VALARMs), VTIMEZONE excluded: its
+ * historical onsets (1601, 1970) are no dates of the event, wherever a sender put it.
+ */
+function datedValues(component: ICAL.Component): DatedValue[] {
+  const dates: DatedValue[] = [];
+  for (const property of component.getAllProperties()) {
+    if (property.type !== 'date' && property.type !== 'date-time' && property.type !== 'period') continue;
+    for (const raw of property.jCal.slice(3) as unknown[]) {
+      const value = Array.isArray(raw) ? String(raw[0]) : String(raw).split('/')[0]!;
+      dates.push({ property: property.name.toUpperCase(), value });
+    }
+  }
+  for (const child of component.getAllSubcomponents())
+    if (child.name !== 'vtimezone') dates.push(...datedValues(child));
+  return dates;
+}
+
+function isInline(attach: ICAL.Property): boolean {
+  return attach.type === 'binary' || String(attach.getParameter('encoding') ?? '').toUpperCase() === 'BASE64';
 }
 
 /** Every date, date-time and period value is a real date; every TZID is defined or known. */

@@ -40,8 +40,7 @@ export function checkParticipants(
   if (!message.organizer) throw invalid('the message has no ORGANIZER');
 
   if (SINGLE_ATTENDEE.has(message.method)) {
-    for (const component of message.components) {
-      const count = component.getAllProperties('attendee').length;
+    for (const count of message.attendeeCounts) {
       if (count !== 1)
         throw invalid(
           `a ${message.method} must carry exactly one ATTENDEE, the one replying (found ${count})`,

@@ -26,12 +26,17 @@ const DEFAULTS: Required<StructureLimits> = {
   maxParameters: 20_000,
 };
 
+/** The limits, each one given or its default. */
+export function structureBounds(limits: StructureLimits = {}): Required<StructureLimits> {
+  return { ...DEFAULTS, ...limits };
+}
+
 /**
  * Balanced, matching BEGIN/END; exactly one VCALENDAR and nothing after it; within the limits.
  * Linear in the text: it runs before ical.js, whose parsing is not.
  */
 export function checkStructure(text: string, limits: StructureLimits = {}): void {
-  const bounds = { ...DEFAULTS, ...limits };
+  const bounds = structureBounds(limits);
   const lines = text.replace(/\r?\n[ \t]/g, '').split(/\r?\n/, bounds.maxLines + 2);
   const open: string[] = [];
   let calendars = 0;
