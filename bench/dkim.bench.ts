@@ -4,11 +4,15 @@
  * reported with the median and range: sequential phases swing with the machine's other tenants.
  * Targets: verify >= 0.8 of bare crypto.verify with a cached key, sign >= 0.9 of bare crypto.sign.
  *
+ * Measures the built package (dist/), as hosts run it.
+ *
  *   npm run bench     (BENCH_SLICE_MS per slice, default 500; BENCH_PAIRS, default 7)
  */
 import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { keyRecord, privateExchangeKeys, signRequest, verifyRequest } from '../spec/support/api.js';
+import { builtPackage } from './support/built.js';
+
+const { keyRecord, privateExchangeKeys, signRequest, verifyRequest } = await builtPackage();
 
 // BENCH_KEY_FILE: another PEM key (e.g. RSA-4096) to see how the ratio moves with key size.
 const privateKey = readFileSync(

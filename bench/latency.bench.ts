@@ -4,7 +4,8 @@
  * server with its inbox on tmpfs (the difference is what the disk's fsyncs cost), and Cyrus
  * IMAP's receiver from ../shared/interop for the same request, all in one run, request by
  * request in turn, so background load falls on each alike. Prints p50 and p10-p90 of each and
- * ours as a fraction of Cyrus's (target: at most 0.25).
+ * ours as a fraction of Cyrus's (target: at most 0.25). `serve` is the built command
+ * (dist/cli/main.js), as installed.
  *
  *   npm run bench:latency     (BENCH_REQUESTS measured per server, default 1000, after
  *                              BENCH_WARM_UP unmeasured ones, default 2000)
@@ -21,6 +22,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { benchReceiverConfig, type ServeProcess, serve } from '../spec/support/cli.js';
 import { itipMessage, keys } from '../spec/support/fixtures.js';
+import { builtCli } from './support/built.js';
 import { signedHeaders } from './support/signed-request.js';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 1000);
@@ -50,7 +52,7 @@ async function startServe(dataDirParent: string): Promise<ServeProcess> {
   const dir = mkdtempSync(path.join(dataDirParent, 'ischedule-latency-'));
   const config = path.join(dir, 'config.json');
   writeFileSync(config, JSON.stringify(benchReceiverConfig('self-signed')));
-  return serve(['--config', config]);
+  return serve(['--config', config], { command: [builtCli] });
 }
 
 const onDisk = await startServe(process.env.BENCH_DIR ?? tmpdir());

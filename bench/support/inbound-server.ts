@@ -1,12 +1,15 @@
 /**
  * The server side of the inbound benchmark, in its own process: one Express app with the
  * iSchedule router on /.well-known/ischedule and a bare route on /bare that reads the same body.
+ * The router is the built package's (dist/), as hosts run it.
  */
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { createIScheduleRouter, keyRecord, privateExchangeKeys } from '../../spec/support/api.js';
+import { builtPackage } from './built.js';
+
+const { createIScheduleRouter, keyRecord, privateExchangeKeys } = await builtPackage();
 
 const privateKey = process.env.BENCH_KEY ?? '';
 const app = express();

@@ -19,17 +19,28 @@ export interface StructureLimits {
   readonly maxParameters?: number;
 }
 
-const DEFAULTS: Required<StructureLimits> = {
+const DEFAULTS: Required<StructureLimits> = Object.freeze({
   maxLines: 10_000,
   maxComponents: 1000,
   maxParametersPerProperty: 32,
   maxParameters: 20_000,
-};
+});
 
-/** The limits, each one given or its default. */
-export function structureBounds(limits: StructureLimits = {}): Required<StructureLimits> {
-  return { ...DEFAULTS, ...limits };
+/**
+ * The limits, each one given or its default; worked out once for a frozen limits object (the
+ * receiver's), which cannot change afterwards.
+ */
+export function structureBounds(limits?: StructureLimits): Required<StructureLimits> {
+  if (!limits) return DEFAULTS;
+  let bounds = resolvedBounds.get(limits);
+  if (!bounds) {
+    bounds = { ...DEFAULTS, ...limits };
+    if (Object.isFrozen(limits)) resolvedBounds.set(limits, bounds);
+  }
+  return bounds;
 }
+
+const resolvedBounds = new WeakMap<StructureLimits, Required<StructureLimits>>();
 
 /**
  * Balanced, matching BEGIN/END; exactly one VCALENDAR and nothing after it; within the limits.

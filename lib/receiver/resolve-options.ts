@@ -80,7 +80,7 @@ export function resolveOptions<User>(options: IScheduleRouterOptions<User>): Res
   };
 
   const policy = options.policy ?? {};
-  const limits = { ...DEFAULT_LIMITS, ...definedOnly(options.limits ?? {}) };
+  const limits = Object.freeze({ ...DEFAULT_LIMITS, ...definedOnly(options.limits ?? {}) });
   const resolver =
     options.keys ??
     defaultKeys({

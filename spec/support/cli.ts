@@ -35,9 +35,16 @@ export interface ServeProcess {
   stop(): Promise<number | null>;
 }
 
-/** Starts `ischedule serve ...` and resolves once it prints its URL. */
-export function serve(args: string[], options: { cwd?: string } = {}): Promise<ServeProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', main, 'serve', ...args], {
+/**
+ * Starts `ischedule serve ...` and resolves once it prints its URL. `command` runs another
+ * build of it (the benches run `dist/cli/main.js`, as installed).
+ */
+export function serve(
+  args: string[],
+  options: { cwd?: string; command?: readonly string[] } = {},
+): Promise<ServeProcess> {
+  const command = options.command ?? ['--import', 'tsx', main];
+  const child: ChildProcess = spawn(process.execPath, [...command, 'serve', ...args], {
     cwd: options.cwd ?? root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
