@@ -50,7 +50,9 @@ server.listen(0, '127.0.0.1', () => {
   process.send?.({ port: (server.address() as AddressInfo).port });
 });
 process.on('message', (message) => {
-  // The parent asks for CPU time spent so far, to tell whether the server was saturated.
-  if (message === 'cpu') process.send?.({ cpu: process.cpuUsage() });
+  // The parent asks for CPU time spent so far (all threads, and the main thread's busy
+  // milliseconds), to tell whether the server was saturated and what a request costs it.
+  if (message === 'cpu')
+    process.send?.({ cpu: process.cpuUsage(), active: performance.eventLoopUtilization().active });
 });
 process.on('disconnect', () => server.close(() => process.exit(0)));

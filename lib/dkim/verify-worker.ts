@@ -1,0 +1,152 @@
+/**
+ * Public-key verifications off the event loop, in batches: every verification asked for while
+ * the loop handles one round of I/O goes to one worker thread in one message, and comes back in
+ * one. libuv's thread pool (crypto.verify with a callback) takes one job at a time: a lock, a
+ * wake-up and a completion per request, which under load cost the event loop more than the
+ * verification saves it.
+ */
+import { type KeyObject, verify } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+
+/** One verification, as the worker receives it. */
+interface Job {
+  readonly algorithm: string | null;
+  readonly data: Uint8Array;
+  readonly keyId: number;
+  /** The key's SPKI (DER), sent with its first job only. */
+  readonly key?: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+interface Pending {
+  readonly algorithm: string | null;
+  readonly data: Uint8Array;
+  readonly key: KeyObject;
+  readonly signature: Uint8Array;
+  readonly resolve: (valid: boolean) => void;
+}
+
+/** A running worker, the keys it holds, and the batches it owes answers for, oldest first. */
+interface Running {
+  readonly worker: Worker;
+  readonly keyIds: WeakMap<KeyObject, number>;
+  readonly sent: Pending[][];
+}
+
+// CommonJS, evaluated in the worker: no file to find beside the built or the TypeScript module.
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const { createPublicKey, verify } = require('node:crypto');
+const keys = new Map();
+parentPort.on('message', (jobs) => {
+  const results = new Uint8Array(jobs.length);
+  for (let i = 0; i < jobs.length; i++) {
+    const job = jobs[i];
+    try {
+      if (job.key) keys.set(job.keyId, createPublicKey({ key: Buffer.from(job.key), format: 'der', type: 'spki' }));
+      results[i] = verify(job.algorithm, job.data, keys.get(job.keyId), job.signature) ? 1 : 0;
+    } catch {
+      results[i] = 0;
+    }
+  }
+  parentPort.postMessage(results);
+});
+`;
+
+/** A worker thread verifying batches; restarted when it dies, its batches then verified here. */
+export class VerifyWorker {
+  #running: Running | undefined;
+  #waiting: Pending[] = [];
+  #flushScheduled = false;
+  #nextKeyId = 1;
+
+  /** Whether `signature` is valid for `data` under `key` (`algorithm` null for Ed25519). */
+  verify(
+    algorithm: string | null,
+    data: Uint8Array,
+    key: KeyObject,
+    signature: Uint8Array,
+  ): Promise<boolean> {
+    return new Promise((resolve) => {
+      this.#waiting.push({ algorithm, data, key, signature, resolve });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        // After this round of I/O callbacks: every request read in it joins the batch.
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  /** Stops the worker (what it owed is verified here); verifications asked for later start another. */
+  async close(): Promise<void> {
+    const running = this.#running;
+    this.#running = undefined;
+    if (running) await running.worker.terminate();
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const batch = this.#waiting;
+    this.#waiting = [];
+    const running = this.#running ?? this.#start();
+    const sent: Pending[] = [];
+    const jobs: Job[] = [];
+    for (const pending of batch) {
+      const job = jobFor(pending, running.keyIds, () => this.#nextKeyId++);
+      // A key that is no public key cannot travel (nor verify): answered here.
+      if (job) {
+        sent.push(pending);
+        jobs.push(job);
+      } else {
+        pending.resolve(verifyHere(pending));
+      }
+    }
+    if (jobs.length === 0) return;
+    running.sent.push(sent);
+    // Held open while it owes answers: a verification awaited by nothing else must not end the process.
+    running.worker.ref();
+    running.worker.postMessage(jobs);
+  }
+
+  #start(): Running {
+    const worker = new Worker(WORKER_SOURCE, { eval: true });
+    const running: Running = { worker, keyIds: new WeakMap(), sent: [] };
+    worker.on('message', (results: Uint8Array) => {
+      // One answer per batch sent, in order.
+      const batch = running.sent.shift()!;
+      if (running.sent.length === 0) worker.unref();
+      for (const [i, pending] of batch.entries()) pending.resolve(results[i] === 1);
+    });
+    const gone = () => {
+      if (this.#running === running) this.#running = undefined;
+      // What it owed is verified here rather than lost; the next batch starts a new worker.
+      for (const batch of running.sent.splice(0))
+        for (const pending of batch) pending.resolve(verifyHere(pending));
+    };
+    worker.on('error', gone);
+    worker.on('exit', gone);
+    // Idle, it never keeps a process alive (after the listeners: adding one refs it again).
+    worker.unref();
+    this.#running = running;
+    return running;
+  }
+}
+
+/** The job for one verification; the key's SPKI goes with a key's first job to this worker. */
+function jobFor(pending: Pending, keyIds: WeakMap<KeyObject, number>, newId: () => number): Job | undefined {
+  const { algorithm, data, key, signature } = pending;
+  const keyId = keyIds.get(key);
+  if (keyId !== undefined) return { algorithm, data, keyId, signature };
+  if (key.type !== 'public') return undefined;
+  const id = newId();
+  keyIds.set(key, id);
+  return { algorithm, data, keyId: id, key: key.export({ format: 'der', type: 'spki' }), signature };
+}
+
+function verifyHere({ algorithm, data, key, signature }: Pending): boolean {
+  try {
+    return verify(algorithm, data, key, signature);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The worker thread the receiver verifies on: answers exactly as crypto.verify does, however
+ * the verifications are batched, and loses none when the worker dies or is stopped.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createSecretKey, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { VerifyWorker } from '../../lib/dkim/verify-worker.js';
+
+const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const ed = generateKeyPairSync('ed25519');
+
+interface Case {
+  readonly algorithm: string | null;
+  readonly data: Buffer;
+  readonly key: KeyObject;
+  readonly signature: Buffer;
+}
+
+/** Good and bad signatures by two keys of two kinds, in an unpredictable order. */
+function cases(count: number): Case[] {
+  return Array.from({ length: count }, (_, i) => {
+    const data = Buffer.from(`message ${i}`);
+    const [algorithm, pair] = i % 3 === 0 ? [null, ed] : ['sha256', rsa];
+    let signature = sign(algorithm, data, pair.privateKey);
+    if (i % 4 === 1) signature = Buffer.from(signature.map((b, j) => (j === 0 ? b ^ 1 : b)));
+    return { algorithm, data: i % 5 === 2 ? Buffer.from('other') : data, key: pair.publicKey, signature };
+  });
+}
+
+const expected = (all: Case[]) => all.map((c) => verify(c.algorithm, c.data, c.key, c.signature));
+
+describe('VerifyWorker', () => {
+  it('answers every verification asked for at once as crypto.verify does', async () => {
+    const worker = new VerifyWorker();
+    const all = cases(60);
+    const answers = await Promise.all(all.map((c) => worker.verify(c.algorithm, c.data, c.key, c.signature)));
+    assert.deepEqual(answers, expected(all));
+    assert.ok(answers.includes(true) && answers.includes(false));
+    await worker.close();
+  });
+
+  it('answers across batches, the keys sent once and used again', async () => {
+    const worker = new VerifyWorker();
+    const all = cases(12);
+    for (let round = 0; round < 3; round++) {
+      const answers = await Promise.all(
+        all.map((c) => worker.verify(c.algorithm, c.data, c.key, c.signature)),
+      );
+      assert.deepEqual(answers, expected(all));
+    }
+    await worker.close();
+  });
+
+  it('loses no answer when the worker is stopped with verifications in flight, and starts again', async () => {
+    const worker = new VerifyWorker();
+    const all = cases(40);
+    const answers = Promise.all(all.map((c) => worker.verify(c.algorithm, c.data, c.key, c.signature)));
+    // The batch is sent after this round of I/O; stop the worker while it holds it.
+    await new Promise((resolve) => setImmediate(resolve));
+    await worker.close();
+    assert.deepEqual(await answers, expected(all));
+    const again = cases(5);
+    assert.deepEqual(
+      await Promise.all(again.map((c) => worker.verify(c.algorithm, c.data, c.key, c.signature))),
+      expected(again),
+    );
+    await worker.close();
+  });
+
+  it('says no for a key that is no public key, without failing the batch around it', async () => {
+    const worker = new VerifyWorker();
+    const [good] = cases(1);
+    const answers = await Promise.all([
+      worker.verify('sha256', Buffer.from('data'), createSecretKey(Buffer.alloc(32)), Buffer.alloc(256)),
+      worker.verify(good!.algorithm, good!.data, good!.key, good!.signature),
+    ]);
+    assert.deepEqual(answers, [false, true]);
+    await worker.close();
+  });
+
+  it('keeps no process alive once its answers are given', async () => {
+    const module = new URL('../../lib/dkim/verify-worker.ts', import.meta.url).href;
+    const script = `
+      import { generateKeyPairSync, sign } from 'node:crypto';
+      const { VerifyWorker } = await import(${JSON.stringify(module)});
+      const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+      const data = Buffer.from('x');
+      console.log(await new VerifyWorker().verify(null, data, publicKey, sign(null, data, privateKey)));
+    `;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      { timeout: 20_000 },
+    );
+    assert.equal(stdout.trim(), 'true');
+  });
+});
