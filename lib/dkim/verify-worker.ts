@@ -88,6 +88,11 @@ export class VerifyWorker {
     this.#flushScheduled = false;
     const batch = this.#waiting;
     this.#waiting = [];
+    // A verification alone, none in flight: answered sooner here than by a hop to the worker and back.
+    if (batch.length === 1 && !this.#running?.sent.length) {
+      batch[0]!.resolve(verifyHere(batch[0]!));
+      return;
+    }
     const running = this.#running ?? this.#start();
     const sent: Pending[] = [];
     const jobs: Job[] = [];
