@@ -8,7 +8,7 @@
  */
 import ICAL from 'ical.js';
 import type { DatedValue, ParsedMessage } from './message.js';
-import { type StructureLimits, structureBounds } from './structure.js';
+import { isRealDateTime, type StructureLimits, structureBounds } from './structure.js';
 
 const TAB = 0x09;
 const CR = 0x0d;
@@ -55,6 +55,7 @@ function readingOf(name: string): Reading | undefined {
 }
 
 const PLAIN_DATE_TIME = /^\d{8}T\d{6}Z?$/;
+const METHOD_NAME = /^[A-Za-z-]+$/;
 const PARAMETER_NAME = /^[A-Za-z0-9-]+$/;
 /** What a quoted parameter value may hold here: text without quote, ";", ":", "," or controls. */
 const PLAIN_QUOTED = /^[ !#-+\--9<-~\u0080-\uffff]*$/;
@@ -95,7 +96,7 @@ export function parsePlainMessage(text: string, limits?: StructureLimits): Parse
       if (version || property.value !== '2.0') return undefined;
       version = true;
     } else if (property.name === 'METHOD') {
-      if (method !== undefined || !/^[A-Za-z-]+$/.test(property.value)) return undefined;
+      if (method !== undefined || !METHOD_NAME.test(property.value)) return undefined;
       method = property.value.toUpperCase();
     } else if (
       property.name !== 'PRODID' &&
@@ -123,8 +124,8 @@ export function parsePlainMessage(text: string, limits?: StructureLimits): Parse
     const { name, value } = property;
     const reading = readingOf(name);
     if (reading === 'date-time') {
-      const date = plainDateTime(value);
-      if (!date || property.parameters > 0) return undefined;
+      const date = property.parameters === 0 ? plainDateTime(value) : undefined;
+      if (!date) return undefined;
       dates.push({ property: name, value: date });
     } else if (reading === 'uid') {
       if (uid !== undefined || value === '' || value.includes('\\')) return undefined;
@@ -235,16 +236,19 @@ function splitLine(line: string, maxParameters: number): ContentLine | undefined
 
 /**
  * `20040902T130000Z` as jCal writes it (`2004-09-02T13:00:00Z`), when it is a real date-time
- * as checkDateValue judges one; else undefined. Read digit by digit: years before 1000 are left
- * to the full parse (Date.UTC reads 0000-0099 as 1900-1999).
+ * (isRealDateTime, as the full parse judges it); else undefined. Read digit by digit.
  */
 function plainDateTime(value: string): string | undefined {
   if (!PLAIN_DATE_TIME.test(value)) return undefined;
-  const year = digits(value, 0, 4);
-  const month = digits(value, 4, 6);
-  const day = digits(value, 6, 8);
-  if (year < 1000 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
-  if (digits(value, 9, 11) > 23 || digits(value, 11, 13) > 59 || digits(value, 13, 15) > 60) return undefined;
+  const real = isRealDateTime(
+    digits(value, 0, 4),
+    digits(value, 4, 6),
+    digits(value, 6, 8),
+    digits(value, 9, 11),
+    digits(value, 11, 13),
+    digits(value, 13, 15),
+  );
+  if (!real) return undefined;
   return `${value.slice(0, 4)}-${value.slice(4, 6)}-${value.slice(6, 8)}T${value.slice(9, 11)}:${value.slice(11, 13)}:${value.slice(13)}`;
 }
 
@@ -252,13 +256,6 @@ function digits(text: string, from: number, to: number): number {
   let number = 0;
   for (let i = from; i < to; i++) number = number * 10 + text.charCodeAt(i) - 0x30;
   return number;
-}
-
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-function daysInMonth(year: number, month: number): number {
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  return month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!;
 }
 
 /** A plain message: its facts read in one pass, its ical.js tree made on first use. */

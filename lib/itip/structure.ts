@@ -101,18 +101,24 @@ export function checkDateValue(value: string, type: 'date' | 'date-time', proper
   const match = (type === 'date' ? DATE : DATE_TIME).exec(value);
   if (!match) throw invalid(`${property} has a malformed ${type} value "${value}"`);
   const [year, month, day, hour = 0, minute = 0, second = 0] = match.slice(1).map(Number) as number[];
-  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
-  if (
-    month! < 1 ||
-    month! > 12 ||
-    day! < 1 ||
-    day! > daysInMonth ||
-    hour > 23 ||
-    minute > 59 ||
-    second > 60
-  ) {
+  if (!isRealDateTime(year!, month!, day!, hour, minute, second)) {
     throw invalid(`${property} has an impossible ${type} "${value}"`);
   }
+}
+
+/** Whether the fields name a real date and time (a leap second allowed), as checkDateValue judges. */
+export function isRealDateTime(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+): boolean {
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return (
+    month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth && hour <= 23 && minute <= 59 && second <= 60
+  );
 }
 
 /** Parameters before the value: unquoted semicolons before the first unquoted colon. */
