@@ -77,11 +77,10 @@ export function parseFullMessage(text: string, limits?: StructureLimits): Parsed
   const organizers = new Set(components.map((c) => String(c.getFirstPropertyValue('organizer') ?? '')));
   if (organizers.size !== 1) throw scheduling('every component must name the same ORGANIZER');
   const organizer = [...organizers][0] || undefined;
-  const attendees = [
-    ...new Set(
-      components.flatMap((c) => c.getAllProperties('attendee').map((p) => String(p.getFirstValue()))),
-    ),
-  ];
+  const attendeeLists = components.map((c) =>
+    c.getAllProperties('attendee').map((p) => String(p.getFirstValue())),
+  );
+  const attendees = [...new Set(attendeeLists.flat())];
   if (component === 'VFREEBUSY' && method === 'REQUEST') checkFreeBusyRange(components);
   // Overridden instances (RECURRENCE-ID) replace an instance of the master: not extra ones.
   let instances = 0;
@@ -99,7 +98,7 @@ export function parseFullMessage(text: string, limits?: StructureLimits): Parsed
     organizer,
     attendees,
     instances,
-    attendeeCounts: components.map((c) => c.getAllProperties('attendee').length),
+    attendeeCounts: attendeeLists.map((list) => list.length),
     dates: components.flatMap(datedValues),
     inlineAttachments: components.flatMap((c) => c.getAllProperties('attach').map(isInline)),
   };
