@@ -10,6 +10,7 @@ import {
   canonicalizeHeaderValue,
   canonicalizeSignatureHeader,
   headerPairs,
+  headerValues,
   signedData,
 } from '../support/api.js';
 import { fuzzRuns } from '../support/fuzz.js';
@@ -84,6 +85,14 @@ describe('ischedule-relaxed header canonicalization (draft -05 §5.4)', () => {
       ['Host', 'h'],
       ['recipient', 'b'],
     ]);
+  });
+
+  it('matches header names ignoring ASCII case only, as HTTP does', () => {
+    const headers = headerPairs(['RECIPIENT', 'a', 'recipient', 'b', 'Recip\u0130ent', 'c', '\u212Aey', 'd']);
+    assert.deepEqual(headerValues(headers, 'Recipient'), ['a', 'b']);
+    // KELVIN SIGN lower-cases to "k" in Unicode, but a field named with it is no "Key" field.
+    assert.deepEqual(headerValues(headers, 'Key'), []);
+    assert.equal(signedData(headers, ['Key'], 'v=1; b=x'), 'dkim-signature:v=1; b=');
   });
 
   it('skips headers named in h= that are absent', () => {
