@@ -15,7 +15,7 @@ import path from 'node:path';
 import ICAL from 'ical.js';
 import { OptionsError } from '../errors.js';
 import { normalizeAddress } from '../itip/address.js';
-import { instanceBound } from '../itip/recurrence.js';
+import { busyRange, calendarBusyPeriods } from '../itip/busy-periods.js';
 import type { BusyPeriod } from '../itip/schedule-message.js';
 import type { DeliveryResult, IScheduleAdapter, Logger } from '../receiver/options.js';
 import { InboxWriter } from './inbox-writer.js';
@@ -233,8 +233,7 @@ export async function readBusyPeriods(
     throw error;
   }
   const busy: BusyPeriod[] = [];
-  const rangeStart = ICAL.Time.fromJSDate(start, true);
-  const rangeEnd = ICAL.Time.fromJSDate(end, true);
+  const range = busyRange(start, end);
   for (const name of names) {
     const file = path.join(calendarDir, name);
     if ((await stat(file)).size > bounds.maxBytes) continue;
@@ -244,81 +243,11 @@ export async function readBusyPeriods(
     } catch {
       continue; // A broken file is skipped, not fatal: the other events still count.
     }
-    registerZones(calendar);
-    for (const vevent of calendar.getAllSubcomponents('vevent')) {
-      if (vevent.hasProperty('recurrence-id')) continue;
-      if (!expandable(vevent)) continue;
-      const event = new ICAL.Event(vevent, { strictExceptions: true });
-      for (const exception of calendar.getAllSubcomponents('vevent')) {
-        if (
-          exception !== vevent &&
-          exception.hasProperty('recurrence-id') &&
-          exception.getFirstPropertyValue('uid') === event.uid
-        ) {
-          event.relateException(exception);
-        }
-      }
-      busy.push(...eventBusy(event, rangeStart, rangeEnd, bounds.maxInstances));
-      if (busy.length > bounds.maxInstances * 5) {
-        // Answering part of the busy time would show the user free when they are not.
-        throw new RangeError(
-          `free-busy for ${calendarDir} needs more than ${bounds.maxInstances * 5} periods`,
-        );
-      }
+    busy.push(...calendarBusyPeriods(calendar, range, bounds.maxInstances));
+    if (busy.length > bounds.maxInstances * 5) {
+      // Answering part of the busy time would show the user free when they are not.
+      throw new RangeError(`free-busy for ${calendarDir} needs more than ${bounds.maxInstances * 5} periods`);
     }
   }
   return busy;
-}
-
-/**
- * Whether ical.js can expand the event within bounds: a rule the receiver would refuse (one that
- * matches no date, or a shape ical.js iterates forever on) is skipped, not expanded.
- */
-function expandable(vevent: ICAL.Component): boolean {
-  try {
-    instanceBound(vevent);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function eventBusy(
-  event: ICAL.Event,
-  rangeStart: ICAL.Time,
-  rangeEnd: ICAL.Time,
-  maxInstances: number,
-): BusyPeriod[] {
-  const periods: BusyPeriod[] = [];
-  const add = (details: { startDate: ICAL.Time; endDate: ICAL.Time; item: ICAL.Event }) => {
-    const component = details.item.component;
-    if (String(component.getFirstPropertyValue('transp') ?? '').toUpperCase() === 'TRANSPARENT') return;
-    const status = String(component.getFirstPropertyValue('status') ?? '').toUpperCase();
-    if (status === 'CANCELLED') return;
-    if (details.endDate.compare(rangeStart) <= 0 || details.startDate.compare(rangeEnd) >= 0) return;
-    periods.push({
-      start: details.startDate.toJSDate(),
-      end: details.endDate.toJSDate(),
-      type: status === 'TENTATIVE' ? 'BUSY-TENTATIVE' : 'BUSY',
-    });
-  };
-  if (!event.isRecurring()) {
-    add({ startDate: event.startDate, endDate: event.endDate, item: event });
-    return periods;
-  }
-  const iterator = event.iterator();
-  for (let count = 0, next = iterator.next(); next && count < maxInstances; next = iterator.next(), count++) {
-    if (next.compare(rangeEnd) >= 0) break;
-    const details = event.getOccurrenceDetails(next);
-    add(details);
-  }
-  return periods;
-}
-
-/** Makes the calendar's VTIMEZONEs known to ical.js so TZID times convert correctly. */
-function registerZones(calendar: ICAL.Component): void {
-  for (const zone of calendar.getAllSubcomponents('vtimezone')) {
-    const tzid = String(zone.getFirstPropertyValue('tzid') ?? '');
-    if (tzid && !ICAL.TimezoneService.has(tzid)) ICAL.TimezoneService.register(zone);
-  }
 }
