@@ -29,7 +29,9 @@ export type ErrorCode =
   | 'malformed-tag-list'
   | 'replay-store-full'
   | 'busy'
-  | 'command-failed';
+  | 'command-failed'
+  /** DavError: the CalDAV server behind the gateway answered what the gateway cannot use. */
+  | 'caldav';
 
 /** The root of every error the package throws. */
 export class ExpressIScheduleError<Code extends ErrorCode = ErrorCode> extends Error {

@@ -1,8 +1,17 @@
 /**
  * express-ischedule: the receiver (a handler for Express, Koa, node:http and http2), the client
- * that sends, the errors both raise, and what a host needs to configure them. Lower-level parts
+ * that sends, the CalDAV gateway (an adapter over any CalDAV server), the errors both raise, and what a host needs to configure them. Lower-level parts
  * have their own entries: `express-ischedule/dkim`, `/sender`, `/standalone`, `/itip`, `/xml`.
  */
+export { DavError } from './adapters/caldav/dav-client.js';
+export {
+  type CaldavAdapterOptions,
+  type CaldavGateway,
+  type CaldavGatewayOptions,
+  type CaldavUser,
+  caldavAdapter,
+  caldavGateway,
+} from './adapters/caldav/gateway.js';
 export {
   chainKeys,
   type DnsKeysOptions,

@@ -1,0 +1,310 @@
+/**
+ * What the gateway sends for a user's change (RFC 5546 as an organizer's or attendee's agent
+ * would), and the follower on a live Radicale: a refused sync token, a calendar seen the first
+ * time, and its own writes never taken for a user's change.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parseCalendar } from '../../lib/adapters/caldav/calendar-object.js';
+import { outgoingFor } from '../../lib/adapters/caldav/outbound.js';
+import {
+  type CaldavGateway,
+  caldavGateway,
+  type Outbox,
+  type OutboxMessage,
+  parseScheduleMessage,
+} from '../support/api.js';
+import { ics, unfolded, vevent } from '../support/calendar-text.js';
+import { radicaleUnavailable, startRadicale, type TestRadicale } from '../support/radicale.js';
+
+const ALICE = 'mailto:alice@a.example';
+const ANN = 'mailto:ann@a.example';
+const BOB = 'mailto:bob@b.example';
+const CAROL = 'mailto:carol@c.example';
+const isLocal = (address: string) => address.toLowerCase().endsWith('@a.example');
+const NOW = new Date('2026-12-02T12:00:00Z');
+
+const event = (...extra: string[]) =>
+  parseCalendar(
+    ics(
+      vevent(
+        'UID:e-1',
+        'DTSTAMP:20261201T000000Z',
+        'DTSTART:20261210T100000Z',
+        'DTEND:20261210T110000Z',
+        'SUMMARY:Sync',
+        `ORGANIZER:${ALICE}`,
+        `ATTENDEE;PARTSTAT=ACCEPTED:${ALICE}`,
+        `ATTENDEE;PARTSTAT=NEEDS-ACTION:${ANN}`,
+        ...extra,
+      ),
+    ),
+  );
+const sent = (
+  owner: string,
+  before: ReturnType<typeof event> | undefined,
+  after: ReturnType<typeof event> | undefined,
+) =>
+  outgoingFor(owner, before, after, isLocal, NOW).map((m) => ({
+    method: m.method,
+    recipients: m.recipients,
+    text: unfolded(m.calendar),
+  }));
+
+describe('what a change sends', () => {
+  it('a new event with remote attendees: one REQUEST to them, a valid iTIP message', () => {
+    const [request, ...rest] = sent(
+      ALICE,
+      undefined,
+      event(
+        `ATTENDEE;SCHEDULE-STATUS=1.0:${BOB}`,
+        'BEGIN:VALARM',
+        'ACTION:DISPLAY',
+        'DESCRIPTION:x',
+        'TRIGGER:-PT5M',
+        'END:VALARM',
+      ),
+    );
+    assert.equal(rest.length, 0);
+    assert.equal(request?.method, 'REQUEST');
+    assert.deepEqual(request?.recipients, [BOB], 'local attendees are not sent iSchedule');
+    const message = parseScheduleMessage(request!.text);
+    assert.equal(message.method, 'REQUEST');
+    assert.doesNotMatch(request!.text, /VALARM|SCHEDULE-STATUS/, 'no alarms, no bookkeeping go out');
+    assert.match(request!.text, /DTSTAMP:20261202T120000Z/, 'stamped when sent');
+  });
+
+  it('nothing for a change of answers, SCHEDULE-STATUS, alarms or DTSTAMP alone (no echo)', () => {
+    const before = event(`ATTENDEE;PARTSTAT=NEEDS-ACTION:${BOB}`);
+    const after = parseCalendar(
+      ics(
+        vevent(
+          'UID:e-1',
+          'DTSTAMP:20261202T000000Z',
+          'LAST-MODIFIED:20261202T000000Z',
+          'DTSTART:20261210T100000Z',
+          'DTEND:20261210T110000Z',
+          'SUMMARY:Sync',
+          `ORGANIZER:${ALICE}`,
+          `ATTENDEE;PARTSTAT=ACCEPTED:${ALICE}`,
+          `ATTENDEE;PARTSTAT=NEEDS-ACTION:${ANN}`,
+          `ATTENDEE;PARTSTAT=ACCEPTED;SCHEDULE-STATUS=2.0:${BOB}`,
+          'X-MOZ-GENERATION:3',
+        ),
+      ),
+    );
+    assert.deepEqual(sent(ALICE, before, after), []);
+  });
+
+  it('a significant change, an added attendee included, goes to every remote attendee', () => {
+    const before = event(`ATTENDEE:${BOB}`);
+    const moved = parseCalendar(
+      ics(
+        vevent(
+          'UID:e-1',
+          'DTSTAMP:20261201T000000Z',
+          'DTSTART:20261210T120000Z',
+          'DTEND:20261210T130000Z',
+          'SUMMARY:Sync',
+          `ORGANIZER:${ALICE}`,
+          `ATTENDEE:${BOB}`,
+          `ATTENDEE:${CAROL}`,
+        ),
+      ),
+    );
+    assert.deepEqual(
+      sent(ALICE, before, moved).map((m) => [m.method, m.recipients]),
+      [['REQUEST', [BOB, CAROL]]],
+    );
+    const added = event(`ATTENDEE:${BOB}`, `ATTENDEE:${CAROL}`);
+    assert.deepEqual(
+      sent(ALICE, before, added).map((m) => [m.method, m.recipients]),
+      [['REQUEST', [BOB, CAROL]]],
+    );
+  });
+
+  it('a removed attendee gets a CANCEL naming only them; a deleted or cancelled event a CANCEL to all', () => {
+    const before = event(`ATTENDEE:${BOB}`, `ATTENDEE:${CAROL}`);
+    const [cancel] = sent(ALICE, before, event(`ATTENDEE:${BOB}`));
+    assert.equal(cancel?.method, 'CANCEL');
+    assert.deepEqual(cancel?.recipients, [CAROL]);
+    assert.doesNotMatch(cancel!.text, /bob@/);
+    assert.equal(parseScheduleMessage(cancel!.text).method, 'CANCEL');
+
+    assert.deepEqual(
+      sent(ALICE, before, undefined).map((m) => [m.method, m.recipients]),
+      [['CANCEL', [BOB, CAROL]]],
+    );
+    assert.deepEqual(
+      sent(ALICE, before, event(`ATTENDEE:${BOB}`, `ATTENDEE:${CAROL}`, 'STATUS:CANCELLED')).map(
+        (m) => m.method,
+      ),
+      ['CANCEL'],
+    );
+  });
+
+  it('attendees their own client schedules (SCHEDULE-AGENT=CLIENT) are left to it', () => {
+    assert.deepEqual(sent(ALICE, undefined, event(`ATTENDEE;SCHEDULE-AGENT=CLIENT:${BOB}`)), []);
+  });
+
+  it('a local attendee answering or deleting a remote invitation sends a REPLY to the organizer', () => {
+    const invitation = (partstat: string) =>
+      parseCalendar(
+        ics(
+          vevent(
+            'UID:r-1',
+            'DTSTAMP:20261201T000000Z',
+            'DTSTART:20261210T100000Z',
+            'DTEND:20261210T110000Z',
+            `ORGANIZER:${BOB}`,
+            `ATTENDEE;PARTSTAT=ACCEPTED:${BOB}`,
+            `ATTENDEE;PARTSTAT=${partstat}:${ALICE}`,
+            `ATTENDEE;PARTSTAT=NEEDS-ACTION:${CAROL}`,
+          ),
+        ),
+      );
+    assert.deepEqual(sent(ALICE, undefined, invitation('NEEDS-ACTION')), [], 'a new invitation: nothing yet');
+    const [reply] = sent(ALICE, invitation('NEEDS-ACTION'), invitation('TENTATIVE'));
+    assert.equal(reply?.method, 'REPLY');
+    assert.deepEqual(reply?.recipients, [BOB]);
+    const message = parseScheduleMessage(reply!.text);
+    assert.deepEqual(message.attendees, [ALICE], 'a REPLY carries only the one answering');
+    assert.match(reply!.text, /PARTSTAT=TENTATIVE/);
+    const [declined] = sent(ALICE, invitation('ACCEPTED'), undefined);
+    assert.match(declined!.text, /PARTSTAT=DECLINED/);
+    assert.deepEqual(sent(ALICE, invitation('DECLINED'), undefined), [], 'declined already');
+    assert.deepEqual(
+      sent(ANN, invitation('NEEDS-ACTION'), invitation('ACCEPTED')),
+      [],
+      'not the owner: not theirs to answer',
+    );
+  });
+});
+
+/** An outbox that records what it is given (the outbox itself has its own specs). */
+function recordingOutbox(): Outbox & { messages: OutboxMessage[] } {
+  const messages: OutboxMessage[] = [];
+  return {
+    messages,
+    enqueue: async (message) => {
+      messages.push(message);
+      return `job-${messages.length}`;
+    },
+    list: async () => [],
+    retry: async () => false,
+    cancel: async () => false,
+    close: async () => {},
+  };
+}
+
+describe('the follower on a live Radicale', { skip: radicaleUnavailable() }, () => {
+  let radicale: TestRadicale;
+  before(async () => {
+    radicale = await startRadicale(['alice']);
+  });
+  after(() => radicale?.close());
+
+  const put = (name: string, text: string) =>
+    radicale.request('alice', 'PUT', `/alice/calendar/${name}`, {
+      body: text,
+      headers: { 'Content-Type': 'text/calendar' },
+    });
+  const gatewayIn = (stateDir: string): CaldavGateway =>
+    caldavGateway({
+      url: radicale.url,
+      username: 'gateway',
+      password: 'gateway',
+      users: { [ALICE]: '/alice/' },
+      domains: ['a.example'],
+      stateDir,
+      syncInterval: 60_000,
+    });
+  const invite = (uid: string, summary = 'Sync') =>
+    ics(
+      vevent(
+        `UID:${uid}`,
+        'DTSTAMP:20261201T000000Z',
+        'DTSTART:20261210T100000Z',
+        'DTEND:20261210T110000Z',
+        `SUMMARY:${summary}`,
+        `ORGANIZER:${ALICE}`,
+        `ATTENDEE:${BOB}`,
+      ),
+    );
+
+  it('takes a calendar seen the first time as it is, then sends each change once; a refused token means a full read', async () => {
+    await put('old.ics', invite('old-1'));
+    const stateDir = mkdtempSync(path.join(tmpdir(), 'gateway-state-'));
+    const outbox = recordingOutbox();
+    let gateway = gatewayIn(stateDir);
+    gateway.start(outbox);
+    await gateway.syncNow();
+    assert.equal(outbox.messages.length, 0, 'existing events are not sent on the first sight of a calendar');
+
+    await put('new.ics', invite('new-1'));
+    await gateway.syncNow();
+    await gateway.syncNow();
+    assert.deepEqual(
+      outbox.messages.map((m) => parseScheduleMessage(m.calendar).uid),
+      ['new-1'],
+    );
+
+    // A restart with the state on disk: nothing again.
+    await gateway.close();
+    gateway = gatewayIn(stateDir);
+    gateway.start(outbox);
+    await gateway.syncNow();
+    assert.equal(outbox.messages.length, 1);
+
+    // The server forgets the token (here: one it never gave): the calendar is read whole, the
+    // deletion made meanwhile found by comparison, the unchanged events left alone.
+    await gateway.close();
+    const file = path.join(stateDir, 'caldav-gateway.json');
+    const state = JSON.parse(readFileSync(file, 'utf8')) as { tokens: Record<string, string> };
+    state.tokens['/alice/calendar/'] = 'http://radicale.org/ns/sync/forgotten';
+    writeFileSync(file, JSON.stringify(state));
+    const deleted = await radicale.request('alice', 'DELETE', '/alice/calendar/old.ics');
+    assert.ok(deleted.status < 300);
+    gateway = gatewayIn(stateDir);
+    gateway.start(outbox);
+    await gateway.syncNow();
+    await gateway.close();
+    assert.deepEqual(
+      outbox.messages
+        .slice(1)
+        .map((m) => parseScheduleMessage(m.calendar))
+        .map((m) => [m.method, m.uid]),
+      [['CANCEL', 'old-1']],
+    );
+  });
+
+  it("writes SCHEDULE-STATUS back conditionally and does not take its own write for the user's", async () => {
+    const stateDir = mkdtempSync(path.join(tmpdir(), 'gateway-state-'));
+    const outbox = recordingOutbox();
+    const gateway = gatewayIn(stateDir);
+    gateway.start(outbox);
+    await gateway.syncNow();
+    await put('status.ics', invite('status-1'));
+    await gateway.syncNow();
+    const jobId = `job-${outbox.messages.length}`;
+    await gateway.statusChanged({
+      jobId,
+      uid: 'status-1',
+      originator: ALICE,
+      recipient: BOB,
+      state: 'delivered',
+      requestStatus: '2.0;Success',
+    });
+    const stored = unfolded(
+      await (await radicale.request('alice', 'GET', '/alice/calendar/status.ics')).text(),
+    );
+    assert.match(stored, /ATTENDEE;SCHEDULE-STATUS=2\.0:mailto:bob@b\.example/);
+    const count = outbox.messages.length;
+    await gateway.syncNow();
+    await gateway.close();
+    assert.equal(outbox.messages.length, count, 'the status write is not a change to send');
+  });
+});
