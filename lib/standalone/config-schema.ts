@@ -34,6 +34,7 @@ const about = <S extends v.GenericSchema>(schema: S, description: string) =>
   v.pipe(schema, v.description(description));
 
 const file = text('a file path');
+const mailtoAddress = v.pipe(calendarAddress, v.regex(/^mailto:/i, 'a mailto: calendar address'));
 
 export const configFile = v.strictObject(
   {
@@ -67,12 +68,34 @@ export const configFile = v.strictObject(
       ),
       'The calendar-user domains received for.',
     ),
-    users: about(
-      v.array(
-        v.pipe(calendarAddress, v.regex(/^mailto:/i, 'a mailto: calendar address')),
-        'an array of mailto: addresses',
+    users: v.optional(
+      about(
+        v.array(mailtoAddress, 'an array of mailto: addresses'),
+        'The calendar users with an inbox here (mailto: addresses in the domains); with caldav, the users asked of the CalDAV server.',
       ),
-      'The calendar users with an inbox here (mailto: addresses in the domains).',
+    ),
+    caldav: v.optional(
+      about(
+        v.strictObject(
+          {
+            url: url('an http:// or https:// URL'),
+            username: v.optional(text()),
+            password: v.optional(text()),
+            users: v.optional(
+              v.record(
+                mailtoAddress,
+                receiverPath,
+                'an object of "mailto:user@domain": "/principal-or-calendar-home/"',
+              ),
+            ),
+            ca: v.optional(file),
+            syncInterval: v.optional(positiveInteger('a positive integer (milliseconds)')),
+            timeout: v.optional(positiveInteger('a positive integer (milliseconds)')),
+          },
+          'an object { url, username, password, users, ca, syncInterval, timeout }',
+        ),
+        "Put iSchedule in front of this CalDAV server: deliveries and free-busy over CalDAV, and its users' changes sent (instead of the filesystem inbox).",
+      ),
     ),
     dataDir: about(file, 'The folder for inboxes, calendars, keys and the self-signed certificate.'),
     signing: about(

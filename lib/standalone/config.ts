@@ -49,6 +49,21 @@ export interface ServerConfig
   readonly workers?: number;
   /** The outbox `serve` runs (default on; its journal under `dataDir/outbox`). */
   readonly outbox?: OutboxConfig;
+  /** A CalDAV server to put iSchedule in front of (instead of the filesystem inbox). */
+  readonly caldav?: CaldavConfig;
+}
+
+export interface CaldavConfig {
+  readonly url: string;
+  readonly username?: string;
+  readonly password?: string;
+  /** Calendar address -> principal or calendar-home path (the users followed for sending). */
+  readonly users?: Readonly<Record<string, string>>;
+  /** A PEM CA certificate file to trust for the server. */
+  readonly ca?: string;
+  /** Milliseconds between syncs of the followed calendars (default 5000). */
+  readonly syncInterval?: number;
+  readonly timeout?: number;
 }
 
 export interface OutboxConfig {
@@ -121,14 +136,28 @@ export function parseConfig(json: unknown, baseDir: string): ServerConfig {
   const resolve = (p: string) => path.resolve(baseDir, p);
 
   const domains = root.domains.map((d) => d.toLowerCase());
-  for (const [i, user] of root.users.entries()) {
+  const inDomains = (user: string) => {
     const domain = user.slice(user.indexOf('@') + 1).toLowerCase();
-    if (!domains.some((d) => domain === d || domain.endsWith(`.${d}`)))
+    return domains.some((d) => domain === d || domain.endsWith(`.${d}`));
+  };
+  if (!root.users && !root.caldav)
+    throw new ConfigError('users is required (or a caldav server whose users are served)', 'users');
+  for (const [i, user] of (root.users ?? []).entries()) {
+    if (!inDomains(user))
       throw new ConfigError(
         `users[${i}] "${user}" is not in any of domains (${domains.join(', ')})`,
         `users[${i}]`,
       );
   }
+  for (const user of Object.keys(root.caldav?.users ?? {})) {
+    if (!inDomains(user))
+      throw new ConfigError(
+        `caldav.users "${user}" is not in any of domains (${domains.join(', ')})`,
+        'caldav.users',
+      );
+  }
+  if ((root.caldav?.username === undefined) !== (root.caldav?.password === undefined))
+    throw new ConfigError('caldav.username and caldav.password go together', 'caldav.username');
 
   const rawTls = root.tls ?? 'self-signed';
   let tls: ServerConfig['tls'];
@@ -146,7 +175,7 @@ export function parseConfig(json: unknown, baseDir: string): ServerConfig {
     http: { ...HTTP_DEFAULTS, ...root.http },
     tls,
     domains,
-    users: root.users,
+    users: root.users ?? [],
     dataDir: resolve(root.dataDir),
     signing: {
       domain: signing.domain.toLowerCase(),
@@ -163,6 +192,9 @@ export function parseConfig(json: unknown, baseDir: string): ServerConfig {
     ...(root.redis && { redis: root.redis }),
     ...(root.workers !== undefined && { workers: root.workers }),
     ...(root.outbox && { outbox: root.outbox }),
+    ...(root.caldav && {
+      caldav: { ...root.caldav, ...(root.caldav.ca && { ca: resolve(root.caldav.ca) }) },
+    }),
     ...(root.rateLimits && { rateLimits: root.rateLimits }),
     ...(root.monitoring && {
       monitoring: { host: root.monitoring.host ?? '127.0.0.1', port: root.monitoring.port },

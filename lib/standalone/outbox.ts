@@ -47,6 +47,8 @@ export async function startOutbox(
   config: ServerConfig,
   signing: SigningKey,
   logger: Logger,
+  /** Also told each status (the CalDAV gateway writes it onto the event); a throw is retried. */
+  onStatus?: (update: StatusUpdate) => unknown,
 ): Promise<{ outbox: Outbox; close(): Promise<void> } | undefined> {
   if (config.outbox?.enabled === false) return undefined;
   const client = serverClient(config, signing);
@@ -63,10 +65,13 @@ export async function startOutbox(
       }
       return made;
     },
-    onStatus: ({ jobId, recipient, state, requestStatus, description }: StatusUpdate) =>
+    onStatus: (update: StatusUpdate) => {
+      const { jobId, recipient, state, requestStatus, description } = update;
       logger.info?.(`outbox ${jobId}: ${recipient} ${state} (${requestStatus})`, {
         ...(description && { description }),
-      }),
+      });
+      return onStatus?.(update);
+    },
     onFallback: ({ jobId, recipient, reason }: FallbackRequest) =>
       logger.warn?.(
         `outbox ${jobId}: ${recipient} cannot be reached by iSchedule (${reason}); send it by email (iMIP)`,

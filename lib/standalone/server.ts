@@ -7,6 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { type CaldavGateway, caldavGateway } from '../adapters/caldav/gateway.js';
 import { generateSigningKey } from '../dkim/publish-key.js';
 import {
   chainKeys,
@@ -20,7 +21,7 @@ import type { SigningKey } from '../dkim/sign.js';
 import { IScheduleMetrics } from '../metrics.js';
 import type { Outbox } from '../outbox/outbox.js';
 import { createIScheduleHandler } from '../receiver/handler.js';
-import type { Logger } from '../receiver/options.js';
+import type { IScheduleAdapter, Logger } from '../receiver/options.js';
 import { RedisReplayStore } from '../stores/redis-replay-store.js';
 import { createSelfSignedCertificate } from '../tls/certificate.js';
 import { HTTP_DEFAULTS, type ServerConfig } from './config.js';
@@ -41,6 +42,8 @@ export interface RunningServer {
   readonly monitoringUrl?: string;
   /** The outbox this process runs (see `config.outbox` and StartOptions.outbox). */
   readonly outbox?: Outbox;
+  /** The CalDAV gateway, when `config.caldav` is set. */
+  readonly caldav?: CaldavGateway;
   /** Stops accepting connections and resolves once requests in flight are answered. */
   close(): Promise<void>;
 }
@@ -67,14 +70,17 @@ export async function startServer(
   const replayStore = config.redis ? new RedisReplayStore({ url: config.redis, logger }) : undefined;
   const metrics = config.monitoring ? new IScheduleMetrics() : undefined;
   // Any other path gets the handler's short plain 404: no stack, no file paths.
+  const gateway = config.caldav && startGateway(config, logger);
   const receiver = createIScheduleHandler({
     domains: config.domains,
-    adapter: filesystemAdapter({
-      dataDir: config.dataDir,
-      users: config.users,
-      logger,
-      ...(config.inboxQuota && { inboxQuota: config.inboxQuota }),
-    }),
+    adapter:
+      (gateway?.adapter as IScheduleAdapter | undefined) ??
+      filesystemAdapter({
+        dataDir: config.dataDir,
+        users: config.users,
+        logger,
+        ...(config.inboxQuota && { inboxQuota: config.inboxQuota }),
+      }),
     signing,
     keys: keyResolver(config),
     logger,
@@ -143,13 +149,19 @@ export async function startServer(
 
   let outbox: Awaited<ReturnType<typeof startOutbox>>;
   try {
-    outbox = runOutbox ? await startOutbox(config, signing, logger) : undefined;
+    outbox = runOutbox
+      ? await startOutbox(config, signing, logger, gateway && ((update) => gateway.statusChanged(update)))
+      : undefined;
   } catch (error) {
     server.close();
     await monitoring?.close();
     await replayStore?.close();
+    await gateway?.close();
     throw error;
   }
+  if (gateway && outbox) gateway.start(outbox.outbox);
+  else if (gateway && runOutbox)
+    logger.warn?.('CalDAV gateway: the outbox is off, so changes on the CalDAV server are not sent');
 
   const { port } = server.address() as AddressInfo;
   const scheme = config.tls === false ? 'http' : 'https';
@@ -162,7 +174,9 @@ export async function startServer(
     ...(certificateFile && { certificateFile }),
     ...(monitoring && { monitoringUrl: monitoring.url }),
     ...(outbox && { outbox: outbox.outbox }),
+    ...(gateway && { caldav: gateway }),
     close: async () => {
+      await gateway?.close();
       await outbox?.close();
       await monitoring?.close();
       await new Promise<void>((resolve) => {
@@ -173,6 +187,23 @@ export async function startServer(
       await replayStore?.close();
     },
   };
+}
+
+/** The CalDAV gateway of `config.caldav`: its state under `dataDir/caldav`. */
+function startGateway(config: ServerConfig, logger: Logger): CaldavGateway {
+  const caldav = config.caldav!;
+  return caldavGateway({
+    url: caldav.url,
+    ...(caldav.username !== undefined && { username: caldav.username, password: caldav.password! }),
+    ...(caldav.users && { users: caldav.users }),
+    ...(caldav.ca && { ca: readFileSync(caldav.ca, 'utf8') }),
+    ...(caldav.syncInterval && { syncInterval: caldav.syncInterval }),
+    ...(caldav.timeout && { timeout: caldav.timeout }),
+    domains: config.domains,
+    stateDir: path.join(config.dataDir, 'caldav'),
+    follow: [...Object.keys(caldav.users ?? {}), ...config.users],
+    logger,
+  });
 }
 
 /**

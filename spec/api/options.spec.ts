@@ -236,6 +236,20 @@ describe('the config file: the same checks as the library', () => {
         'rateLimits.perDomain.points must be a positive integer (requests), not 0',
       ],
       [{ workers: 100 }, 'workers must be an integer from 1 to 64, not 100'],
+      [{ users: undefined }, 'users is required (or a caldav server whose users are served)'],
+      [{ caldav: { url: 'ftp://cal' } }, 'caldav.url must be an http:// or https:// URL, not "ftp://cal"'],
+      [
+        { caldav: { url: 'http://127.0.0.1:5232/', users: { 'mailto:bob@elsewhere.example': '/bob/' } } },
+        'caldav.users "mailto:bob@elsewhere.example" is not in any of domains (example.org)',
+      ],
+      [
+        { caldav: { url: 'http://127.0.0.1:5232/', username: 'gateway' } },
+        'caldav.username and caldav.password go together',
+      ],
+      [
+        { caldav: { url: 'http://127.0.0.1:5232/', users: { 'mailto:bob@example.org': 'bob' } } },
+        'caldav.users["mailto:bob@example.org"] must be a path starting with "/", not "bob"',
+      ],
     ];
     for (const [override, message] of cases) {
       assert.throws(
@@ -249,6 +263,17 @@ describe('the config file: the same checks as the library', () => {
       /^ConfigError: the config must be a JSON object, not an array$/,
     );
     assert.doesNotThrow(() => parseConfig({ ...config, $schema: './config.schema.json' }, '/tmp'));
+    // With a CalDAV server the users may come from it alone.
+    const gateway = parseConfig(
+      {
+        ...config,
+        users: undefined,
+        caldav: { url: 'http://127.0.0.1:5232/', users: { 'mailto:bob@example.org': '/bob/' } },
+      },
+      '/tmp',
+    );
+    assert.deepEqual(gateway.users, []);
+    assert.deepEqual(gateway.caldav?.users, { 'mailto:bob@example.org': '/bob/' });
   });
 
   it('ships a JSON Schema for editors that matches the checks', () => {
@@ -259,7 +284,8 @@ describe('the config file: the same checks as the library', () => {
       'config.schema.json is out of date: run npm run build:schema',
     );
     const schema = JSON.parse(committed) as { properties: Record<string, unknown>; required: string[] };
-    assert.deepEqual(schema.required.sort(), ['dataDir', 'domains', 'signing', 'users']);
+    // users is required unless caldav is given: parseConfig says so (the schema cannot).
+    assert.deepEqual(schema.required.sort(), ['dataDir', 'domains', 'signing']);
     assert.equal((schema as { additionalProperties?: boolean }).additionalProperties, false);
   });
 });
