@@ -240,6 +240,28 @@ describe('the follower on a live Radicale', { skip: radicaleUnavailable() }, () 
     const stateDir = mkdtempSync(path.join(tmpdir(), 'gateway-state-'));
     const outbox = recordingOutbox();
     let gateway = gatewayIn(stateDir);
+    // A delivery that lands before the first sync does not make the calendar look known.
+    const signal = new AbortController().signal;
+    const alice = await gateway.adapter.lookupUser({ address: ALICE, request: {} as never, signal });
+    const invitation = ics(
+      vevent(
+        'UID:in-1',
+        'DTSTAMP:20261201T000000Z',
+        'DTSTART:20261211T100000Z',
+        `ORGANIZER:${BOB}`,
+        `ATTENDEE:${ALICE}`,
+      ),
+      'REQUEST',
+    );
+    const delivered = await gateway.adapter.deliverToInbox({
+      recipient: ALICE,
+      user: alice!,
+      originator: BOB,
+      message: parseScheduleMessage(invitation),
+      request: {} as never,
+      signal,
+    });
+    assert.equal(delivered, undefined);
     gateway.start(outbox);
     await gateway.syncNow();
     assert.equal(outbox.messages.length, 0, 'existing events are not sent on the first sight of a calendar');

@@ -54,6 +54,7 @@ export class CaldavDirectory {
       [
         [CALDAV_NS, 'calendar-home-set'],
         [CALDAV_NS, 'schedule-inbox-URL'],
+        [CALDAV_NS, 'schedule-outbox-URL'],
       ],
       0,
       signal,
@@ -61,6 +62,12 @@ export class CaldavDirectory {
     const self = about.resources[0];
     const home = (self && propHrefs(self, CALDAV_NS, 'calendar-home-set')[0]) ?? principal;
     const inbox = self && propHrefs(self, CALDAV_NS, 'schedule-inbox-URL')[0];
+    // DAViCal lists its scheduling inbox and outbox as plain calendars: they are not calendars.
+    const scheduling = new Set(
+      self
+        ? ['schedule-inbox-URL', 'schedule-outbox-URL'].flatMap((name) => propHrefs(self, CALDAV_NS, name))
+        : [],
+    );
     const members = await this.#client.propfind(
       home,
       [
@@ -77,7 +84,8 @@ export class CaldavDirectory {
         const kinds = [...childNames(type)];
         return (
           kinds.includes(`${CALDAV_NS} calendar`) &&
-          !kinds.some((k) => k.startsWith(`${CALDAV_NS} schedule-`))
+          !kinds.some((k) => k.startsWith(`${CALDAV_NS} schedule-`)) &&
+          !scheduling.has(r.href)
         );
       })
       .map((r) => r.href);
@@ -91,7 +99,7 @@ export class CaldavDirectory {
       `<C:calendar-user-address-set/></D:prop><D:match>${escapeXml(address.replace(/^mailto:/i, ''))}</D:match>` +
       '</D:property-search><D:prop><C:calendar-user-address-set/></D:prop></D:principal-property-search>';
     try {
-      const found = await this.#client.report('/', body, 0, signal);
+      const found = await this.#client.report(this.#client.base.pathname, body, 0, signal);
       return found.resources.find((r) =>
         propHrefs(r, CALDAV_NS, 'calendar-user-address-set').some((a) => sameAddress(a, address)),
       )?.href;

@@ -55,9 +55,8 @@ export class GatewayState {
     return this.#state.tokens[collection];
   }
 
-  setToken(collection: string, token: string | undefined): void {
-    if (token === undefined) delete this.#state.tokens[collection];
-    else this.#state.tokens[collection] = token;
+  setToken(collection: string, token: string): void {
+    this.#state.tokens[collection] = token;
   }
 
   object(href: string): KnownObject | undefined {

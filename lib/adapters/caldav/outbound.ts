@@ -224,9 +224,10 @@ export class CaldavFollower {
   }
 
   async #syncCalendar(owner: string, collection: string, outbox: Outbox): Promise<void> {
+    // undefined: never synced; '': synced, but the server gives no token (a full read each time).
     const token = this.#state.token(collection);
     let answer: Awaited<ReturnType<DavClient['report']>>;
-    let full = token === undefined;
+    let full = !token;
     try {
       answer = await this.#client.report(collection, syncBody(token), 1);
     } catch (error) {
@@ -239,7 +240,7 @@ export class CaldavFollower {
     if (answer.resources.length > this.#options.maxObjects)
       throw new RangeError(`a sync of ${collection} reported more than ${this.#options.maxObjects} objects`);
     // A calendar seen for the first time is taken as it is: only later changes are sent.
-    const baseline = token === undefined && this.#state.objectsIn(collection).length === 0;
+    const baseline = token === undefined;
     const seen = new Set<string>();
     for (const resource of answer.resources) {
       if (resource.href === collection) continue;
@@ -265,7 +266,7 @@ export class CaldavFollower {
         this.#state.setObject(href, undefined);
       }
     }
-    this.#state.setToken(collection, answer.syncToken);
+    this.#state.setToken(collection, answer.syncToken ?? '');
     await this.#state.save();
   }
 
