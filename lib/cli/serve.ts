@@ -3,6 +3,7 @@ import cluster from 'node:cluster';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { OptionsError } from '../errors.js';
+import { serverGateway } from '../standalone/caldav.js';
 import { ConfigError, loadConfig, type ServerConfig } from '../standalone/config.js';
 import { outboxDirectory, startOutbox } from '../standalone/outbox.js';
 import { recordsToPublish } from '../standalone/records.js';
@@ -75,7 +76,8 @@ export async function serve(argv: string[], out: Output): Promise<void> {
     try {
       const signing = prepareServerFiles(config, logger);
       // The outbox's journal takes one process: the primary runs it for all.
-      outbox = await startOutbox(config, signing, logger);
+      // So does the CalDAV gateway's follower, beside it; the workers only receive.
+      outbox = await startOutbox(config, signing, logger, config.caldav && serverGateway(config, logger));
     } catch (error) {
       throw startFailure(error, config);
     }

@@ -4,6 +4,7 @@
  * of its own, so statuses and fallbacks are log lines for the operator.
  */
 import path from 'node:path';
+import type { CaldavGateway } from '../adapters/caldav/gateway.js';
 import type { SigningKey } from '../dkim/sign.js';
 import { BullmqOutbox } from '../outbox/bullmq-outbox.js';
 import type { ReceiverRoute } from '../outbox/job.js';
@@ -47,10 +48,17 @@ export async function startOutbox(
   config: ServerConfig,
   signing: SigningKey,
   logger: Logger,
-  /** Also told each status (the CalDAV gateway writes it onto the event); a throw is retried. */
-  onStatus?: (update: StatusUpdate) => unknown,
+  /**
+   * The CalDAV gateway, when configured: started with the outbox (its users' changes queued),
+   * told each status (written onto the event; a throw is retried), stopped before it.
+   */
+  gateway?: CaldavGateway,
 ): Promise<{ outbox: Outbox; close(): Promise<void> } | undefined> {
-  if (config.outbox?.enabled === false) return undefined;
+  if (config.outbox?.enabled === false) {
+    if (gateway)
+      logger.warn?.('CalDAV gateway: the outbox is off, so changes on the CalDAV server are not sent');
+    return undefined;
+  }
   const client = serverClient(config, signing);
   const routed = new Map<string, IScheduleClient>();
   const options = {
@@ -70,7 +78,7 @@ export async function startOutbox(
       logger.info?.(`outbox ${jobId}: ${recipient} ${state} (${requestStatus})`, {
         ...(description && { description }),
       });
-      return onStatus?.(update);
+      return gateway?.statusChanged(update);
     },
     onFallback: ({ jobId, recipient, reason }: FallbackRequest) =>
       logger.warn?.(
@@ -91,9 +99,11 @@ export async function startOutbox(
       });
   const spool = ingestSpool(outboxDirectory(config), outbox, logger);
   await spool.ready;
+  gateway?.start(outbox);
   return {
     outbox,
     close: async () => {
+      await gateway?.close();
       await spool.stop();
       await outbox.close();
       client.close();

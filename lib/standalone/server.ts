@@ -7,7 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { type CaldavGateway, caldavGateway } from '../adapters/caldav/gateway.js';
+import type { CaldavGateway } from '../adapters/caldav/gateway.js';
 import { generateSigningKey } from '../dkim/publish-key.js';
 import {
   chainKeys,
@@ -24,6 +24,7 @@ import { createIScheduleHandler } from '../receiver/handler.js';
 import type { IScheduleAdapter, Logger } from '../receiver/options.js';
 import { RedisReplayStore } from '../stores/redis-replay-store.js';
 import { createSelfSignedCertificate } from '../tls/certificate.js';
+import { serverCaldavAdapter, serverGateway } from './caldav.js';
 import { HTTP_DEFAULTS, type ServerConfig } from './config.js';
 import { filesystemAdapter } from './filesystem-adapter.js';
 import { type Monitoring, startMonitoring } from './monitoring.js';
@@ -69,12 +70,15 @@ export async function startServer(
   // Shared replay memory when several processes or hosts receive; else this process's own.
   const replayStore = config.redis ? new RedisReplayStore({ url: config.redis, logger }) : undefined;
   const metrics = config.monitoring ? new IScheduleMetrics() : undefined;
+  // The CalDAV gateway follows calendars where the outbox runs; elsewhere it only receives.
+  const gateway = config.caldav && runOutbox ? serverGateway(config, logger) : undefined;
+  const caldavOnly = config.caldav && !runOutbox ? serverCaldavAdapter(config, logger) : undefined;
   // Any other path gets the handler's short plain 404: no stack, no file paths.
-  const gateway = config.caldav && startGateway(config, logger);
   const receiver = createIScheduleHandler({
     domains: config.domains,
     adapter:
       (gateway?.adapter as IScheduleAdapter | undefined) ??
+      (caldavOnly as IScheduleAdapter | undefined) ??
       filesystemAdapter({
         dataDir: config.dataDir,
         users: config.users,
@@ -149,9 +153,7 @@ export async function startServer(
 
   let outbox: Awaited<ReturnType<typeof startOutbox>>;
   try {
-    outbox = runOutbox
-      ? await startOutbox(config, signing, logger, gateway && ((update) => gateway.statusChanged(update)))
-      : undefined;
+    outbox = runOutbox ? await startOutbox(config, signing, logger, gateway) : undefined;
   } catch (error) {
     server.close();
     await monitoring?.close();
@@ -159,9 +161,6 @@ export async function startServer(
     await gateway?.close();
     throw error;
   }
-  if (gateway && outbox) gateway.start(outbox.outbox);
-  else if (gateway && runOutbox)
-    logger.warn?.('CalDAV gateway: the outbox is off, so changes on the CalDAV server are not sent');
 
   const { port } = server.address() as AddressInfo;
   const scheme = config.tls === false ? 'http' : 'https';
@@ -176,8 +175,8 @@ export async function startServer(
     ...(outbox && { outbox: outbox.outbox }),
     ...(gateway && { caldav: gateway }),
     close: async () => {
-      await gateway?.close();
       await outbox?.close();
+      await gateway?.close();
       await monitoring?.close();
       await new Promise<void>((resolve) => {
         // Idle keep-alive connections go now; busy ones close after their response.
@@ -187,23 +186,6 @@ export async function startServer(
       await replayStore?.close();
     },
   };
-}
-
-/** The CalDAV gateway of `config.caldav`: its state under `dataDir/caldav`. */
-function startGateway(config: ServerConfig, logger: Logger): CaldavGateway {
-  const caldav = config.caldav!;
-  return caldavGateway({
-    url: caldav.url,
-    ...(caldav.username !== undefined && { username: caldav.username, password: caldav.password! }),
-    ...(caldav.users && { users: caldav.users }),
-    ...(caldav.ca && { ca: readFileSync(caldav.ca, 'utf8') }),
-    ...(caldav.syncInterval && { syncInterval: caldav.syncInterval }),
-    ...(caldav.timeout && { timeout: caldav.timeout }),
-    domains: config.domains,
-    stateDir: path.join(config.dataDir, 'caldav'),
-    follow: [...Object.keys(caldav.users ?? {}), ...config.users],
-    logger,
-  });
 }
 
 /**

@@ -5,11 +5,11 @@
  * or echoed back.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { parseConfig } from '../../lib/standalone/config.js';
+import { parseConfig, type ServerConfig } from '../../lib/standalone/config.js';
 import {
   generateSigningKey,
   IScheduleClient,
@@ -43,6 +43,7 @@ interface Domain {
   readonly radicale: TestRadicale;
   server: RunningServer;
   readonly queued: string[];
+  readonly config: ServerConfig;
   start(): Promise<void>;
 }
 
@@ -105,6 +106,7 @@ describe('the CalDAV gateway between two domains, live on Radicale', { skip }, (
         user: users[i]!,
         radicale,
         queued,
+        config,
         server: undefined as unknown as RunningServer,
         async start() {
           this.server = await startServer(config, logger);
@@ -247,5 +249,46 @@ describe('the CalDAV gateway between two domains, live on Radicale', { skip }, (
       return copy?.text.match(/SCHEDULE-STATUS=2\.0[^\r\n]*:mailto:bob@b\.example/) ? true : undefined;
     });
     assert.deepEqual(a.queued, ['REQUEST'], 'one message, retried by the outbox: not queued again');
+  });
+
+  it('a process that only receives (serve --workers) delivers without touching the follower state', async () => {
+    // Its own data folder here, to see what it writes (a real worker shares the primary's).
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'gateway-worker-'));
+    const worker = await startServer(
+      { ...b.config, dataDir, listen: { host: '127.0.0.1', port: 0 } },
+      {},
+      { outbox: false },
+    );
+    const client = new IScheduleClient({
+      signing: a.server.signing,
+      queryMethods: ['private-exchange'],
+      overrides: { 'b.example': worker.url },
+      allowNetworks: ['127.0.0.1'],
+    });
+    try {
+      assert.equal(worker.caldav, undefined, 'no follower in a receiving-only process');
+      const [result] = await client.send({
+        originator: ALICE,
+        recipients: [BOB],
+        calendar: meeting('worker-1@a.example', '20261218T150000Z').replace(
+          'BEGIN:VCALENDAR',
+          'BEGIN:VCALENDAR\r\nMETHOD:REQUEST',
+        ),
+      });
+      assert.equal(result?.code, '2.0', result?.description);
+      assert.ok(await get(b, 'worker-1@a.example.ics'), "delivered into bob's calendar");
+      assert.equal(
+        existsSync(path.join(dataDir, 'caldav')),
+        false,
+        "the follower's state is the primary's alone",
+      );
+    } finally {
+      client.close();
+      await worker.close();
+    }
+    // The follower sees the new invitation as an unanswered one: nothing to send.
+    b.queued.length = 0;
+    await b.server.caldav!.syncNow();
+    assert.deepEqual(b.queued, []);
   });
 });
