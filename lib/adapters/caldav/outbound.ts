@@ -27,7 +27,7 @@ import {
   schedulingComponents,
   timezonesOf,
 } from './calendar-object.js';
-import { CALDAV_NS, type DavClient, DavError, escapeXml, propText } from './dav-client.js';
+import { CALDAV_NS, type DavClient, DavError, type DavResource, escapeXml, propText } from './dav-client.js';
 import type { CaldavDirectory } from './directory.js';
 import type { GatewayState, JobRecord } from './gateway-state.js';
 
@@ -172,6 +172,9 @@ function stamp(now: Date): ICAL.Time {
   return ICAL.Time.fromDateTimeString(`${text.slice(0, 19)}Z`);
 }
 
+/** Parts of one truncated sync followed in one pass at most; the next pass goes on. */
+const MAX_SYNC_PARTS = 100;
+
 export interface FollowOptions {
   readonly domains: readonly string[];
   /** Objects one sync of one calendar may report at most. */
@@ -225,38 +228,36 @@ export class CaldavFollower {
 
   async #syncCalendar(owner: string, collection: string, outbox: Outbox): Promise<void> {
     // undefined: never synced; '': synced, but the server gives no token (a full read each time).
-    const token = this.#state.token(collection);
-    let answer: Awaited<ReturnType<DavClient['report']>>;
-    let full = !token;
-    try {
-      answer = await this.#client.report(collection, syncBody(token), 1);
-    } catch (error) {
-      if (!(error instanceof DavError) || error.condition !== 'valid-sync-token') throw error;
-      // The server forgot the token: everything again, and deletions found by comparison.
-      this.#options.logger.info?.(`CalDAV gateway: ${collection} refused its sync token; reading it whole`);
-      full = true;
-      answer = await this.#client.report(collection, syncBody(undefined), 1);
-    }
-    if (answer.resources.length > this.#options.maxObjects)
-      throw new RangeError(`a sync of ${collection} reported more than ${this.#options.maxObjects} objects`);
+    let token = this.#state.token(collection);
     // A calendar seen for the first time is taken as it is: only later changes are sent.
     const baseline = token === undefined;
+    let full = !token;
     const seen = new Set<string>();
-    for (const resource of answer.resources) {
-      if (resource.href === collection) continue;
-      seen.add(resource.href);
-      const known = this.#state.object(resource.href);
-      if (resource.status === 404) {
-        if (known) await this.#changed(owner, resource.href, known.text, undefined, outbox);
-        this.#state.setObject(resource.href, undefined);
-        continue;
+    // A server may answer in parts (RFC 6578 §3.6: 507 on the collection): ask on from each token.
+    for (let part = 0; part < MAX_SYNC_PARTS; part++) {
+      let answer: Awaited<ReturnType<DavClient['report']>>;
+      try {
+        answer = await this.#client.report(collection, syncBody(token), 1);
+      } catch (error) {
+        if (!(error instanceof DavError) || error.condition !== 'valid-sync-token') throw error;
+        // The server forgot the token: everything again, and deletions found by comparison.
+        this.#options.logger.info?.(`CalDAV gateway: ${collection} refused its sync token; reading it whole`);
+        full = true;
+        seen.clear();
+        answer = await this.#client.report(collection, syncBody(undefined), 1);
       }
-      const text = propText(resource, CALDAV_NS, 'calendar-data');
-      const etag = propText(resource, 'DAV:', 'getetag');
-      if (!text) continue;
-      if (known && etag && known.etag === etag) continue; // The gateway's own write.
-      if (!baseline) await this.#changed(owner, resource.href, known?.text, text, outbox);
-      this.#state.setObject(resource.href, { ...(etag && { etag }), text, owner });
+      if (answer.resources.length > this.#options.maxObjects)
+        throw new RangeError(
+          `a sync of ${collection} reported more than ${this.#options.maxObjects} objects`,
+        );
+      for (const resource of answer.resources) {
+        if (resource.href === collection) continue;
+        seen.add(resource.href);
+        await this.#member(owner, resource, baseline, outbox);
+      }
+      token = answer.syncToken ?? '';
+      const truncated = answer.resources.some((r) => r.href === collection && r.status === 507);
+      if (!truncated || !answer.syncToken) break;
     }
     if (full && !baseline) {
       for (const href of this.#state.objectsIn(collection)) {
@@ -266,8 +267,25 @@ export class CaldavFollower {
         this.#state.setObject(href, undefined);
       }
     }
-    this.#state.setToken(collection, answer.syncToken ?? '');
+    // Kept only now: a token saved before the deletions were found would skip them after a crash.
+    this.#state.setToken(collection, token ?? '');
     await this.#state.save();
+  }
+
+  /** One member a sync reported: removed (404), or created or changed. */
+  async #member(owner: string, resource: DavResource, baseline: boolean, outbox: Outbox): Promise<void> {
+    const known = this.#state.object(resource.href);
+    if (resource.status === 404) {
+      if (known) await this.#changed(owner, resource.href, known.text, undefined, outbox);
+      this.#state.setObject(resource.href, undefined);
+      return;
+    }
+    const text = propText(resource, CALDAV_NS, 'calendar-data');
+    const etag = propText(resource, 'DAV:', 'getetag');
+    if (!text) return;
+    if (known && etag && known.etag === etag) return; // The gateway's own write.
+    if (!baseline) await this.#changed(owner, resource.href, known?.text, text, outbox);
+    this.#state.setObject(resource.href, { ...(etag && { etag }), text, owner });
   }
 
   async #changed(
