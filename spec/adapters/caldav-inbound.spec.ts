@@ -4,8 +4,6 @@
  * over a user's own change, and free-busy from their events.
  */
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import {
   type CaldavUser,
@@ -14,6 +12,7 @@ import {
   parseScheduleMessage,
 } from '../support/api.js';
 import { ics, unfolded, vevent } from '../support/calendar-text.js';
+import { racingProxy } from '../support/racing-proxy.js';
 import { radicaleUnavailable, startRadicale, type TestRadicale } from '../support/radicale.js';
 
 const skip = radicaleUnavailable();
@@ -289,38 +288,19 @@ describe('caldavAdapter against Radicale (inbound)', { skip }, () => {
 
   it("never writes over a user's concurrent change: it reads again and applies to their version", async () => {
     await deliver(BOB, invitation('race-1'));
-    // A proxy that lets bob save his own edit just before the gateway's write lands.
-    let raced = false;
-    const proxy = http.createServer((incoming, outgoing) => {
-      const chunks: Buffer[] = [];
-      incoming.on('data', (c: Buffer) => chunks.push(c));
-      incoming.on('end', async () => {
-        if (incoming.method === 'PUT' && !raced) {
-          raced = true;
-          // Bob accepts, with an alarm of his own, while the organizer's update is on its way.
-          const mine = (await stored('bob', 'race-1'))!
-            .replace(`ATTENDEE;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:${BOB}`, `ATTENDEE;PARTSTAT=ACCEPTED:${BOB}`)
-            .replace(
-              'END:VEVENT',
-              'BEGIN:VALARM\r\nACTION:DISPLAY\r\nDESCRIPTION:race\r\nTRIGGER:-PT9M\r\nEND:VALARM\r\nEND:VEVENT',
-            );
-          await putAsUser('bob', 'race-1', mine);
-        }
-        const forward = http.request(
-          new URL(incoming.url!, radicale.url),
-          { method: incoming.method!, headers: incoming.headers },
-          (answer) => {
-            outgoing.writeHead(answer.statusCode!, answer.headers);
-            answer.pipe(outgoing);
-          },
+    // Bob accepts, with an alarm of his own, while the organizer's update is on its way.
+    const proxy = await racingProxy(radicale.url, async () => {
+      const mine = (await stored('bob', 'race-1'))!
+        .replace(`ATTENDEE;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:${BOB}`, `ATTENDEE;PARTSTAT=ACCEPTED:${BOB}`)
+        .replace(
+          'END:VEVENT',
+          'BEGIN:VALARM\r\nACTION:DISPLAY\r\nDESCRIPTION:race\r\nTRIGGER:-PT9M\r\nEND:VALARM\r\nEND:VEVENT',
         );
-        forward.end(Buffer.concat(chunks));
-      });
+      await putAsUser('bob', 'race-1', mine);
     });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     try {
       const viaProxy = caldavAdapter({
-        url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/`,
+        url: proxy.url,
         username: 'gateway',
         password: 'gateway',
         users: { [BOB]: '/bob/' },
@@ -339,13 +319,13 @@ describe('caldavAdapter against Radicale (inbound)', { skip }, () => {
         signal,
       });
       assert.equal(result, undefined);
-      assert.ok(raced, 'the race happened');
+      assert.ok(proxy.raced, 'the race happened');
       const event = (await stored('bob', 'race-1'))!;
       assert.match(event, /SUMMARY:Planning v2/, "the organizer's update is applied");
       assert.match(event, /PARTSTAT=ACCEPTED[^\r\n]*:mailto:bob@b\.example/, "bob's answer survives");
       assert.match(event, /TRIGGER:-PT9M/, 'and so does his alarm');
     } finally {
-      proxy.close();
+      await proxy.close();
     }
   });
 

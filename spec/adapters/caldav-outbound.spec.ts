@@ -18,6 +18,7 @@ import {
   parseScheduleMessage,
 } from '../support/api.js';
 import { ics, unfolded, vevent } from '../support/calendar-text.js';
+import { racingProxy } from '../support/racing-proxy.js';
 import { radicaleUnavailable, startRadicale, type TestRadicale } from '../support/radicale.js';
 
 const ALICE = 'mailto:alice@a.example';
@@ -212,9 +213,9 @@ describe('the follower on a live Radicale', { skip: radicaleUnavailable() }, () 
       body: text,
       headers: { 'Content-Type': 'text/calendar' },
     });
-  const gatewayIn = (stateDir: string): CaldavGateway =>
+  const gatewayIn = (stateDir: string, url = radicale.url): CaldavGateway =>
     caldavGateway({
-      url: radicale.url,
+      url,
       username: 'gateway',
       password: 'gateway',
       users: { [ALICE]: '/alice/' },
@@ -328,5 +329,42 @@ describe('the follower on a live Radicale', { skip: radicaleUnavailable() }, () 
     await gateway.syncNow();
     await gateway.close();
     assert.equal(outbox.messages.length, count, 'the status write is not a change to send');
+  });
+
+  it("writes SCHEDULE-STATUS onto the user's newer version when they edit at the same moment", async () => {
+    const stateDir = mkdtempSync(path.join(tmpdir(), 'gateway-state-'));
+    const proxy = await racingProxy(radicale.url, async () => {
+      const current = await (await radicale.request('alice', 'GET', '/alice/calendar/edited.ics')).text();
+      const edited = await put(
+        'edited.ics',
+        current.replace('SUMMARY:Sync', 'SUMMARY:Sync (moved to room 4)'),
+      );
+      assert.ok(edited.status < 300);
+    });
+    const outbox = recordingOutbox();
+    const gateway = gatewayIn(stateDir, proxy.url);
+    try {
+      gateway.start(outbox);
+      await gateway.syncNow();
+      await put('edited.ics', invite('edited-1'));
+      await gateway.syncNow();
+      await gateway.statusChanged({
+        jobId: `job-${outbox.messages.length}`,
+        uid: 'edited-1',
+        originator: ALICE,
+        recipient: BOB,
+        state: 'delivered',
+        requestStatus: '2.0;Success',
+      });
+    } finally {
+      await gateway.close();
+      await proxy.close();
+    }
+    assert.ok(proxy.raced, 'the race happened');
+    const stored = unfolded(
+      await (await radicale.request('alice', 'GET', '/alice/calendar/edited.ics')).text(),
+    );
+    assert.match(stored, /SUMMARY:Sync \(moved to room 4\)/, "alice's edit is kept");
+    assert.match(stored, /SCHEDULE-STATUS=2\.0:mailto:bob@b\.example/, 'and the status is written onto it');
   });
 });
