@@ -9,7 +9,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort } from './redis.js';
+import { freePort, killProcess } from './redis.js';
 
 const RADICALE = 'radicale';
 
@@ -120,11 +120,7 @@ export async function startRadicale(users: readonly string[] = ['bob', 'carol'])
   const stop = async () => {
     const running = child;
     child = undefined;
-    if (!running || running.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      running.once('exit', () => resolve());
-      running.kill('SIGKILL');
-    });
+    await killProcess(running);
   };
   await start();
   for (const user of users) {

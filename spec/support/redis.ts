@@ -69,11 +69,7 @@ export async function startRedis(): Promise<TestRedis> {
   const stop = async () => {
     const running = child;
     child = undefined;
-    if (!running || running.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      running.once('exit', () => resolve());
-      running.kill('SIGKILL');
-    });
+    await killProcess(running);
   };
   await start();
   return {
@@ -87,6 +83,15 @@ export async function startRedis(): Promise<TestRedis> {
     cli: (...args) =>
       spawnSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8' }).stdout.trim(),
   };
+}
+
+/** Kills a test daemon at once and resolves when it is gone. */
+export async function killProcess(running: ChildProcess | undefined): Promise<void> {
+  if (!running || running.exitCode !== null) return;
+  await new Promise<void>((resolve) => {
+    running.once('exit', () => resolve());
+    running.kill('SIGKILL');
+  });
 }
 
 export function freePort(): Promise<number> {

@@ -9,7 +9,7 @@ import https from 'node:https';
 import type { Element } from '@xmldom/xmldom';
 import { ExpressIScheduleError } from '../../errors.js';
 import { httpRequest } from '../../http/request.js';
-import { childElements, DAV_NS, escapeXml, parseXml, textOf, XML_DECLARATION } from '../../xml/document.js';
+import { childElements, DAV_NS, parseXml, textOf, XML_DECLARATION } from '../../xml/document.js';
 
 export const CALDAV_NS = 'urn:ietf:params:xml:ns:caldav';
 
@@ -270,5 +270,3 @@ export function propHrefs(resource: DavResource, namespace: string, name: string
   if (!element) return [];
   return childElements(element, 'href', [DAV_NS]).flatMap((h) => textOf(h)?.trim() || []);
 }
-
-export { escapeXml };

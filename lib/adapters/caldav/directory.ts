@@ -4,6 +4,7 @@
  * calendar home, calendars and scheduling inbox (RFC 4791, RFC 6638). Answers are cached for a
  * while; a failure is not cached.
  */
+import type { Element } from '@xmldom/xmldom';
 import { normalizeAddress, sameAddress } from '../../itip/address.js';
 import { DAV_NS, escapeXml } from '../../xml/document.js';
 import { CALDAV_NS, type DavClient, DavError, propHrefs, propKey } from './dav-client.js';
@@ -112,10 +113,10 @@ export class CaldavDirectory {
   }
 }
 
-function* childNames(element: import('@xmldom/xmldom').Element): Generator<string> {
+function* childNames(element: Element): Generator<string> {
   for (let node = element.firstChild; node; node = node.nextSibling)
     if (node.nodeType === 1) {
-      const child = node as import('@xmldom/xmldom').Element;
+      const child = node as Element;
       yield `${child.namespaceURI ?? ''} ${child.localName ?? ''}`;
     }
 }

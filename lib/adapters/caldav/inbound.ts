@@ -9,9 +9,10 @@ import type ICAL from 'ical.js';
 import { busyRange, calendarBusyPeriods } from '../../itip/busy-periods.js';
 import type { BusyPeriod, ScheduleMessage } from '../../itip/schedule-message.js';
 import type { DeliveryResult, Logger } from '../../receiver/options.js';
+import { escapeXml } from '../../xml/document.js';
 import { applyItip } from './apply-itip.js';
 import { parseCalendar } from './calendar-object.js';
-import { CALDAV_NS, type DavClient, DavError, escapeXml, propText } from './dav-client.js';
+import { CALDAV_NS, type DavClient, DavError, propText } from './dav-client.js';
 import type { CaldavUser } from './directory.js';
 import type { GatewayState } from './gateway-state.js';
 

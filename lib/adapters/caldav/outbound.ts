@@ -13,6 +13,7 @@ import ICAL from 'ical.js';
 import { addressDomain, sameAddress, withinDomain } from '../../itip/address.js';
 import type { Outbox, StatusUpdate } from '../../outbox/outbox.js';
 import type { Logger } from '../../receiver/options.js';
+import { escapeXml } from '../../xml/document.js';
 import { significantlyDifferent } from './apply-itip.js';
 import {
   attendeeAddresses,
@@ -27,7 +28,7 @@ import {
   schedulingComponents,
   timezonesOf,
 } from './calendar-object.js';
-import { CALDAV_NS, type DavClient, DavError, type DavResource, escapeXml, propText } from './dav-client.js';
+import { CALDAV_NS, type DavClient, DavError, type DavResource, propText } from './dav-client.js';
 import type { CaldavDirectory } from './directory.js';
 import type { GatewayState, JobRecord } from './gateway-state.js';
 
