@@ -356,4 +356,47 @@ describe('the follower on a live Radicale', { skip: radicaleUnavailable() }, () 
     assert.match(stored, /SUMMARY:Sync \(moved to room 4\)/, "alice's edit is kept");
     assert.match(stored, /SCHEDULE-STATUS=2\.0:mailto:bob@b\.example/, 'and the status is written onto it');
   });
+
+  it("answers a REFRESH by sending the organizer's copy again, to an invited attendee only", async () => {
+    const stateDir = mkdtempSync(path.join(tmpdir(), 'gateway-state-'));
+    const outbox = recordingOutbox();
+    const gateway = gatewayIn(stateDir);
+    const signal = new AbortController().signal;
+    const refresh = async (from: string) =>
+      gateway.adapter.deliverToInbox({
+        recipient: ALICE,
+        user: (await gateway.adapter.lookupUser({ address: ALICE, request: {} as never, signal }))!,
+        originator: from,
+        message: parseScheduleMessage(
+          ics(
+            vevent('UID:refresh-1', 'DTSTAMP:20261202T000000Z', `ORGANIZER:${ALICE}`, `ATTENDEE:${from}`),
+            'REFRESH',
+          ),
+        ),
+        request: {} as never,
+        signal,
+      });
+    try {
+      await put('refresh.ics', invite('refresh-1', 'Kept up to date'));
+      const early = await refresh(BOB);
+      assert.equal(
+        typeof early === 'object' && early.requestStatus,
+        '3.14;Unsupported capability',
+        'no outbox yet',
+      );
+      gateway.start(outbox);
+      await gateway.syncNow();
+      assert.equal(await refresh(BOB), undefined);
+      const [sent] = outbox.messages;
+      assert.deepEqual(sent?.recipients, [BOB]);
+      const message = parseScheduleMessage(sent!.calendar);
+      assert.equal(message.method, 'REQUEST');
+      assert.match(unfolded(sent!.calendar), /SUMMARY:Kept up to date/);
+      const stranger = await refresh(CAROL);
+      assert.equal(typeof stranger === 'object' && stranger.requestStatus, '3.8;No authority');
+      assert.equal(outbox.messages.length, 1);
+    } finally {
+      await gateway.close();
+    }
+  });
 });

@@ -156,6 +156,15 @@ export function caldavGateway(options: CaldavGatewayOptions): CaldavGateway {
     maxObjects: positive(options.maxObjects, 10_000, 'maxObjects'),
     logger: made.logger,
   });
+  // A REFRESH is answered by sending the event again, once there is an outbox to send with.
+  made.inbound.onRefresh = (organizer, attendee, stored) =>
+    outbox
+      ? follower.refresh(organizer.address, attendee, stored, outbox)
+      : Promise.resolve({
+          requestStatus: '3.14;Unsupported capability',
+          description:
+            'this gateway does not send (no outbox); the organizer sends updates as the event changes',
+        });
   const follow = (options.follow ?? Object.keys(options.users ?? {})).map(normalizeAddress);
   const interval = positive(options.syncInterval, 5000, 'syncInterval');
   let outbox: Outbox | undefined;

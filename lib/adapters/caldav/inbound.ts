@@ -46,6 +46,15 @@ export class CaldavInbound {
   readonly #state: GatewayState;
   readonly #bounds: InboundBounds;
   readonly #logger: Logger;
+  /**
+   * Answers a REFRESH (an attendee asking for the event again) from the organizer's stored copy,
+   * when there is an outbox to send it with; without one a REFRESH is answered 3.14.
+   */
+  onRefresh?: (
+    organizer: CaldavUser,
+    attendee: string,
+    stored: string | undefined,
+  ) => Promise<DeliveryResult>;
   /** Calendars that answered free-busy-query with something other than a VFREEBUSY. */
   readonly #noFreeBusyReport = new Set<string>();
 
@@ -65,6 +74,10 @@ export class CaldavInbound {
     if (user.inbox && (await this.#intoInbox(user.inbox, message.text, signal))) return undefined;
     const home = user.calendars[0];
     if (!home) return NO_CALENDAR;
+    if (message.method === 'REFRESH' && this.onRefresh) {
+      const found = await this.#findByUid(user, message, signal);
+      return this.onRefresh(user, originator, found?.text);
+    }
     for (let attempt = 0; attempt < this.#bounds.maxAttempts; attempt++) {
       const found = await this.#findByUid(user, message, signal);
       const application = applyItip(found?.text, message.text, originator, user.address);

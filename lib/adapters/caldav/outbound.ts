@@ -12,7 +12,7 @@
 import ICAL from 'ical.js';
 import { addressDomain, sameAddress, withinDomain } from '../../itip/address.js';
 import type { Outbox, StatusUpdate } from '../../outbox/outbox.js';
-import type { Logger } from '../../receiver/options.js';
+import type { DeliveryResult, Logger } from '../../receiver/options.js';
 import { escapeXml } from '../../xml/document.js';
 import { significantlyDifferent } from './apply-itip.js';
 import {
@@ -316,6 +316,40 @@ export class CaldavFollower {
         `CalDAV gateway: ${outgoing.method} from ${outgoing.originator} to ${outgoing.recipients.join(', ')} queued (${id})`,
       );
     }
+  }
+
+  /**
+   * Sends `attendee` the organizer's current copy again (RFC 5546 §3.2.7: the answer to a
+   * REFRESH is a REQUEST), if they are invited to it.
+   */
+  async refresh(
+    organizer: string,
+    attendee: string,
+    stored: string | undefined,
+    outbox: Outbox,
+  ): Promise<DeliveryResult> {
+    const calendar = stored === undefined ? undefined : parseCalendar(stored);
+    const owner = calendar && organizerOf(calendar);
+    if (!calendar || !owner || !sameAddress(owner, organizer))
+      return {
+        requestStatus: '3.8;No authority',
+        description: 'the recipient organizes no event with this UID',
+      };
+    if (!attendeeAddresses(calendar).some((a) => sameAddress(a, attendee)))
+      return {
+        requestStatus: '3.8;No authority',
+        description: 'the Originator is not an attendee of this event',
+      };
+    const message = request(organizer, calendar, [attendee], new Date());
+    const id = await outbox.enqueue({
+      originator: organizer,
+      recipients: [attendee],
+      calendar: message.calendar,
+    });
+    this.#options.logger.info?.(
+      `CalDAV gateway: REQUEST from ${organizer} to ${attendee} queued (${id}) for a REFRESH`,
+    );
+    return undefined;
   }
 
   /**
