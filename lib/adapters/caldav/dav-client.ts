@@ -81,9 +81,15 @@ export class DavClient {
         : new http.Agent({ keepAlive: true, maxSockets: 16 });
   }
 
-  /** The absolute URL of a server path or href. */
+  /**
+   * The absolute URL of a server path or href. An href naming another origin is refused: the
+   * gateway's credentials go to the configured server only, whatever its answers name.
+   */
   url(path: string): URL {
-    return new URL(path, this.base);
+    const url = new URL(path, this.base);
+    if (url.origin !== this.base.origin)
+      throw new DavError(`${path} is not on the CalDAV server ${this.base.origin}; not followed`, 0);
+    return url;
   }
 
   async request(

@@ -61,14 +61,13 @@ export class CaldavDirectory {
       signal,
     );
     const self = about.resources[0];
-    const home = (self && propHrefs(self, CALDAV_NS, 'calendar-home-set')[0]) ?? principal;
-    const inbox = self && propHrefs(self, CALDAV_NS, 'schedule-inbox-URL')[0];
+    // Hrefs as paths on the server (one on another origin is refused, not followed).
+    const hrefs = (name: string) =>
+      self ? propHrefs(self, CALDAV_NS, name).map((h) => this.#client.url(h).pathname) : [];
+    const home = hrefs('calendar-home-set')[0] ?? principal;
+    const inbox = hrefs('schedule-inbox-URL')[0];
     // DAViCal lists its scheduling inbox and outbox as plain calendars: they are not calendars.
-    const scheduling = new Set(
-      self
-        ? ['schedule-inbox-URL', 'schedule-outbox-URL'].flatMap((name) => propHrefs(self, CALDAV_NS, name))
-        : [],
-    );
+    const scheduling = new Set([...hrefs('schedule-inbox-URL'), ...hrefs('schedule-outbox-URL')]);
     const members = await this.#client.propfind(
       home,
       [
