@@ -131,8 +131,8 @@ function cancel(owner: string, calendar: ICAL.Component, recipients: string[], n
   const master = schedulingComponents(calendar)[0];
   if (master) {
     const component = outgoingComponent(master, now);
-    for (const name of ['rrule', 'rdate', 'exdate', 'recurrence-id'])
-      if (instanceKey(master) === '' || name !== 'recurrence-id') component.removeAllProperties(name);
+    // The whole event (or, with no master stored, the instance it names) is cancelled.
+    for (const name of ['rrule', 'rdate', 'exdate']) component.removeAllProperties(name);
     // Only the attendees told: the others stay invited.
     for (const attendee of component.getAllProperties('attendee'))
       if (!recipients.some((r) => sameAddress(r, String(attendee.getFirstValue()))))
