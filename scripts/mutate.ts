@@ -31,6 +31,8 @@ for (const group of asked.length > 0 ? asked : known) {
       ISCHEDULE_REQUIRE_VECTORS: '1',
       // Likewise the Redis store's specs: a missing redis-server fails them, never skips them.
       ISCHEDULE_REQUIRE_REDIS: '1',
+      // And the CalDAV gateway's: they need Debian's radicale.
+      ISCHEDULE_REQUIRE_RADICALE: '1',
     },
   });
   if (run.status !== 0) process.exit(run.status ?? 1);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseCalendar } from '../../lib/adapters/caldav/calendar-object.js';
-import { outgoingFor } from '../../lib/adapters/caldav/outbound.js';
+import { localTo, outgoingFor } from '../../lib/adapters/caldav/outbound.js';
 import {
   type CaldavGateway,
   caldavGateway,
@@ -25,7 +25,7 @@ const ALICE = 'mailto:alice@a.example';
 const ANN = 'mailto:ann@a.example';
 const BOB = 'mailto:bob@b.example';
 const CAROL = 'mailto:carol@c.example';
-const isLocal = (address: string) => address.toLowerCase().endsWith('@a.example');
+const isLocal = localTo(['a.example']);
 const NOW = new Date('2026-12-02T12:00:00Z');
 
 const eventText = (...extra: string[]) =>
@@ -174,6 +174,95 @@ describe('what a change sends', () => {
   });
 });
 
+describe('what a change sends: the edges', () => {
+  const remoteInvitation = (...lines: string[]) =>
+    parseCalendar(
+      ics(
+        vevent(
+          'UID:r-2',
+          'DTSTAMP:20261201T000000Z',
+          'DTSTART:20261210T100000Z',
+          'DESCRIPTION:agenda',
+          'LOCATION:room 1',
+          `ORGANIZER:${BOB}`,
+          `ATTENDEE;PARTSTAT=ACCEPTED:${BOB}`,
+          ...lines,
+        ),
+      ),
+    );
+
+  it('nothing for an event without an ORGANIZER, one organized by another local user, or one the owner is not invited to', () => {
+    const plain = parseCalendar(
+      ics(vevent('UID:p-1', 'DTSTAMP:20261201T000000Z', 'DTSTART:20261210T100000Z')),
+    );
+    assert.deepEqual(sent(ALICE, undefined, plain), []);
+    assert.deepEqual(sent(ALICE, plain, undefined), []);
+    const annOrganizes = parseCalendar(
+      eventText(`ATTENDEE:${BOB}`).replace(`ORGANIZER:${ALICE}`, `ORGANIZER:${ANN}`),
+    );
+    assert.deepEqual(sent(ALICE, undefined, annOrganizes), [], "ann's event: ann's agent sends");
+    const notMine = remoteInvitation(`ATTENDEE;PARTSTAT=ACCEPTED:${CAROL}`);
+    assert.deepEqual(sent(ALICE, remoteInvitation(`ATTENDEE;PARTSTAT=NEEDS-ACTION:${CAROL}`), notMine), []);
+  });
+
+  it('attendees at a sub-domain of a local domain are local; SCHEDULE-AGENT=SERVER is the default made explicit', () => {
+    const [request] = sent(
+      ALICE,
+      undefined,
+      event('ATTENDEE:mailto:dan@eu.a.example', `ATTENDEE;SCHEDULE-AGENT=server:${BOB}`),
+    );
+    assert.deepEqual(request?.recipients, [BOB]);
+    assert.doesNotMatch(request!.text, /SCHEDULE-AGENT/i, 'scheduling parameters stay home');
+  });
+
+  it('an event already cancelled and then deleted is not cancelled twice', () => {
+    const cancelled = event(`ATTENDEE:${BOB}`, 'STATUS:CANCELLED');
+    assert.deepEqual(sent(ALICE, cancelled, undefined), []);
+    const [request] = sent(ALICE, cancelled, event(`ATTENDEE:${BOB}`));
+    assert.equal(request?.method, 'REQUEST', 'restored: invited again');
+  });
+
+  it('a REPLY says only what answering needs: no rule, description or location, no RSVP', () => {
+    const [reply] = sent(
+      ALICE,
+      remoteInvitation('RRULE:FREQ=DAILY;COUNT=2', `ATTENDEE;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:${ALICE}`),
+      remoteInvitation(
+        'RRULE:FREQ=DAILY;COUNT=2',
+        `ATTENDEE;PARTSTAT=ACCEPTED;RSVP=TRUE;SCHEDULE-STATUS=2.0:${ALICE}`,
+      ),
+    );
+    assert.equal(reply?.method, 'REPLY');
+    assert.doesNotMatch(reply!.text, /RRULE|DESCRIPTION|LOCATION|RSVP|SCHEDULE-STATUS/);
+    assert.match(reply!.text, /ATTENDEE;PARTSTAT=ACCEPTED:mailto:alice@a\.example/);
+  });
+
+  it('deleting an invitation declined for some instances only still declines the rest', () => {
+    const partly = parseCalendar(
+      ics([
+        ...vevent(
+          'UID:r-3',
+          'DTSTAMP:20261201T000000Z',
+          'DTSTART:20261210T100000Z',
+          'RRULE:FREQ=DAILY;COUNT=3',
+          `ORGANIZER:${BOB}`,
+          `ATTENDEE;PARTSTAT=ACCEPTED:${ALICE}`,
+        ),
+        ...vevent(
+          'UID:r-3',
+          'DTSTAMP:20261201T000000Z',
+          'RECURRENCE-ID:20261211T100000Z',
+          'DTSTART:20261211T100000Z',
+          `ORGANIZER:${BOB}`,
+          `ATTENDEE;PARTSTAT=DECLINED:${ALICE}`,
+        ),
+      ]),
+    );
+    const [reply] = sent(ALICE, partly, undefined);
+    assert.equal(reply?.method, 'REPLY');
+    assert.doesNotMatch(reply!.text, /PARTSTAT=ACCEPTED/);
+  });
+});
+
 /** An outbox that records what it is given (the outbox itself has its own specs). */
 function recordingOutbox(): Outbox & { messages: OutboxMessage[] } {
   const messages: OutboxMessage[] = [];
@@ -280,6 +369,8 @@ describe('the follower on a live Radicale', { skip: radicaleUnavailable() }, () 
     writeFileSync(file, JSON.stringify(state));
     const deleted = await radicale.request('alice', 'DELETE', '/alice/calendar/old.ics');
     assert.ok(deleted.status < 300);
+    // Radicale would still list the deletion: here it has forgotten it, as servers do in time.
+    radicale.forgetHistory('/alice/calendar/');
     gateway = gatewayIn(stateDir);
     gateway.start(outbox);
     await gateway.syncNow();
@@ -318,6 +409,64 @@ describe('the follower on a live Radicale', { skip: radicaleUnavailable() }, () 
     await gateway.syncNow();
     await gateway.close();
     assert.equal(outbox.messages.length, count, 'the status write is not a change to send');
+  });
+
+  it("marks a REPLY's delivery on the ORGANIZER of the attendee's copy; unknown jobs and failing syncs are not hidden", async () => {
+    const stateDir = mkdtempSync(path.join(tmpdir(), 'gateway-state-'));
+    const outbox = recordingOutbox();
+    const gateway = gatewayIn(stateDir);
+    const invitation = (partstat: string) =>
+      ics(
+        vevent(
+          'UID:answer-1',
+          'DTSTAMP:20261201T000000Z',
+          'DTSTART:20261212T100000Z',
+          `ORGANIZER:${BOB}`,
+          `ATTENDEE;PARTSTAT=ACCEPTED:${BOB}`,
+          `ATTENDEE;PARTSTAT=${partstat}:${ALICE}`,
+        ),
+      );
+    try {
+      await put('answer.ics', invitation('NEEDS-ACTION'));
+      gateway.start(outbox);
+      await gateway.syncNow();
+      await put('answer.ics', invitation('ACCEPTED'));
+      await gateway.syncNow();
+      assert.equal(parseScheduleMessage(outbox.messages.at(-1)!.calendar).method, 'REPLY');
+      const update = {
+        jobId: `job-${outbox.messages.length}`,
+        uid: 'answer-1',
+        originator: ALICE,
+        recipient: BOB,
+      };
+      await gateway.statusChanged({ ...update, state: 'pending', requestStatus: '1.0;Pending' });
+      await gateway.statusChanged({ ...update, state: 'delivered', requestStatus: '2.0;Success' });
+      // A job it never queued (another gateway's, or forgotten) changes nothing.
+      await gateway.statusChanged({
+        ...update,
+        jobId: 'job-unknown',
+        state: 'failed',
+        requestStatus: '5.3;No scheduling support for user',
+      });
+      const stored = unfolded(
+        await (await radicale.request('alice', 'GET', '/alice/calendar/answer.ics')).text(),
+      );
+      assert.match(stored, /ORGANIZER;SCHEDULE-STATUS=2\.0:mailto:bob@b\.example/);
+      assert.doesNotMatch(stored, /ATTENDEE[^\r\n]*SCHEDULE-STATUS/);
+
+      await radicale.stop();
+      try {
+        await assert.rejects(
+          gateway.syncNow(),
+          { name: 'HttpError' },
+          'a server that is down is not an empty calendar',
+        );
+      } finally {
+        await radicale.start();
+      }
+    } finally {
+      await gateway.close();
+    }
   });
 
   it("writes SCHEDULE-STATUS onto the user's newer version when they edit at the same moment", async () => {

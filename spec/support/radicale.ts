@@ -24,6 +24,11 @@ export interface TestRadicale {
     target: string,
     init?: { body?: string; headers?: Record<string, string> },
   ): Promise<Response>;
+  /**
+   * Makes Radicale forget what it remembers of a collection's past (its sync history): a server
+   * whose history expired, which lists only what exists and cannot say what was removed.
+   */
+  forgetHistory(collection: string): void;
   /** Stops the server (connections are refused) and starts it again on the same port and data. */
   stop(): Promise<void>;
   start(): Promise<void>;
@@ -133,6 +138,17 @@ export async function startRadicale(users: readonly string[] = ['bob', 'carol'])
     request,
     stop,
     start,
+    forgetHistory: (collection) => {
+      const cache = path.join(
+        root,
+        'collections',
+        'collection-root',
+        ...collection.split('/').filter(Boolean),
+        '.Radicale.cache',
+      );
+      for (const part of ['history', 'sync-token'])
+        rmSync(path.join(cache, part), { recursive: true, force: true });
+    },
     close: async () => {
       await stop();
       rmSync(root, { recursive: true, force: true });

@@ -67,15 +67,9 @@ export function applyItip(
       return applyReply(current, incoming, originator, recipient);
     case 'ADD':
       return applyAdd(current, incoming);
-    case 'REFRESH':
-      return UNSUPPORTED(
-        'this CalDAV server has no scheduling inbox; the organizer sends updates as the event changes',
-      );
-    case 'COUNTER':
-    case 'DECLINECOUNTER':
-      return UNSUPPORTED(`this CalDAV server has no scheduling inbox to show a ${method} to its user`);
     default:
-      return UNSUPPORTED(`METHOD:${method} is not applied to stored calendars`);
+      // REFRESH, COUNTER, DECLINECOUNTER: for the user to see, and there is no inbox to show them in.
+      return UNSUPPORTED(`this CalDAV server has no scheduling inbox to take a ${method} for its user`);
   }
 }
 

@@ -173,6 +173,14 @@ function stamp(now: Date): ICAL.Time {
   return ICAL.Time.fromDateTimeString(`${text.slice(0, 19)}Z`);
 }
 
+/** Whether a calendar address is in one of `domains` (sub-domains included): the server's own. */
+export function localTo(domains: readonly string[]): (address: string) => boolean {
+  return (address) => {
+    const domain = addressDomain(address);
+    return domain !== undefined && domains.some((d) => withinDomain(domain, d));
+  };
+}
+
 /** Parts of one truncated sync followed in one pass at most; the next pass goes on. */
 const MAX_SYNC_PARTS = 100;
 
@@ -196,12 +204,10 @@ export class CaldavFollower {
     this.#directory = directory;
     this.#state = state;
     this.#options = options;
+    this.isLocal = localTo(options.domains);
   }
 
-  isLocal = (address: string): boolean => {
-    const domain = addressDomain(address);
-    return domain !== undefined && this.#options.domains.some((d) => withinDomain(domain, d));
-  };
+  readonly isLocal: (address: string) => boolean;
 
   /** One pass over every followed user's calendars; concurrent calls share one pass. */
   sync(users: readonly string[], outbox: Outbox): Promise<void> {
