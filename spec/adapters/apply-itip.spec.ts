@@ -352,3 +352,49 @@ describe('applyItip: ADD', () => {
     assert.match(text, /RECURRENCE-ID;TZID=Europe\/Paris:20261209T090000/);
   });
 });
+
+describe('applyItip: what the attendee keeps', () => {
+  it("a whole-event update replaces the instances held; the organizer's own answer for the attendee is taken", () => {
+    const held = series
+      .replace(
+        'END:VCALENDAR',
+        [
+          ...vevent(
+            'UID:s-1',
+            'DTSTAMP:20261201T000000Z',
+            'RECURRENCE-ID:20261221T090000Z',
+            'DTSTART:20261221T100000Z',
+            'SUMMARY:moved',
+            `ORGANIZER:${ALICE}`,
+            `ATTENDEE;PARTSTAT=TENTATIVE:${BOB}`,
+          ),
+          'END:VCALENDAR',
+        ].join('\r\n'),
+      )
+      .replace(`ATTENDEE;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:${BOB}`, `ATTENDEE;PARTSTAT=TENTATIVE:${BOB}`);
+    const whole = series
+      .replace('BEGIN:VCALENDAR\r\n', 'BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\n')
+      .replace('DTSTAMP:20261201T000000Z', 'DTSTAMP:20261202T000000Z')
+      .replace(`ATTENDEE;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:${BOB}`, `ATTENDEE;PARTSTAT=ACCEPTED:${BOB}`);
+    const text = written(applyItip(held, whole, ALICE, BOB));
+    assert.doesNotMatch(text, /RECURRENCE-ID|SUMMARY:moved/, 'the series as the organizer now sends it');
+    assert.match(text, /PARTSTAT=ACCEPTED:mailto:bob@b\.example/);
+  });
+
+  it('an answer for one instance of a series timed by DURATION gets that instance its own times', () => {
+    const byDuration = series.replace('DTEND:20261207T093000Z', 'DURATION:PT45M');
+    const reply = ics(
+      vevent(
+        'UID:s-1',
+        'DTSTAMP:20261202T000000Z',
+        'RECURRENCE-ID:20261214T090000Z',
+        `ORGANIZER:${ALICE}`,
+        `ATTENDEE;PARTSTAT=ACCEPTED:${BOB}`,
+      ),
+      'REPLY',
+    );
+    const instance = written(applyItip(byDuration, reply, BOB, ALICE)).split('BEGIN:VEVENT')[2]!;
+    assert.match(instance, /DTSTART:20261214T090000Z/);
+    assert.match(instance, /DURATION:PT45M/);
+  });
+});

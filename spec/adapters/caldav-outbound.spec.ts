@@ -263,6 +263,71 @@ describe('what a change sends: the edges', () => {
   });
 });
 
+describe('what counts as a change attendees must hear of', () => {
+  const methods = (before: string, after: string) =>
+    sent(ALICE, parseCalendar(before), parseCalendar(after)).map((m) => m.method);
+  const base = eventText(`ATTENDEE;ROLE=REQ-PARTICIPANT;RSVP=TRUE:${BOB}`);
+
+  it('a new title or role is; the same properties in another order, bookkeeping, RSVP or X- parameters are not', () => {
+    assert.deepEqual(methods(base, base.replace('SUMMARY:Sync', 'SUMMARY:Sync v2')), ['REQUEST']);
+    assert.deepEqual(methods(base, base.replace('ROLE=REQ-PARTICIPANT', 'ROLE=OPT-PARTICIPANT')), [
+      'REQUEST',
+    ]);
+    const reordered = base.replace(
+      'DTSTART:20261210T100000Z\r\nDTEND:20261210T110000Z',
+      'DTEND:20261210T110000Z\r\nDTSTART:20261210T100000Z',
+    );
+    assert.notEqual(reordered, base);
+    assert.deepEqual(methods(base, reordered), []);
+    const bookkeeping = base
+      .replace('SUMMARY:Sync', 'SUMMARY:Sync\r\nSEQUENCE:4\r\nCREATED:20261101T000000Z')
+      .replace('RSVP=TRUE', 'RSVP=FALSE;X-CLIENT-SEEN=1');
+    assert.deepEqual(methods(base, bookkeeping), []);
+  });
+
+  it('tasks are scheduled as events are', () => {
+    const task = ics([
+      'BEGIN:VTODO',
+      'UID:t-1',
+      'DTSTAMP:20261201T000000Z',
+      'DUE:20261210T100000Z',
+      `ORGANIZER:${ALICE}`,
+      `ATTENDEE:${BOB}`,
+      'END:VTODO',
+    ]);
+    assert.deepEqual(
+      sent(ALICE, undefined, parseCalendar(task)).map((m) => [m.method, m.recipients]),
+      [['REQUEST', [BOB]]],
+    );
+  });
+
+  it('a deleted series is cancelled as a whole, whatever order its components were stored in; each attendee told once', () => {
+    const overrideFirst = ics([
+      ...vevent(
+        'UID:e-1',
+        'DTSTAMP:20261201T000000Z',
+        'RECURRENCE-ID:20261211T100000Z',
+        'DTSTART:20261211T120000Z',
+        `ORGANIZER:${ALICE}`,
+        'ATTENDEE:mailto:BOB@b.example',
+      ),
+      ...vevent(
+        'UID:e-1',
+        'DTSTAMP:20261201T000000Z',
+        'DTSTART:20261210T100000Z',
+        'RRULE:FREQ=DAILY;COUNT=3',
+        `ORGANIZER:${ALICE}`,
+        `ATTENDEE:${BOB}`,
+      ),
+    ]);
+    const [cancel, ...rest] = sent(ALICE, parseCalendar(overrideFirst), undefined);
+    assert.equal(rest.length, 0);
+    assert.equal(cancel?.method, 'CANCEL');
+    assert.equal(cancel?.recipients.length, 1, 'the same address in two cases is one attendee');
+    assert.doesNotMatch(cancel!.text, /RECURRENCE-ID|RRULE/, 'the whole series, not one instance');
+  });
+});
+
 /** An outbox that records what it is given (the outbox itself has its own specs). */
 function recordingOutbox(): Outbox & { messages: OutboxMessage[] } {
   const messages: OutboxMessage[] = [];
