@@ -5,7 +5,7 @@
  * `peers.sh start davical` (.ci/run does it); not part of the hermetic `npm test`.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -82,34 +82,43 @@ describe('caldavAdapter against DAViCal', needsPeers, () => {
     });
     assert.match(await inbox.text(), new RegExp(uid), 'the message is in her scheduling inbox');
 
-    // Her own busy time, saved by her client in her calendar.
+    // Her own busy time, saved by her client in her calendar: on a day of its own, since a
+    // peer's database may outlive one run (and removed after).
+    const day = new Date(Date.UTC(2030, 0, 1) + randomInt(0, 3650) * 86_400_000);
+    const at = (hour: number) => new Date(day.getTime() + hour * 3_600_000);
+    const stamp = (date: Date) => `${date.toISOString().slice(0, 19).replace(/[-:]/g, '')}Z`;
     const busyUid = `busy-${randomUUID()}`;
-    const saved = await fetch(new URL(`${erin.calendars[0]}${busyUid}.ics`, DAVICAL), {
+    const object = new URL(`${erin.calendars[0]}${busyUid}.ics`, DAVICAL);
+    const saved = await fetch(object, {
       method: 'PUT',
       headers: { Authorization: basic('erin'), 'Content-Type': 'text/calendar' },
       body: ics(
         vevent(
           `UID:${busyUid}`,
           'DTSTAMP:20261201T000000Z',
-          'DTSTART:20300111T130000Z',
-          'DTEND:20300111T150000Z',
+          `DTSTART:${stamp(at(13))}`,
+          `DTEND:${stamp(at(15))}`,
         ),
       ),
     });
     assert.ok(saved.status < 300, `PUT answered ${saved.status}`);
-    const busy = await adapter.getFreeBusy({
-      recipient: ERIN,
-      user: erin,
-      originator: ALICE,
-      start: new Date('2030-01-11T00:00:00Z'),
-      end: new Date('2030-01-12T00:00:00Z'),
-      message,
-      request,
-      signal,
-    });
-    assert.deepEqual(
-      busy.map((p) => [new Date(p.start).toISOString(), new Date(p.end).toISOString(), p.type]),
-      [['2030-01-11T13:00:00.000Z', '2030-01-11T15:00:00.000Z', 'BUSY']],
-    );
+    try {
+      const busy = await adapter.getFreeBusy({
+        recipient: ERIN,
+        user: erin,
+        originator: ALICE,
+        start: day,
+        end: at(24),
+        message,
+        request,
+        signal,
+      });
+      assert.deepEqual(
+        busy.map((p) => [new Date(p.start).toISOString(), new Date(p.end).toISOString(), p.type]),
+        [[at(13).toISOString(), at(15).toISOString(), 'BUSY']],
+      );
+    } finally {
+      await fetch(object, { method: 'DELETE', headers: { Authorization: basic('erin') } });
+    }
   });
 });
