@@ -613,4 +613,71 @@ describe('the follower on a live Radicale', { skip: radicaleUnavailable() }, () 
       await gateway.close();
     }
   });
+
+  it('follows the other users when one fails, warns of one the server does not know, and bounds what one sync reads', async () => {
+    const own = await startRadicale(['alice']);
+    // Stopped even when an assertion fails first: a daemon left running would hold the run open.
+    after(() => own.close());
+    const warnings: string[] = [];
+    const outbox = recordingOutbox();
+    const options = {
+      url: own.url,
+      username: 'gateway',
+      password: 'gateway',
+      domains: ['a.example'],
+      syncInterval: 60_000,
+      maxObjects: 2,
+    };
+    const gateway = caldavGateway({
+      ...options,
+      // A path the server does not have, an address nobody has, then alice.
+      users: { 'mailto:ghost@a.example': '/ghost/', [ALICE]: '/alice/' },
+      follow: ['mailto:ghost@a.example', 'mailto:nobody@a.example', ALICE],
+      stateDir: mkdtempSync(path.join(tmpdir(), 'gateway-state-')),
+      logger: { warn: (message) => warnings.push(message) },
+    });
+    try {
+      gateway.start(outbox);
+      await assert.rejects(
+        gateway.syncNow(),
+        /answered 404/,
+        'a configured path the server lacks is an error to fix',
+      );
+      assert.ok(
+        warnings.some((w) => w.includes('nobody@a.example is not a user')),
+        warnings.join('\n'),
+      );
+      const saved = await own.request('alice', 'PUT', '/alice/calendar/bound-1.ics', {
+        body: invite('bound-1'),
+        headers: { 'Content-Type': 'text/calendar' },
+      });
+      assert.ok(saved.status < 300);
+      await assert.rejects(gateway.syncNow(), /answered 404/);
+      assert.deepEqual(
+        outbox.messages.map((m) => parseScheduleMessage(m.calendar).uid),
+        ['bound-1'],
+        'alice is followed all the same',
+      );
+      for (const n of [2, 3]) {
+        const more = await own.request('alice', 'PUT', `/alice/calendar/bound-${n}.ics`, {
+          body: invite(`bound-${n}`),
+          headers: { 'Content-Type': 'text/calendar' },
+        });
+        assert.ok(more.status < 300);
+      }
+    } finally {
+      await gateway.close();
+    }
+    const bounded = caldavGateway({
+      ...options,
+      users: { [ALICE]: '/alice/' },
+      stateDir: mkdtempSync(path.join(tmpdir(), 'gateway-state-')),
+    });
+    try {
+      bounded.start(recordingOutbox());
+      await assert.rejects(bounded.syncNow(), /more than 2 objects/);
+    } finally {
+      await bounded.close();
+    }
+  });
 });

@@ -222,15 +222,22 @@ export class CaldavFollower {
     return this.#running?.catch(() => undefined) ?? Promise.resolve();
   }
 
+  /** Every user's calendars; one that fails does not hold up the others (the first error is thrown after). */
   async #pass(users: readonly string[], outbox: Outbox): Promise<void> {
+    let failure: unknown;
     for (const address of users) {
-      const user = await this.#directory.lookup(address);
-      if (!user) {
-        this.#options.logger.warn?.(`CalDAV gateway: ${address} is not a user of the CalDAV server`);
-        continue;
+      try {
+        const user = await this.#directory.lookup(address);
+        if (!user) {
+          this.#options.logger.warn?.(`CalDAV gateway: ${address} is not a user of the CalDAV server`);
+          continue;
+        }
+        for (const calendar of user.calendars) await this.#syncCalendar(user.address, calendar, outbox);
+      } catch (error) {
+        failure ??= error;
       }
-      for (const calendar of user.calendars) await this.#syncCalendar(user.address, calendar, outbox);
     }
+    if (failure !== undefined) throw failure;
   }
 
   async #syncCalendar(owner: string, collection: string, outbox: Outbox): Promise<void> {
