@@ -236,6 +236,12 @@ describe('what a change sends: the edges', () => {
     assert.match(reply!.text, /ATTENDEE;PARTSTAT=ACCEPTED:mailto:alice@a\.example/);
   });
 
+  it('no REPLY when the answer goes back to NEEDS-ACTION (the organizer moved the event): that is a question, not an answer', () => {
+    const answered = remoteInvitation(`ATTENDEE;PARTSTAT=ACCEPTED:${ALICE}`);
+    const askedAgain = remoteInvitation(`ATTENDEE;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:${ALICE}`);
+    assert.deepEqual(sent(ALICE, answered, askedAgain), []);
+  });
+
   it('deleting an invitation declined for some instances only still declines the rest', () => {
     const partly = parseCalendar(
       ics([

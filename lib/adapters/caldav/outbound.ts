@@ -88,8 +88,10 @@ export function outgoingFor(
       (calendar ? schedulingComponents(calendar) : []).map((c) => [instanceKey(c), partstatOf(c, owner)]),
     );
   const previous = answers(before);
+  // NEEDS-ACTION is no answer: it is what an update that moved the event asks again (written by
+  // the gateway itself, which another process or a server without ETags cannot tell apart).
   const changed = [...answers(after)].some(
-    ([key, partstat]) => (previous.get(key) ?? 'NEEDS-ACTION') !== partstat,
+    ([key, partstat]) => partstat !== 'NEEDS-ACTION' && (previous.get(key) ?? 'NEEDS-ACTION') !== partstat,
   );
   return changed ? [reply(owner, organizer, after, now)] : [];
 }
