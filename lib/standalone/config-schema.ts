@@ -4,6 +4,7 @@
  * `npm run build:schema` writes it out as config.schema.json for editors.
  */
 import * as v from 'valibot';
+import { caldavEntries, milliseconds } from '../adapters/caldav/schema.js';
 import { queryMethods } from '../dkim/schema.js';
 import { dnsOptionsEntries } from '../dns/schema.js';
 import { retrySchema } from '../outbox/outbox.js';
@@ -77,21 +78,7 @@ export const configFile = v.strictObject(
     caldav: v.optional(
       about(
         v.strictObject(
-          {
-            url: url('an http:// or https:// URL'),
-            username: v.optional(text()),
-            password: v.optional(text()),
-            users: v.optional(
-              v.record(
-                mailtoAddress,
-                receiverPath,
-                'an object of "mailto:user@domain": "/principal-or-calendar-home/"',
-              ),
-            ),
-            ca: v.optional(file),
-            syncInterval: v.optional(positiveInteger('a positive integer (milliseconds)')),
-            timeout: v.optional(positiveInteger('a positive integer (milliseconds)')),
-          },
+          { ...caldavEntries, ca: v.optional(file), syncInterval: v.optional(milliseconds) },
           'an object { url, username, password, users, ca, syncInterval, timeout }',
         ),
         "Put iSchedule in front of this CalDAV server: deliveries and free-busy over CalDAV, and its users' changes sent (instead of the filesystem inbox).",

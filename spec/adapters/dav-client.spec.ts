@@ -1,7 +1,11 @@
-/** The gateway's DAV client: where its credentials may go, and how much of an answer it reads. */
+/**
+ * The gateway's DAV client (where its credentials may go, how much of an answer it reads) and
+ * the options it is made from.
+ */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DavClient, readMultistatus } from '../../lib/adapters/caldav/dav-client.js';
+import { caldavAdapter, caldavGateway, OptionsError } from '../support/api.js';
 
 const MULTISTATUS = (responses: string) =>
   `<?xml version="1.0"?><d:multistatus xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">${responses}<d:sync-token>t-2</d:sync-token></d:multistatus>`;
@@ -50,5 +54,38 @@ describe('DavClient', () => {
     assert.throws(() => readMultistatus(MULTISTATUS(many), 100), { name: 'XmlError' });
     assert.throws(() => readMultistatus('<d:error xmlns:d="DAV:"/>', 100), { name: 'DavError' });
     assert.throws(() => readMultistatus('<!DOCTYPE x [<!ENTITY a "b">]><x/>', 100), { name: 'XmlError' });
+  });
+});
+
+describe('caldavAdapter and caldavGateway options', () => {
+  const base = { url: 'http://127.0.0.1:5232/', username: 'gateway', password: 'x' };
+  const refuses = (make: () => unknown, message: RegExp) =>
+    assert.throws(
+      make,
+      (error: unknown) => error instanceof OptionsError && message.test(error.message),
+      String(message),
+    );
+
+  it('are checked when made: every mistake named, nothing silently defaulted', () => {
+    refuses(() => caldavAdapter({ ...base, url: 'ftp://cal' }), /url must be an http:\/\/ or https:\/\/ URL/);
+    refuses(
+      () => caldavAdapter({ ...base, timeout: 0 }),
+      /timeout must be a positive integer \(milliseconds\), not 0/,
+    );
+    refuses(
+      () => caldavAdapter({ ...base, users: { 'mailto:bob@b.example': 'bob' } }),
+      /must be a path starting with "\/"/,
+    );
+    refuses(() => caldavAdapter({ url: base.url, username: 'gateway' }), /username and password go together/);
+    refuses(() => caldavAdapter({ ...base, syncIntreval: 5 } as never), /syncIntreval is not an option/);
+    refuses(() => caldavGateway({ ...base, stateDir: '/tmp/x' } as never), /domains is required/);
+    refuses(
+      () => caldavGateway({ ...base, domains: ['b.example'], stateDir: '' }),
+      /stateDir must be a directory path/,
+    );
+    refuses(
+      () => caldavGateway({ ...base, domains: ['b.example'], stateDir: '/tmp/x', follow: ['bob'] }),
+      /follow\[0\] must be a calendar address/,
+    );
   });
 });

@@ -8,11 +8,13 @@ import { OptionsError } from '../../errors.js';
 import { normalizeAddress } from '../../itip/address.js';
 import type { Outbox, StatusUpdate } from '../../outbox/outbox.js';
 import type { IScheduleAdapter, Logger } from '../../receiver/options.js';
+import { checkOptions } from '../../validation.js';
 import { DavClient, type DavCredentials } from './dav-client.js';
 import { CaldavDirectory, type CaldavUser } from './directory.js';
 import { GatewayState } from './gateway-state.js';
 import { CaldavInbound } from './inbound.js';
 import { CaldavFollower } from './outbound.js';
+import { caldavAdapterSchema, caldavGatewaySchema } from './schema.js';
 
 export type { CaldavUser } from './directory.js';
 
@@ -73,13 +75,6 @@ export interface CaldavGateway {
   close(): Promise<void>;
 }
 
-function positive(value: number | undefined, fallback: number, name: string): number {
-  const resolved = value ?? fallback;
-  if (!Number.isInteger(resolved) || resolved < 1)
-    throw new OptionsError(`caldav ${name} must be a positive integer`, name);
-  return resolved;
-}
-
 interface Parts {
   readonly client: DavClient;
   readonly directory: CaldavDirectory;
@@ -89,15 +84,8 @@ interface Parts {
   readonly maxAttempts: number;
 }
 
+/** The pieces both factories share, from options already checked against their schema. */
 function parts(options: CaldavAdapterOptions, stateDir: string | undefined): Parts {
-  let url: URL;
-  try {
-    url = new URL(options.url);
-  } catch {
-    throw new OptionsError(`caldav url "${options.url}" is not a URL`, 'url');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new OptionsError('caldav url must be http:// or https://', 'url');
   if ((options.username === undefined) !== (options.password === undefined))
     throw new OptionsError('caldav username and password go together', 'username');
   const credentials: DavCredentials | undefined =
@@ -106,25 +94,21 @@ function parts(options: CaldavAdapterOptions, stateDir: string | undefined): Par
       ? { username: options.username, password: options.password! }
       : undefined);
   const client = new DavClient({
-    url: url.href,
+    url: options.url,
     ...(credentials && { credentials }),
-    ...(options.timeout && { timeout: positive(options.timeout, 10_000, 'timeout') }),
+    ...(options.timeout !== undefined && { timeout: options.timeout }),
     ...(options.ca && { ca: options.ca }),
   });
   const state = new GatewayState(stateDir);
   const logger = options.logger ?? {};
-  const maxAttempts = positive(options.maxAttempts, 5, 'maxAttempts');
-  const directory = new CaldavDirectory(
-    client,
-    options.users ?? {},
-    positive(options.cacheTtl, 60_000, 'cacheTtl'),
-  );
+  const maxAttempts = options.maxAttempts ?? 5;
+  const directory = new CaldavDirectory(client, options.users ?? {}, options.cacheTtl ?? 60_000);
   const inbound = new CaldavInbound(
     client,
     state,
     {
-      maxObjects: positive(options.maxObjects, 10_000, 'maxObjects'),
-      maxInstances: positive(options.maxInstances, 10_000, 'maxInstances'),
+      maxObjects: options.maxObjects ?? 10_000,
+      maxInstances: options.maxInstances ?? 10_000,
       maxAttempts,
     },
     logger,
@@ -143,17 +127,17 @@ function adapterOf({ directory, inbound }: Parts): IScheduleAdapter<CaldavUser> 
 
 /** The receiver's adapter over a CalDAV server (inbound only; see caldavGateway to send too). */
 export function caldavAdapter(options: CaldavAdapterOptions): IScheduleAdapter<CaldavUser> {
+  checkOptions(caldavAdapterSchema, options, 'caldavAdapter options');
   return adapterOf(parts(options, undefined));
 }
 
 /** The adapter and the follower that sends for the users' changes; see CaldavGatewayOptions. */
 export function caldavGateway(options: CaldavGatewayOptions): CaldavGateway {
-  if (!options.stateDir)
-    throw new OptionsError('caldav stateDir is required to follow calendars', 'stateDir');
+  checkOptions(caldavGatewaySchema, options, 'caldavGateway options');
   const made = parts(options, options.stateDir);
   const follower = new CaldavFollower(made.client, made.directory, made.state, {
     domains: options.domains,
-    maxObjects: positive(options.maxObjects, 10_000, 'maxObjects'),
+    maxObjects: options.maxObjects ?? 10_000,
     logger: made.logger,
   });
   // A REFRESH is answered by sending the event again, once there is an outbox to send with.
@@ -166,7 +150,7 @@ export function caldavGateway(options: CaldavGatewayOptions): CaldavGateway {
             'this gateway does not send (no outbox); the organizer sends updates as the event changes',
         });
   const follow = (options.follow ?? Object.keys(options.users ?? {})).map(normalizeAddress);
-  const interval = positive(options.syncInterval, 5000, 'syncInterval');
+  const interval = options.syncInterval ?? 5000;
   let outbox: Outbox | undefined;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
