@@ -46,6 +46,10 @@ export class LruCache<K, V> {
 export class TextMemo<V> {
   readonly #values = new Map<string, V>();
   readonly #maxEntries: number;
+  // The last text asked for, compared before the map: a text sliced from a fresh header has
+  // no hash yet, and comparing it with the last one costs less than hashing it.
+  #lastText: string | undefined;
+  #lastValue: V | undefined;
 
   constructor(maxEntries = 256) {
     this.#maxEntries = maxEntries;
@@ -53,12 +57,15 @@ export class TextMemo<V> {
 
   /** The value for `text`, computed (and remembered) on first sight; a throw is not remembered. */
   get(text: string, compute: (text: string) => V): V {
+    if (text === this.#lastText) return this.#lastValue as V;
     let value = this.#values.get(text);
     if (value === undefined) {
       value = compute(text);
       if (this.#values.size >= this.#maxEntries) this.#values.clear();
       this.#values.set(text, value);
     }
+    this.#lastText = text;
+    this.#lastValue = value;
     return value;
   }
 }

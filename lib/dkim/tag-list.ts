@@ -36,8 +36,12 @@ const isNameChar = (c: number) => isAlpha(c) || (c >= 0x30 && c <= 0x39) || c ==
  * Parses a tag list into name -> value (surrounding whitespace removed, inner whitespace kept).
  * Unknown tags are kept, so callers ignore them by not asking; a duplicate tag or any syntax
  * error throws a TagListError. One pass over the text: this runs on every inbound request.
+ *
+ * `base64Tags`: tags whose values the caller decodes with decodeBase64Tag, which refuses every
+ * character the tag syntax refuses (and more): their values are found by their ";" alone, not
+ * scanned twice. A signature's `b=` is most of its length.
  */
-export function parseTagList(text: string): TagList {
+export function parseTagList(text: string, base64Tags: readonly string[] = []): TagList {
   const tags = new Map<string, string>();
   const length = text.length;
   let i = 0;
@@ -57,15 +61,7 @@ export function parseTagList(text: string): TagList {
     i++;
     while (i < length && isFws(text.charCodeAt(i))) i++;
     const valueStart = i;
-    // The first octet that is neither VALCHAR nor FWS ends the value: a ";" or a syntax error.
-    VALUE_END.lastIndex = i;
-    if (VALUE_END.test(text)) {
-      i = VALUE_END.lastIndex - 1;
-      if (text.charCodeAt(i) !== SEMICOLON)
-        throw new TagListError(`invalid character in the value of tag "${name}"`);
-    } else {
-      i = length;
-    }
+    i = base64Tags.includes(name) ? semicolonOrEnd(text, i) : checkedValueEnd(text, i, name);
     let valueEnd = i;
     while (valueEnd > valueStart && isFws(text.charCodeAt(valueEnd - 1))) valueEnd--;
     const value = text.slice(valueStart, valueEnd);
@@ -74,6 +70,21 @@ export function parseTagList(text: string): TagList {
     if (i === length) return tags;
     i++; // past ";"
   }
+}
+
+function semicolonOrEnd(text: string, from: number): number {
+  const semicolon = text.indexOf(';', from);
+  return semicolon < 0 ? text.length : semicolon;
+}
+
+/** Where a value ends: the first octet that is neither VALCHAR nor FWS must be its ";". */
+function checkedValueEnd(text: string, from: number, name: string): number {
+  VALUE_END.lastIndex = from;
+  if (!VALUE_END.test(text)) return text.length;
+  const end = VALUE_END.lastIndex - 1;
+  if (text.charCodeAt(end) !== SEMICOLON)
+    throw new TagListError(`invalid character in the value of tag "${name}"`);
+  return end;
 }
 
 const FWS_ALL = /[ \t\r\n]+/g;
@@ -90,11 +101,14 @@ export function decodeBase64Tag(name: string, value: string): Buffer {
 }
 
 function decodedIfValid(compact: string): Buffer | undefined {
+  // Node decodes a character above U+00FF by its low byte ("\u{65937}" reads as "U7"): any
+  // character outside ASCII is refused first, by its UTF-8 length (quicker than a scan).
+  if (compact.length % 4 !== 0 || Buffer.byteLength(compact, 'utf8') !== compact.length) return undefined;
   const padding = compact.endsWith('==') ? 2 : compact.endsWith('=') ? 1 : 0;
   const decoded = Buffer.from(compact, 'base64');
   // Buffer.from skips characters outside the alphabet (whitespace too) and stops at "=": any
-  // of them, or a length that is not a multiple of 4, leaves the decoded length short.
-  if (compact.length % 4 !== 0 || decoded.length !== (compact.length / 4) * 3 - padding) return undefined;
+  // of them leaves the decoded length short.
+  if (decoded.length !== (compact.length / 4) * 3 - padding) return undefined;
   return decoded;
 }
 

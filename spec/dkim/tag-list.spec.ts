@@ -95,6 +95,44 @@ describe('parseTagList (RFC 6376 §3.2)', () => {
   });
 });
 
+describe('parseTagList with base64 tags (values left to decodeBase64Tag)', () => {
+  /** What a caller gets: the tags with b= decoded, or the fact that either step refused. */
+  function decoded(text: string, base64Tags?: readonly string[]): string {
+    try {
+      const tags = parseTagList(text, base64Tags);
+      const b = tags.get('b');
+      return JSON.stringify([...tags, b === undefined ? null : decodeBase64Tag('b', b).toString('hex')]);
+    } catch (error) {
+      assert.ok(error instanceof TagListError);
+      return 'refused';
+    }
+  }
+
+  it('accepts and refuses exactly what the full check and the decoder refuse together', () => {
+    const base64 = fc.stringMatching(/^[A-Za-z0-9+/]{0,12}={0,2}$/);
+    const any = fc.string({ unit: 'binary', maxLength: 3 });
+    const around = fc.constantFrom('', ' ', '\r\n ', '\t');
+    fc.assert(
+      fc.property(fc.tuple(base64, any, base64, around, around), ([left, odd, right, before, after]) => {
+        const text = `v=1; b=${before}${left}${odd}${right}${after}; d=example.com`;
+        assert.equal(decoded(text, ['b']), decoded(text), JSON.stringify(text));
+        return true;
+      }),
+      { numRuns: fuzzRuns(3000) },
+    );
+  });
+
+  it('still ends the value at its ";" and refuses a character outside VALCHAR once decoded', () => {
+    assert.equal(parseTagList('b=aGVsbG8=; d=x', ['b']).get('b'), 'aGVsbG8=');
+    assert.equal(parseTagList('b=aGVs bG8= \r\n ', ['b']).get('b'), 'aGVs bG8=');
+    for (const odd of ['\u0000', '\u007f', 'é', '\u2028', '\u001f']) {
+      const value = parseTagList(`b=aGVs${odd}bG8=`, ['b']).get('b') ?? '';
+      assert.throws(() => decodeBase64Tag('b', value), TagListError, JSON.stringify(odd));
+      assert.throws(() => parseTagList(`b=aGVs${odd}bG8=`), TagListError, JSON.stringify(odd));
+    }
+  });
+});
+
 describe('decodeBase64Tag', () => {
   it('ignores whitespace inside the value', () => {
     assert.equal(decodeBase64Tag('b', 'aGVs\r\n bG8=').toString(), 'hello');
@@ -107,6 +145,11 @@ describe('decodeBase64Tag', () => {
   it('refuses what is not base64', () => {
     for (const bad of ['abc', 'a*bc', '====', 'aGVsbG8=aGVs'])
       assert.throws(() => decodeBase64Tag('b', bad), TagListError);
+  });
+  it('refuses characters outside ASCII, even those node would decode by their low byte', () => {
+    // U+65937 is the surrogate pair D955 DD37: "+\u{65937}=" would decode as "+U7=".
+    for (const bad of ['+\u{65937}=', 'aGVs\u0162G8=', 'aGVsbG8\u013d', 'aGVs\u00e9G8='])
+      assert.throws(() => decodeBase64Tag('b', bad), TagListError, JSON.stringify(bad));
   });
 });
 

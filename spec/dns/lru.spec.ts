@@ -38,4 +38,26 @@ describe('TextMemo', () => {
     memo.get('a', upper);
     assert.deepEqual(calls, ['a', 'bad', 'bad', 'b', 'c', 'a']);
   });
+
+  it('answers each text with its own value when texts alternate, after a throw too', () => {
+    const memo = new TextMemo<string>();
+    const upper = (text: string) => {
+      if (text === 'bad') throw new RangeError('bad text');
+      return text.toUpperCase();
+    };
+    const answers = ['x', 'y', 'x', 'x', 'y'].map((text) => memo.get(text, upper));
+    assert.deepEqual(answers, ['X', 'Y', 'X', 'X', 'Y']);
+    assert.throws(() => memo.get('bad', upper), RangeError);
+    assert.equal(memo.get('y', upper), 'Y');
+    assert.equal(memo.get('x', upper), 'X');
+    assert.equal(
+      memo.get('zz', () => ''),
+      '',
+      'an empty value is a value too',
+    );
+    assert.equal(
+      memo.get('zz', () => 'recomputed'),
+      '',
+    );
+  });
 });
