@@ -33,15 +33,29 @@ function canonicalLine(lowerName: string, merged: string): string {
   return `${lowerName}:${canonicalizeHeaderValue(merged)}\r\n`;
 }
 
-/** The `b` tag's name and "=": at the start or after a ";" (a value holds no ";"). */
-const B_TAG = /(?:^|;)[ \t\r\n]*b[ \t\r\n]*=/;
 const isLws = (c: number) => c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
+
+/**
+ * Where the first `b` tag's value starts (just past its "="), or -1: a "b" at the start or after
+ * a ";" (a value holds no ";"), FWS allowed around it. Each "b" is a candidate; a scan from one
+ * to the next is several times quicker than the regular expression that says the same.
+ */
+function bTagValueStart(text: string): number {
+  for (let at = text.indexOf('b'); at >= 0; at = text.indexOf('b', at + 1)) {
+    let before = at - 1;
+    while (before >= 0 && isLws(text.charCodeAt(before))) before--;
+    if (before >= 0 && text.charCodeAt(before) !== 0x3b) continue;
+    let after = at + 1;
+    while (after < text.length && isLws(text.charCodeAt(after))) after++;
+    if (text.charCodeAt(after) === 0x3d) return after + 1;
+  }
+  return -1;
+}
 
 /** Cuts the value of `b=` out of a DKIM-Signature value, keeping the tag name, `=` and whitespace. */
 export function cutSignatureValue(dkimSignature: string): string {
-  const tag = B_TAG.exec(dkimSignature);
-  if (!tag) return dkimSignature;
-  let valueStart = tag.index + tag[0].length;
+  let valueStart = bTagValueStart(dkimSignature);
+  if (valueStart < 0) return dkimSignature;
   let end = dkimSignature.indexOf(';', valueStart);
   if (end < 0) end = dkimSignature.length;
   while (valueStart < end && isLws(dkimSignature.charCodeAt(valueStart))) valueStart++;
@@ -65,11 +79,15 @@ export function signedData(
   dkimSignature: string,
 ): string {
   let data = '';
-  for (const wanted of lowerCaseNames(signedNames)) {
+  const lowerNames = lowerCaseNames(signedNames);
+  for (let n = 0; n < lowerNames.length; n++) {
+    const wanted = lowerNames[n]!;
+    const asSigned = signedNames[n];
     let merged: string | undefined;
-    // Fields of one name merge in received order.
+    // Fields of one name merge in received order. A sender spells its fields as its h= does:
+    // equal strings are found quicker than by comparing letters without case.
     for (const [field, value] of headers) {
-      if (!isHeaderNamed(field, wanted)) continue;
+      if (field !== asSigned && !isHeaderNamed(field, wanted)) continue;
       merged = merged === undefined ? value : `${merged},${value}`;
     }
     if (merged !== undefined) data += canonicalLine(wanted, merged);

@@ -69,6 +69,30 @@ describe('ischedule-relaxed header canonicalization (draft -05 §5.4)', () => {
     assert.equal(cutSignatureValue('v=1; b=\nAAA\r'), 'v=1; b=\n\r');
   });
 
+  it('cuts where the tag grammar says the first b tag is, on any text', () => {
+    // The rule as a regular expression: "b" at the start or after ";", FWS around it, then "=".
+    const bTag = /(?:^|;)[ \t\r\n]*b[ \t\r\n]*=/;
+    const reference = (text: string) => {
+      const tag = bTag.exec(text);
+      if (!tag) return text;
+      const start = tag.index + tag[0].length;
+      const end = text.indexOf(';', start) < 0 ? text.length : text.indexOf(';', start);
+      const value = text.slice(start, end);
+      const lead = value.length - value.trimStart().length;
+      const trail = value.length - value.trimEnd().length;
+      return lead + trail >= value.length ? text : text.slice(0, start + lead) + text.slice(end - trail);
+    };
+    const piece = fc.constantFrom('b', 'h', '=', ';', ' ', '\t', '\r', '\n', 'x', 'bh', 'b=');
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 24 }), (pieces) => {
+        const text = pieces.join('');
+        assert.equal(cutSignatureValue(text), reference(text), JSON.stringify(text));
+        return true;
+      }),
+      { numRuns: fuzzRuns(5000) },
+    );
+  });
+
   it('leaves a signature alone when its b tag has no "=" (a tag named like b, nothing cut)', () => {
     assert.equal(cutSignatureValue('v=1; bb'), 'v=1; bb');
     assert.equal(cutSignatureValue('v=1; b'), 'v=1; b');
