@@ -1,20 +1,24 @@
 /**
  * This checkout's receiver against a baseline's, on the same machine in the same run: each in
- * its own process, both alive, one client alternating batches of signed scheduling requests
- * between them. Reports each server's CPU time per request (from /proc) and the ratio of
- * adjacent batches, median and quartiles; on these shared machines a single throughput run
- * varies by 20% and more, the paired ratio by a few percent.
+ * its own process, both alive, the same load tool as bench:inbound (autocannon, 16 connections)
+ * saturating one and then the other, in short slices taken in turn. Reports, round by round,
+ * each side's throughput and its main thread's busy time per request (what saturates), and the
+ * paired ratios' median and range: on these shared machines a single throughput run varies by
+ * 20% and more, adjacent slices much less.
+ *
+ * Both sides run their built package (dist/): this checkout is built first; build the baseline.
  *
  *   git worktree add /tmp/baseline <rev> && ln -s "$PWD/node_modules" /tmp/baseline/node_modules
- *   BASELINE=/tmp/baseline npm run bench:ab    (ROUNDS, PER: batches and requests per batch)
+ *   (cd /tmp/baseline && npm run build)
+ *   BASELINE=/tmp/baseline npm run bench:ab   (ROUNDS, default 8; BENCH_SECONDS per slice, default 2)
  *
  * BASELINE=. compares this checkout with itself: the noise floor.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
+import autocannon from 'autocannon';
 import { signRequest } from '../spec/support/api.js';
 
 const here = path.resolve(new URL('..', import.meta.url).pathname);
@@ -23,42 +27,50 @@ if (!baseline) {
   console.error('BASELINE must name a checkout to compare with (see the comment at the top)');
   process.exit(2);
 }
-const ROUNDS = Number(process.env.ROUNDS ?? 40);
-const PER = Number(process.env.PER ?? 500);
-const CONNECTIONS = 8;
+const ROUNDS = Number(process.env.ROUNDS ?? 8);
+const DURATION = Number(process.env.BENCH_SECONDS ?? 2);
+/** Above what this machine's receiver can take per second: a slice never runs out. */
+const MAX_RATE = Number(process.env.BENCH_MAX_RATE ?? 8000);
+const CONNECTIONS = 16;
+
+interface Usage {
+  /** CPU time so far, all threads, microseconds. */
+  readonly cpu: number;
+  /** The main thread's busy time so far, microseconds. */
+  readonly main: number;
+}
 
 interface Side {
   readonly name: string;
-  readonly pid: number;
   readonly port: number;
-  readonly agent: http.Agent;
-  readonly cpu: number[];
+  readonly usage: () => Promise<Usage>;
+  readonly rates: number[];
+  readonly mainPerRequest: number[];
 }
 
 async function start(name: string, lib: string): Promise<Side> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', path.join(here, 'bench/support/receiver-process.ts')],
-    {
-      env: { ...process.env, LIB: path.resolve(lib) },
-      stdio: ['pipe', 'pipe', 'inherit'],
-    },
+    { env: { ...process.env, LIB: path.resolve(lib) }, stdio: ['pipe', 'pipe', 'inherit'] },
   );
+  let answer: ((usage: Usage) => void) | undefined;
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
     child.stdout?.on('data', (data: Buffer) => {
-      const match = /PORT (\d+)/.exec(data.toString());
-      if (match) resolve(Number(match[1]));
+      const text = data.toString();
+      const listening = /PORT (\d+)/.exec(text);
+      if (listening) resolve(Number(listening[1]));
+      const usage = /CPU (\d+) (\d+)/.exec(text);
+      if (usage) answer?.({ cpu: Number(usage[1]), main: Number(usage[2]) });
     });
   });
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
-  return { name, pid: child.pid ?? 0, port, agent, cpu: [] };
-}
-
-/** User plus system CPU time of a process so far, in clock ticks (1/100 s). */
-function cpuTicks(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return Number(fields[11]) + Number(fields[12]);
+  const usage = () =>
+    new Promise<Usage>((resolve) => {
+      answer = resolve;
+      child.stdin?.write('cpu\n');
+    });
+  return { name, port, usage, rates: [], mainPerRequest: [] };
 }
 
 const privateKey = readFileSync(
@@ -67,13 +79,15 @@ const privateKey = readFileSync(
 );
 const body = readFileSync(new URL('../fixtures/draft/a1-request.ics', import.meta.url));
 
-function signedRequests(): Array<Record<string, string>> {
-  return Array.from({ length: PER }, () => {
+/** Distinct signed requests (the replay check refuses repeats), made outside the timed slices. */
+function signed(count: number): Array<Record<string, string>> {
+  return Array.from({ length: count }, () => {
     const headers: Array<[string, string]> = [
       ['iSchedule-Version', '1.0'],
       ['iSchedule-Message-ID', randomUUID()],
       ['Originator', 'mailto:bernard@example.com'],
       ['Recipient', 'mailto:cyrus@example.org'],
+      ['Cache-Control', 'no-cache, no-transform'],
       ['Content-Type', 'text/calendar; component=VEVENT; method=REQUEST'],
     ];
     const key = { domain: 'example.com', selector: 'jupiter', privateKey };
@@ -82,57 +96,58 @@ function signedRequests(): Array<Record<string, string>> {
   });
 }
 
-async function batch(side: Side): Promise<void> {
-  const requests = signedRequests();
-  const before = cpuTicks(side.pid);
+async function slice(side: Side, requests: Array<Record<string, string>>, record: boolean): Promise<void> {
   let next = 0;
-  await Promise.all(
-    Array.from({ length: CONNECTIONS }, async () => {
-      while (next < requests.length) {
-        const headers = requests[next++]!;
-        await new Promise<void>((resolve, reject) => {
-          const request = http.request(
-            {
-              host: '127.0.0.1',
-              port: side.port,
-              path: '/.well-known/ischedule',
-              method: 'POST',
-              headers,
-              agent: side.agent,
-            },
-            (response) => {
-              response.resume();
-              response.on('end', () =>
-                response.statusCode === 200
-                  ? resolve()
-                  : reject(new Error(`${side.name}: HTTP ${response.statusCode}`)),
-              );
-            },
-          );
-          request.on('error', reject);
-          request.end(body);
-        });
-      }
-    }),
-  );
-  side.cpu.push(((cpuTicks(side.pid) - before) * 10_000) / PER);
+  const before = await side.usage();
+  const result = await autocannon({
+    url: `http://127.0.0.1:${side.port}`,
+    connections: CONNECTIONS,
+    duration: DURATION,
+    requests: [
+      {
+        method: 'POST',
+        path: '/.well-known/ischedule',
+        setupRequest: (request) => {
+          const headers = requests[next++];
+          if (!headers) throw new Error('ran out of pre-signed requests: raise BENCH_MAX_RATE');
+          return { ...request, headers, body };
+        },
+      },
+    ],
+  });
+  const after = await side.usage();
+  if (result.non2xx > 0 || result.errors > 0)
+    throw new Error(`${side.name}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+  if (!record) return;
+  side.rates.push(result['2xx'] / DURATION);
+  side.mainPerRequest.push((after.main - before.main) / Math.max(1, result.requests.total));
 }
 
-const quantile = (sorted: readonly number[], q: number) =>
-  sorted[Math.round(q * (sorted.length - 1))] ?? Number.NaN;
-const summary = (values: readonly number[], digits: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const f = (v: number) => v.toFixed(digits);
-  return `median ${f(quantile(sorted, 0.5))} (quartiles ${f(quantile(sorted, 0.25))}-${f(quantile(sorted, 0.75))}, range ${f(sorted[0]!)}-${f(sorted.at(-1)!)})`;
-};
+const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+const range = (values: readonly number[], digits: number) =>
+  `${Math.min(...values).toFixed(digits)}-${Math.max(...values).toFixed(digits)}`;
 
 const sides = [await start('baseline', baseline), await start('this checkout', here)] as const;
+const perSlice = MAX_RATE * DURATION;
+// Warm both (V8 optimizes the path after a few thousand requests), then the rounds.
+for (const side of sides) await slice(side, signed(perSlice), false);
 for (let round = 0; round < ROUNDS; round++) {
+  const pair = [signed(perSlice), signed(perSlice)];
   // Alternate which goes first: neither always runs on a warmer or colder machine.
-  for (const side of round % 2 ? [...sides].reverse() : sides) await batch(side);
+  const order = round % 2 ? [1, 0] : [0, 1];
+  for (const i of order) await slice(sides[i]!, pair[i]!, true);
+  const [a, b] = sides;
+  console.log(
+    `round ${round + 1}: baseline ${a.rates.at(-1)!.toFixed(0)} req/s (${a.mainPerRequest.at(-1)!.toFixed(0)} us main thread), this checkout ${b.rates.at(-1)!.toFixed(0)} req/s (${b.mainPerRequest.at(-1)!.toFixed(0)} us)`,
+  );
 }
-for (const side of sides)
-  console.log(`${side.name.padEnd(14)} server CPU per request, µs: ${summary(side.cpu, 0)}`);
-const ratios = sides[1].cpu.map((cpu, i) => cpu / sides[0].cpu[i]!);
-console.log(`this checkout / baseline, paired by round: ${summary(ratios, 3)}`);
+const [a, b] = sides;
+const rateRatios = b.rates.map((rate, i) => rate / a.rates[i]!);
+const mainRatios = b.mainPerRequest.map((main, i) => main / a.mainPerRequest[i]!);
+console.log(
+  `\nthis checkout / baseline, throughput: median ${median(rateRatios).toFixed(3)} (${range(rateRatios, 3)})`,
+);
+console.log(
+  `this checkout / baseline, main thread per request: median ${median(mainRatios).toFixed(3)} (${range(mainRatios, 3)})`,
+);
 process.exit(0);

@@ -1,7 +1,7 @@
 /**
  * One iSchedule receiver in its own process, built from the library at $LIB (a checkout's
- * root: this one, or a baseline worktree), on a no-op adapter and a private-exchange key. Prints
- * "PORT n" once listening; stops when its stdin closes.
+ * root, built: this one, or a baseline worktree), on a no-op adapter and a private-exchange key.
+ * Prints "PORT n" once listening, "CPU all main" for each "cpu" line on stdin; stops when stdin closes.
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -9,7 +9,8 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 
 const root = process.env.LIB ?? new URL('../..', import.meta.url).pathname;
-const lib = await import(`${root}/lib/index.ts`);
+// The built package, as hosts run it (tsx's keepNames adds work per request that dist/ has not).
+const lib = await import(`${root}/dist/index.js`);
 const privateKey = readFileSync(
   new URL('../../fixtures/keys/example.com-jupiter.rsa.pem', import.meta.url),
   'utf8',
@@ -30,6 +31,15 @@ app.use(
 );
 const server = http.createServer(app);
 server.listen(0, '127.0.0.1', () => console.log(`PORT ${(server.address() as AddressInfo).port}`));
+// "cpu" on stdin: the process's CPU time so far (all threads) and its main thread's busy time,
+// microseconds.
+process.stdin.on('data', (data: Buffer) => {
+  if (data.toString().includes('cpu')) {
+    const { user, system } = process.cpuUsage();
+    const busy = Math.round(performance.eventLoopUtilization().active * 1000);
+    console.log(`CPU ${user + system} ${busy}`);
+  }
+});
 process.stdin.on('end', () => {
   server.closeAllConnections();
   server.close(() => process.exit(0));
