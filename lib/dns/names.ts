@@ -1,5 +1,6 @@
 /** Domain names and TXT strings: the syntax every module that handles DNS data shares. */
 import { getDomain } from 'tldts';
+import { TextMemo } from '../lru.js';
 
 // Letter-digit-hyphen labels of at most 63 octets, at most 253 octets in all, one trailing dot allowed.
 const DOMAIN_NAME =
@@ -26,5 +27,13 @@ export function splitTxtStrings(text: string, max = 255): string[] {
  * for IP addresses, single labels and public suffixes themselves.
  */
 export function registrableDomain(host: string): string | undefined {
-  return getDomain(host.replace(/\.$/, ''), { allowPrivateDomains: true }) ?? undefined;
+  // A receiver asks for its peers' domains on every request (rate limits, concurrency, replay
+  // groups): each name is looked up in the suffix list once, while the memo holds it.
+  return registrableDomains.get(host, findRegistrableDomain) ?? undefined;
+}
+
+const registrableDomains = new TextMemo<string | null>();
+
+function findRegistrableDomain(host: string): string | null {
+  return getDomain(host.replace(/\.$/, ''), { allowPrivateDomains: true });
 }

@@ -40,9 +40,25 @@ function checkDates(message: ParsedMessage, limits: MessageLimits): void {
 }
 
 /** "2004-09-02T13:00:00Z", "20040902T130000Z" or "2004-09-02" as "20040902T130000". */
-function comparable(value: string): string {
+export function comparable(value: string): string {
+  // The form nearly every date takes (UTC or floating DATE-TIME): already comparable.
+  if (
+    (value.length === 15 || (value.length === 16 && value.charCodeAt(15) === 0x5a)) &&
+    value.charCodeAt(8) === 0x54 &&
+    digitsOnly(value, 0, 8) &&
+    digitsOnly(value, 9, 15)
+  )
+    return value.slice(0, 15);
   const digits = value.replace(/[^0-9]/g, '');
   return `${digits.slice(0, 8)}T${digits.slice(8, 14).padEnd(6, '0')}`;
+}
+
+function digitsOnly(value: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
 }
 
 function checkInstances(message: ParsedMessage, maxInstances: number): void {

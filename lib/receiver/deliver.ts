@@ -5,6 +5,7 @@
  */
 
 import createDebug from 'debug';
+import { LazyAbortController } from '../concurrency.js';
 import { addressDomain, normalizeAddress, withinDomain } from '../itip/address.js';
 import { buildFreeBusyReply, freeBusyRange } from '../itip/freebusy.js';
 import type { ParsedMessage } from '../itip/message.js';
@@ -116,11 +117,13 @@ async function deliverOne<User>(
     };
   }
   const { adapter } = options;
-  // One controller for this recipient's calls; each call still has its own deadline.
-  const controller = new AbortController();
+  // One controller for this recipient's calls; each call still has its own deadline. Its signal
+  // is made only if the adapter reads it: an AbortSignal costs microseconds, and an adapter
+  // that answers at once never needs one.
+  const controller = new LazyAbortController();
   const bounded = async <T>(
     name: 'lookupUser' | 'deliverToInbox' | 'getFreeBusy',
-    call: (signal: AbortSignal) => T | Promise<T>,
+    call: (signal: LazyAbortController) => T | Promise<T>,
   ) => {
     const started = options.metrics && performance.now();
     try {
@@ -131,7 +134,7 @@ async function deliverOne<User>(
   };
   try {
     const user = await bounded('lookupUser', (signal) =>
-      adapter.lookupUser({ address: recipient, request, signal }),
+      adapter.lookupUser(withSignal({ address: recipient, request }, signal)),
     );
     if (user === null || user === undefined)
       return { requestStatus: INVALID_USER, description: 'unknown calendar user' };
@@ -139,7 +142,9 @@ async function deliverOne<User>(
     if (message.component === 'VFREEBUSY') {
       const { start, end } = freeBusyRange(message);
       const busy = await bounded('getFreeBusy', (signal) =>
-        adapter.getFreeBusy({ recipient, user, originator, start, end, message: facts, request, signal }),
+        adapter.getFreeBusy(
+          withSignal({ recipient, user, originator, start, end, message: facts, request }, signal),
+        ),
       );
       if (!Array.isArray(busy)) throw new TypeError('getFreeBusy must return an array of busy periods');
       const { maxFreeBusyPeriods } = options.limits;
@@ -152,7 +157,7 @@ async function deliverOne<User>(
       };
     }
     const result = await bounded('deliverToInbox', (signal) =>
-      adapter.deliverToInbox({ recipient, user, originator, message: facts, request, signal }),
+      adapter.deliverToInbox(withSignal({ recipient, user, originator, message: facts, request }, signal)),
     );
     return deliveryStatus(result ?? undefined);
   } catch (error) {
@@ -186,10 +191,10 @@ function deliveryStatus(result: DeliveryResult): Omit<RecipientResponse, 'recipi
 async function callAdapter<T>(
   name: string,
   timeoutMs: number,
-  controller: AbortController,
-  call: (signal: AbortSignal) => T | Promise<T>,
+  controller: LazyAbortController,
+  call: (signal: LazyAbortController) => T | Promise<T>,
 ): Promise<T> {
-  const answer = call(controller.signal);
+  const answer = call(controller);
   if (!isThenable(answer)) return answer;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -205,6 +210,19 @@ async function callAdapter<T>(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** An adapter call's arguments with `signal`, read from the controller when the adapter reads it. */
+function withSignal<T extends object>(
+  fields: T,
+  controller: LazyAbortController,
+): T & { signal: AbortSignal } {
+  return {
+    ...fields,
+    get signal() {
+      return controller.signal;
+    },
+  };
 }
 
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {

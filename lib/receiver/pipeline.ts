@@ -9,7 +9,7 @@ import createDebug from 'debug';
 import type { ConcurrencyLimit, LazyAbortController } from '../concurrency.js';
 import { registrableDomain } from '../dns/names.js';
 import { IScheduleError } from '../errors.js';
-import { headerPairs, headerValues } from '../http/headers.js';
+import { type HeaderList, headerPairs, headerValues } from '../http/headers.js';
 import type { ParsedMessage } from '../itip/message.js';
 import type { RecipientResponse } from '../xml/response.js';
 import { checkReplay, checkSender, verifySignature } from './authenticate.js';
@@ -67,14 +67,7 @@ export async function handleSchedulingRequest<User>(
       options,
     );
     const responses = draft01 ? delivered.map((r, i) => ({ ...r, recipient: named[i]! })) : delivered;
-    audit(
-      options,
-      verified.domain,
-      headerValues(headers, 'iSchedule-Message-ID')[0],
-      originator,
-      message,
-      responses,
-    );
+    audit(options, verified.domain, headers, originator, message, responses);
     return responses;
   } finally {
     release();
@@ -98,11 +91,14 @@ function acquirePlace(limit: ConcurrencyLimit, domain: string, max: number): () 
 function audit(
   options: ResolvedOptions<unknown>,
   domain: string,
-  messageId: string | undefined,
+  headers: HeaderList,
   originator: string,
   message: ParsedMessage,
   responses: readonly RecipientResponse[],
 ): void {
+  // Nobody listening (no info logger, debug off): nothing to build.
+  if (!options.logger.info && !debug.enabled) return;
+  const messageId = headerValues(headers, 'iSchedule-Message-ID')[0];
   const recipients = responses.map((r) => `${r.recipient} ${r.requestStatus.split(';')[0]}`);
   debug(
     'accepted %s %s/%s from %s (%s): %s',

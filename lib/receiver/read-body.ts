@@ -4,6 +4,7 @@
  */
 
 import { IScheduleError, SetupError } from '../errors.js';
+import { isHeaderNamed } from '../http/headers.js';
 import type { IncomingRequest } from './handler.js';
 
 export async function readBody(req: IncomingRequest, limit: number): Promise<Buffer> {
@@ -18,14 +19,16 @@ export async function readBody(req: IncomingRequest, limit: number): Promise<Buf
         'before any body parser (express.json, express.text, ...), or exclude its paths from them',
     );
   }
-  if (req.headers['content-encoding'] && req.headers['content-encoding'] !== 'identity') {
+  // Read from rawHeaders: node builds req.headers on first use, microseconds a request.
+  const encoding = headerField(req.rawHeaders, 'content-encoding');
+  if (encoding && encoding !== 'identity') {
     throw new IScheduleError(
       'invalid-calendar-data-type',
-      `Content-Encoding ${req.headers['content-encoding']} is not accepted: send the iCalendar body unencoded`,
+      `Content-Encoding ${encoding} is not accepted: send the iCalendar body unencoded`,
       415,
     );
   }
-  const declared = Number(req.headers['content-length'] ?? Number.NaN);
+  const declared = Number(headerField(req.rawHeaders, 'content-length') ?? Number.NaN);
   if (declared > limit) throw tooLarge(declared, limit);
 
   return new Promise<Buffer>((resolve, reject) => {
@@ -59,6 +62,16 @@ export async function readBody(req: IncomingRequest, limit: number): Promise<Buf
     req.on('end', onEnd);
     req.on('error', onError);
   });
+}
+
+/** A header's fields joined as node joins them in req.headers (", "), or undefined. */
+function headerField(rawHeaders: readonly string[], lowerName: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (!isHeaderNamed(rawHeaders[i]!, lowerName)) continue;
+    value = value === undefined ? rawHeaders[i + 1] : `${value}, ${rawHeaders[i + 1]}`;
+  }
+  return value;
 }
 
 function checkSize(body: Buffer, limit: number): Buffer {

@@ -4,9 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { MessageLimits } from '../../lib/itip/limits.js';
+import fc from 'fast-check';
+import { comparable, type MessageLimits } from '../../lib/itip/limits.js';
 import { parseMessageTree } from '../../lib/itip/message.js';
 import { checkLimits, IScheduleError } from '../support/api.js';
+import { fuzzRuns } from '../support/fuzz.js';
 import { errorCode } from '../support/outcome.js';
 
 function event(lines: readonly string[], component = 'VEVENT'): string {
@@ -98,6 +100,30 @@ describe('checkLimits: min-date-time and max-date-time', () => {
       event(['DTSTART:20250101T000000Z', 'DTEND:20250102T000000Z', `FREEBUSY:${period}`], 'VFREEBUSY');
     assert.equal(outcome(request('20250101T100000Z/PT1H'), RANGE), 'accepted');
     assert.equal(outcome(request('20310101T100000Z/PT1H'), RANGE), 'max-date-time');
+  });
+});
+
+describe('comparable: a date as the range check compares it', () => {
+  // The rule in full: the digits, the first 8 then "T" then the next 6, padded with zeros.
+  const byRule = (value: string) => {
+    const digits = value.replace(/[^0-9]/g, '');
+    return `${digits.slice(0, 8)}T${digits.slice(8, 14).padEnd(6, '0')}`;
+  };
+
+  it('reads the usual form quickly and everything else by the rule, alike', () => {
+    const piece = fc.constantFrom('0', '1', '9', 'T', 'Z', '-', ':', 'z', 't', ' ', '٣');
+    const near = fc.tuple(fc.stringMatching(/^\d{8}T\d{6}Z?$/), fc.nat(16), piece);
+    fc.assert(
+      fc.property(near, fc.array(piece, { maxLength: 18 }), ([date, at, swap], noise) => {
+        // Dates of the usual form, one character changed, and arbitrary strings.
+        for (const value of [date, date.slice(0, at) + swap + date.slice(at + 1), noise.join('')])
+          assert.equal(comparable(value), byRule(value), JSON.stringify(value));
+        return true;
+      }),
+      { numRuns: fuzzRuns(3000) },
+    );
+    assert.equal(comparable('20040902T130000Z'), '20040902T130000');
+    assert.equal(comparable('2004-09-02'), '20040902T000000');
   });
 });
 

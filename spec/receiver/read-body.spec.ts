@@ -11,7 +11,9 @@ import { IScheduleError, SetupError } from '../support/api.js';
 
 /** A request whose body arrives in the given chunks (no chunks: nothing written yet). */
 function request(headers: Record<string, string>, chunks?: readonly string[]): IncomingMessage & PassThrough {
-  const stream = Object.assign(new PassThrough(), { headers }) as unknown as IncomingMessage & PassThrough;
+  const rawHeaders = Object.entries(headers).flat();
+  const stream = Object.assign(new PassThrough(), { headers, rawHeaders }) as unknown as IncomingMessage &
+    PassThrough;
   if (chunks) {
     for (const chunk of chunks) stream.write(Buffer.from(chunk, 'latin1'));
     stream.end();
@@ -56,6 +58,20 @@ describe('readBody', () => {
       isError('invalid-calendar-data-type', 415),
     );
     assert.equal((await readBody(request({ 'content-encoding': 'identity' }, ['x']), 10)).toString(), 'x');
+  });
+
+  it('reads Content-Encoding and Content-Length from the fields as received, in any case, every field', async () => {
+    const twice = request({ 'Content-Encoding': 'identity', 'CONTENT-ENCODING': 'gzip' }, ['x']);
+    await assert.rejects(readBody(twice, 10), (error: unknown) => {
+      assert.ok(isError('invalid-calendar-data-type', 415)(error));
+      assert.match((error as Error).message, /^Content-Encoding identity, gzip is not accepted/);
+      return true;
+    });
+    await assert.rejects(
+      readBody(request({ 'Content-Length': '11' }), 10),
+      isError('max-content-length', 413),
+      'refused by its declared length, before any octet arrives',
+    );
   });
 
   it('passes on a stream error, and leaves no listener behind', async () => {

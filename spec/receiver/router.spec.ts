@@ -244,6 +244,43 @@ describe('per-recipient delivery', () => {
     }
   });
 
+  it('gives adapter calls a signal that is live during the call and aborted once its deadline passed, however late it is read', async () => {
+    const seen: unknown[] = [];
+    const receiver = await startReceiver({
+      users: ['mailto:cyrus@example.org', 'mailto:mike@example.org'],
+      router: { adapterTimeout: 100 },
+      adapter: {
+        deliverToInbox: (args) => {
+          if (args.recipient.includes('cyrus')) {
+            seen.push(['at once', args.signal.aborted]);
+            return undefined;
+          }
+          // Read only after the deadline: the signal made then is already aborted, with the reason.
+          return new Promise((resolve) =>
+            setTimeout(() => {
+              seen.push(['late', args.signal.aborted, (args.signal.reason as Error).message]);
+              resolve(undefined);
+            }, 250),
+          );
+        },
+      },
+    });
+    try {
+      const result = await post(receiver, { headers: two(), body });
+      assert.deepEqual(
+        result.responses?.map((r) => r.requestStatus),
+        ['2.0;Success', '5.1;Service unavailable'],
+      );
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.deepEqual(seen, [
+        ['at once', false],
+        ['late', true, 'deliverToInbox did not answer within 100 ms'],
+      ]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('answers 3.7 for unknown users and other domains, passes adapter statuses through, keeps the order received', async () => {
     const receiver = await startReceiver({
       users: ['mailto:cyrus@example.org'],
