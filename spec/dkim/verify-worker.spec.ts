@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createSecretKey, generateKeyPairSync, type KeyObject, sign, verify } from 'node:crypto';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { VerifyWorker } from '../../lib/dkim/verify-worker.js';
@@ -88,6 +89,42 @@ describe('VerifyWorker', () => {
     ]);
     assert.deepEqual(answers, [false, true]);
     await worker.close();
+  });
+
+  it('verifies batches on the worker thread and a lone verification on the calling thread', async () => {
+    // Counts crypto.verify calls made on this thread (the worker has its own node:crypto).
+    const crypto = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+    const original = crypto.verify;
+    let here = 0;
+    crypto.verify = ((...args: Parameters<typeof verify>) => {
+      here++;
+      return original(...args);
+    }) as typeof verify;
+    syncBuiltinESMExports();
+    const worker = new VerifyWorker();
+    try {
+      const all = cases(30);
+      const batch = () => Promise.all(all.map((c) => worker.verify(c.algorithm, c.data, c.key, c.signature)));
+      assert.deepEqual(await batch(), expected(all));
+      here -= all.length; // expected() verified them here
+      assert.deepEqual(await batch(), expected(all), 'the keys sent once serve the next batch');
+      here -= all.length;
+      assert.equal(here, 0, 'a batch is verified on the worker');
+      const [one] = cases(1);
+      assert.equal(await worker.verify(one!.algorithm, one!.data, one!.key, one!.signature), true);
+      assert.equal(here, 1, 'one alone, none in flight, is verified here');
+      // Stopped with a batch in flight: what it owed is verified here.
+      here = 0;
+      const owed = batch();
+      await new Promise((resolve) => setImmediate(resolve));
+      await worker.close();
+      assert.deepEqual(await owed, expected(all));
+      assert.equal(here, 2 * all.length, 'verified here after the stop (and once by expected())');
+    } finally {
+      crypto.verify = original;
+      syncBuiltinESMExports();
+      await worker.close();
+    }
   });
 
   it('keeps no process alive once its answers are given', async () => {
