@@ -37,8 +37,8 @@ export async function handleSchedulingRequest<User>(
 ): Promise<RecipientResponse[]> {
   const { capabilities, policy } = options;
   await options.rateLimits.checkAddress(req);
-  const body = await readBody(req, capabilities.maxContentLength);
   const headers = headerPairs(req.rawHeaders);
+  const body = await readBody(req, capabilities.maxContentLength, headers);
   checkVersion(headers);
   const contentType = readContentType(headers);
   const originator = readOriginator(headers);

@@ -4,10 +4,15 @@
  */
 
 import { IScheduleError, SetupError } from '../errors.js';
-import { isHeaderNamed } from '../http/headers.js';
+import { type HeaderList, headerValues } from '../http/headers.js';
 import type { IncomingRequest } from './handler.js';
 
-export async function readBody(req: IncomingRequest, limit: number): Promise<Buffer> {
+export async function readBody(
+  req: IncomingRequest,
+  limit: number,
+  /** The request's header list (node builds req.headers on first use, microseconds a request). */
+  headers: HeaderList,
+): Promise<Buffer> {
   // A host's body parser may have run first. express.raw() (or Koa's raw-body) leaves the exact
   // octets: usable as they are. Anything else has lost them.
   const parsed = req as { body?: unknown; _body?: boolean };
@@ -19,8 +24,8 @@ export async function readBody(req: IncomingRequest, limit: number): Promise<Buf
         'before any body parser (express.json, express.text, ...), or exclude its paths from them',
     );
   }
-  // Read from rawHeaders: node builds req.headers on first use, microseconds a request.
-  const encoding = headerField(req.rawHeaders, 'content-encoding');
+  // Fields of one name joined as node joins them in req.headers.
+  const encoding = headerValues(headers, 'content-encoding').join(', ');
   if (encoding && encoding !== 'identity') {
     throw new IScheduleError(
       'invalid-calendar-data-type',
@@ -28,7 +33,7 @@ export async function readBody(req: IncomingRequest, limit: number): Promise<Buf
       415,
     );
   }
-  const declared = Number(headerField(req.rawHeaders, 'content-length') ?? Number.NaN);
+  const declared = Number(headerValues(headers, 'content-length')[0] ?? Number.NaN);
   if (declared > limit) throw tooLarge(declared, limit);
 
   return new Promise<Buffer>((resolve, reject) => {
@@ -62,16 +67,6 @@ export async function readBody(req: IncomingRequest, limit: number): Promise<Buf
     req.on('end', onEnd);
     req.on('error', onError);
   });
-}
-
-/** A header's fields joined as node joins them in req.headers (", "), or undefined. */
-function headerField(rawHeaders: readonly string[], lowerName: string): string | undefined {
-  let value: string | undefined;
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    if (!isHeaderNamed(rawHeaders[i]!, lowerName)) continue;
-    value = value === undefined ? rawHeaders[i + 1] : `${value}, ${rawHeaders[i + 1]}`;
-  }
-  return value;
 }
 
 function checkSize(body: Buffer, limit: number): Buffer {
