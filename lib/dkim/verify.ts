@@ -4,7 +4,7 @@
  */
 import { createHash, type KeyObject, verify } from 'node:crypto';
 import { IScheduleError, VerificationError } from '../errors.js';
-import { type HeaderList, isHeaderNamed } from '../http/headers.js';
+import { type HeaderList, headerValues } from '../http/headers.js';
 import type { Mutable } from '../text.js';
 import { bodyHashMatches, canonicalBodyLength, signedData } from './canonicalize.js';
 import { draft01BodyHash, draft01SignedData } from './draft01.js';
@@ -145,22 +145,16 @@ export function checkSignatureHeader(options: SignatureCheckOptions): {
 
 /** The one DKIM-Signature value of a request; none or several is a VerificationError. */
 export function theSignatureHeader(headers: HeaderList): string {
-  let found: string | undefined;
-  let count = 0;
-  for (const [name, value] of headers) {
-    if (!isHeaderNamed(name, 'dkim-signature')) continue;
-    found ??= value;
-    count++;
-  }
-  if (found === undefined)
+  const values = headerValues(headers, 'DKIM-Signature');
+  if (values.length === 0)
     throw new VerificationError('no-signature', 'the request has no DKIM-Signature header');
-  if (count > 1) {
+  if (values.length > 1) {
     throw new VerificationError(
       'multiple-signatures',
-      `the request has ${count} DKIM-Signature headers; send one`,
+      `the request has ${values.length} DKIM-Signature headers; send one`,
     );
   }
-  return found;
+  return values[0]!;
 }
 
 /** The octets the signature covers, as this request presents them. */

@@ -123,7 +123,7 @@ async function deliverOne<User>(
   const controller = new LazyAbortController();
   const bounded = async <T>(
     name: 'lookupUser' | 'deliverToInbox' | 'getFreeBusy',
-    call: (signal: LazyAbortController) => T | Promise<T>,
+    call: (controller: LazyAbortController) => T | Promise<T>,
   ) => {
     const started = options.metrics && performance.now();
     try {
@@ -133,17 +133,17 @@ async function deliverOne<User>(
     }
   };
   try {
-    const user = await bounded('lookupUser', (signal) =>
-      adapter.lookupUser(withSignal({ address: recipient, request }, signal)),
+    const user = await bounded('lookupUser', (calls) =>
+      adapter.lookupUser(withSignal({ address: recipient, request }, calls)),
     );
     if (user === null || user === undefined)
       return { requestStatus: INVALID_USER, description: 'unknown calendar user' };
 
     if (message.component === 'VFREEBUSY') {
       const { start, end } = freeBusyRange(message);
-      const busy = await bounded('getFreeBusy', (signal) =>
+      const busy = await bounded('getFreeBusy', (calls) =>
         adapter.getFreeBusy(
-          withSignal({ recipient, user, originator, start, end, message: facts, request }, signal),
+          withSignal({ recipient, user, originator, start, end, message: facts, request }, calls),
         ),
       );
       if (!Array.isArray(busy)) throw new TypeError('getFreeBusy must return an array of busy periods');
@@ -156,8 +156,8 @@ async function deliverOne<User>(
         calendarData: buildFreeBusyReply(message, recipient, busy, new Date(), maxFreeBusyPeriods),
       };
     }
-    const result = await bounded('deliverToInbox', (signal) =>
-      adapter.deliverToInbox(withSignal({ recipient, user, originator, message: facts, request }, signal)),
+    const result = await bounded('deliverToInbox', (calls) =>
+      adapter.deliverToInbox(withSignal({ recipient, user, originator, message: facts, request }, calls)),
     );
     return deliveryStatus(result ?? undefined);
   } catch (error) {
@@ -192,7 +192,7 @@ async function callAdapter<T>(
   name: string,
   timeoutMs: number,
   controller: LazyAbortController,
-  call: (signal: LazyAbortController) => T | Promise<T>,
+  call: (controller: LazyAbortController) => T | Promise<T>,
 ): Promise<T> {
   const answer = call(controller);
   if (!isThenable(answer)) return answer;
