@@ -41,22 +41,26 @@ function checkDates(message: ParsedMessage, limits: MessageLimits): void {
 
 /** "2004-09-02T13:00:00Z", "20040902T130000Z" or "2004-09-02" as "20040902T130000". */
 export function comparable(value: string): string {
-  // The form nearly every date takes (UTC or floating DATE-TIME): already comparable.
-  if (
-    (value.length === 15 || (value.length === 16 && value.charCodeAt(15) === 0x5a)) &&
-    value.charCodeAt(8) === 0x54 &&
-    digitsOnly(value, 0, 8) &&
-    digitsOnly(value, 9, 15)
-  )
-    return value.slice(0, 15);
+  // Both parsers give a message's date-times in jCal's form; the limits are in the basic form.
+  if (hasShape(value, JCAL_DATE_TIME))
+    return `${value.slice(0, 4)}${value.slice(5, 7)}${value.slice(8, 10)}T${value.slice(11, 13)}${value.slice(14, 16)}${value.slice(17, 19)}`;
+  if (hasShape(value, BASIC_DATE_TIME)) return value.slice(0, 15);
   const digits = value.replace(/[^0-9]/g, '');
   return `${digits.slice(0, 8)}T${digits.slice(8, 14).padEnd(6, '0')}`;
 }
 
-function digitsOnly(value: string, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) {
+/** Shapes of a date-time, "d" for a digit, optionally followed by "Z". */
+const JCAL_DATE_TIME = 'dddd-dd-ddTdd:dd:dd';
+const BASIC_DATE_TIME = 'ddddddddTdddddd';
+
+function hasShape(value: string, shape: string): boolean {
+  const length = shape.length;
+  if (value.length !== length && !(value.length === length + 1 && value.charCodeAt(length) === 0x5a))
+    return false;
+  for (let i = 0; i < length; i++) {
     const c = value.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) return false;
+    const wanted = shape.charCodeAt(i);
+    if (wanted === 0x64 ? c < 0x30 || c > 0x39 : c !== wanted) return false;
   }
   return true;
 }

@@ -110,9 +110,13 @@ describe('comparable: a date as the range check compares it', () => {
     return `${digits.slice(0, 8)}T${digits.slice(8, 14).padEnd(6, '0')}`;
   };
 
-  it('reads the usual form quickly and everything else by the rule, alike', () => {
+  it('reads the usual forms (jCal, basic) quickly and everything else by the rule, alike', () => {
     const piece = fc.constantFrom('0', '1', '9', 'T', 'Z', '-', ':', 'z', 't', ' ', '٣');
-    const near = fc.tuple(fc.stringMatching(/^\d{8}T\d{6}Z?$/), fc.nat(16), piece);
+    const date = fc.oneof(
+      fc.stringMatching(/^\d{8}T\d{6}Z?$/),
+      fc.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z?$/),
+    );
+    const near = fc.tuple(date, fc.nat(20), piece);
     fc.assert(
       fc.property(near, fc.array(piece, { maxLength: 18 }), ([date, at, swap], noise) => {
         // Dates of the usual form, one character changed, and arbitrary strings.
@@ -123,6 +127,7 @@ describe('comparable: a date as the range check compares it', () => {
       { numRuns: fuzzRuns(3000) },
     );
     assert.equal(comparable('20040902T130000Z'), '20040902T130000');
+    assert.equal(comparable('2004-09-02T13:00:00Z'), '20040902T130000');
     assert.equal(comparable('2004-09-02'), '20040902T000000');
   });
 });
