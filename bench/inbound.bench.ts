@@ -2,8 +2,8 @@
  * Inbound throughput: signed REQUEST POSTs against the iSchedule router (DKIM verified with a
  * cached key, iTIP checked, delivered to a no-op adapter) beside a bare Express route reading the
  * same body, and beside the same router with its per-peer rate limits counting (limits far
- * above the load: what counting costs); same server process, same load tool (autocannon), same
- * run, in short slices taken in turn (sequential phases swing with the machine's other
+ * above the load: what counting costs); each in an Express app and on a port of its own, as a
+ * host mounts it, in one server process; same load tool (autocannon), same run, in short slices taken in turn (sequential phases swing with the machine's other
  * tenants): each round's ratios, then their median and range. Every router request is signed beforehand with its own message id
  * (the replay check would refuse repeats), enough for each slice, outside the timed slices.
  * Target: the router at least 0.6 of the bare route's throughput.
@@ -46,8 +46,8 @@ const server = fork(new URL('./support/inbound-server.ts', import.meta.url), {
   ],
   env: { ...process.env, BENCH_KEY: privateKey },
 });
-const port: number = await new Promise((resolve) =>
-  server.once('message', (m: { port: number }) => resolve(m.port)),
+const ports: { port: number; bounded: number; bare: number } = await new Promise((resolve) =>
+  server.once('message', resolve),
 );
 
 /** The server's CPU seconds so far (all threads), and its main thread's busy milliseconds. */
@@ -62,6 +62,7 @@ function serverTimes(): Promise<{ cpu: number; mainThread: number }> {
 
 async function load(
   name: string,
+  port: number,
   path: string,
   next: () => { headers: Record<string, string>; body: Buffer },
 ) {
@@ -115,17 +116,28 @@ signMore(2000);
 // Warm-up only: past the first 2,000 the repeats are refused as replays, which is fine here.
 const warmUp = signed.splice(0);
 let warm = 0;
-await load('warm-up (router)', '/.well-known/ischedule', () => warmUp[warm++ % warmUp.length]!);
-await load('warm-up (bare)', '/bare', () => bareRequest);
+await load('warm-up (router)', ports.port, '/.well-known/ischedule', () => warmUp[warm++ % warmUp.length]!);
+await load(
+  'warm-up (rate limits)',
+  ports.bounded,
+  '/.well-known/ischedule',
+  () => warmUp[warm++ % warmUp.length]!,
+);
+await load('warm-up (bare)', ports.bare, '/bare', () => bareRequest);
 
 type Side = 'bare' | 'router' | 'bounded';
 const sides: Record<
   Side,
-  { name: string; path: string; next: () => { headers: Record<string, string>; body: Buffer } }
+  { name: string; port: number; path: string; next: () => { headers: Record<string, string>; body: Buffer } }
 > = {
-  bare: { name: 'bare Express route', path: '/bare', next: () => bareRequest },
-  router: { name: 'iSchedule router', path: '/.well-known/ischedule', next: nextSigned },
-  bounded: { name: 'router, rate limits on', path: '/bounded/ischedule', next: nextSigned },
+  bare: { name: 'bare Express route', port: ports.bare, path: '/bare', next: () => bareRequest },
+  router: { name: 'iSchedule router', port: ports.port, path: '/.well-known/ischedule', next: nextSigned },
+  bounded: {
+    name: 'router, rate limits on',
+    port: ports.bounded,
+    path: '/.well-known/ischedule',
+    next: nextSigned,
+  },
 };
 const order: Side[] = ['bare', 'router', 'bounded'];
 const rates: Record<Side, number[]> = { bare: [], router: [], bounded: [] };
@@ -137,8 +149,8 @@ for (let pair = 1; pair <= PAIRS; pair++) {
   const round: Partial<Record<Side, number>> = {};
   for (let k = 0; k < order.length; k++) {
     const side = order[(pair + k) % order.length]!;
-    const { name, path, next } = sides[side];
-    round[side] = await load(`round ${pair}: ${name}`, path, next);
+    const { name, port, path, next } = sides[side];
+    round[side] = await load(`round ${pair}: ${name}`, port, path, next);
     rates[side].push(round[side]);
   }
   ratios.router.push(round.router! / round.bare!);
