@@ -6,7 +6,7 @@ import { LazyAbortController } from '../concurrency.js';
 import type { KeyResolver } from '../dkim/resolvers.js';
 import { KeyLookupDeadline, type VerifiedRequest, verifyWith } from '../dkim/verify.js';
 import { IScheduleError, VerificationError } from '../errors.js';
-import { type HeaderList, headerValues } from '../http/headers.js';
+import { type HeaderList, headerValues, isHeaderNamed } from '../http/headers.js';
 import { addressDomain, withinDomain } from '../itip/address.js';
 import { printable } from '../text.js';
 import { type ReplayStore, ReplayStoreFullError } from './replay-store.js';
@@ -135,7 +135,7 @@ export async function checkReplay(
   headers: HeaderList,
   store: ReplayStore,
 ): Promise<MessageIdentity | undefined> {
-  const messageIdSigned = verified.signedHeaders.some((h) => h.toLowerCase() === 'ischedule-message-id');
+  const messageIdSigned = verified.signedHeaders.some((h) => isHeaderNamed(h, 'ischedule-message-id'));
   const messageId = messageIdSigned ? headerValues(headers, 'iSchedule-Message-ID')[0]?.trim() : undefined;
   const perRecipient = messageId !== undefined && store.claim !== undefined && store.settle !== undefined;
   // 256 bits of the signature identify it; shorter keys keep a busy store cheap.

@@ -43,18 +43,24 @@ export async function deliverToRecipients<User>(
   // A free-busy answer is computed afresh for a retry; a delivery must happen once.
   const { identity } = delivery;
   const once = identity && delivery.message.component !== 'VFREEBUSY' ? identity : undefined;
-  for (const recipient of delivery.recipients) {
+  const pending = delivery.recipients.map((recipient) => {
     const key = normalizeAddress(recipient);
-    if (outcomes.has(key)) continue;
-    const deliver = () => deliverOne(recipient, delivery, facts, options);
-    outcomes.set(key, once ? deliverOnce(`${once.key}:${key}`, once, deliver, options) : deliver());
-  }
-  return Promise.all(
-    delivery.recipients.map(async (recipient) => ({
-      recipient,
-      ...(await outcomes.get(normalizeAddress(recipient))!),
-    })),
-  );
+    let outcome = outcomes.get(key);
+    if (!outcome) {
+      outcome = once
+        ? deliverOnce(
+            `${once.key}:${key}`,
+            once,
+            () => deliverOne(recipient, delivery, facts, options),
+            options,
+          )
+        : deliverOne(recipient, delivery, facts, options);
+      outcomes.set(key, outcome);
+    }
+    return outcome;
+  });
+  const settled = await Promise.all(pending);
+  return delivery.recipients.map((recipient, i) => ({ recipient, ...settled[i]! }));
 }
 
 /**
@@ -121,17 +127,14 @@ async function deliverOne<User>(
   // is made only if the adapter reads it: an AbortSignal costs microseconds, and an adapter
   // that answers at once never needs one.
   const controller = new LazyAbortController();
-  const bounded = async <T>(
-    name: 'lookupUser' | 'deliverToInbox' | 'getFreeBusy',
+  // An adapter that answers at once is neither raced nor timed through another promise.
+  const bounded = <T>(
+    name: AdapterCallName,
     call: (controller: LazyAbortController) => T | Promise<T>,
-  ) => {
-    const started = options.metrics && performance.now();
-    try {
-      return await callAdapter(name, options.adapterTimeout, controller, call);
-    } finally {
-      if (started) options.metrics?.adapterCall(name, (performance.now() - started) / 1000);
-    }
-  };
+  ): T | Promise<T> =>
+    options.metrics
+      ? timed(name, options.metrics, () => callAdapter(name, options.adapterTimeout, controller, call))
+      : callAdapter(name, options.adapterTimeout, controller, call);
   try {
     const user = await bounded('lookupUser', (calls) =>
       adapter.lookupUser(withSignal({ address: recipient, request }, calls)),
@@ -184,18 +187,28 @@ function deliveryStatus(result: DeliveryResult): Omit<RecipientResponse, 'recipi
   return description ? { requestStatus: status, description } : { requestStatus: status };
 }
 
+type AdapterCallName = 'lookupUser' | 'deliverToInbox' | 'getFreeBusy';
+
 /**
  * Runs an adapter call within `timeoutMs`; when it passes, the controller aborts its signal. An
- * adapter that answers at once (a table lookup, a no-op) costs no timer and no race.
+ * adapter that answers at once (a table lookup, a no-op) is answered as it is: no timer, no race.
  */
-async function callAdapter<T>(
+function callAdapter<T>(
   name: string,
   timeoutMs: number,
   controller: LazyAbortController,
   call: (controller: LazyAbortController) => T | Promise<T>,
-): Promise<T> {
+): T | Promise<T> {
   const answer = call(controller);
-  if (!isThenable(answer)) return answer;
+  return isThenable(answer) ? withinDeadline(name, timeoutMs, controller, answer) : answer;
+}
+
+async function withinDeadline<T>(
+  name: string,
+  timeoutMs: number,
+  controller: LazyAbortController,
+  answer: PromiseLike<T>,
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
@@ -212,18 +225,42 @@ async function callAdapter<T>(
   }
 }
 
-/** An adapter call's arguments with `signal`, read from the controller when the adapter reads it. */
+/** The adapter call's duration, for the metrics, however it ends. */
+async function timed<T>(
+  name: AdapterCallName,
+  metrics: NonNullable<ResolvedOptions<unknown>['metrics']>,
+  run: () => T | Promise<T>,
+): Promise<T> {
+  const started = performance.now();
+  try {
+    return await run();
+  } finally {
+    metrics.adapterCall(name, (performance.now() - started) / 1000);
+  }
+}
+
+/**
+ * An adapter call's arguments with `signal`, an own enumerable property read from the
+ * controller when the adapter reads it. One getter shared by every call: a getter made per call
+ * (`{ ...fields, get signal() {} }`) gave each argument object a hidden class of its own, which
+ * V8 builds anew every time and which turns the adapter's every property read megamorphic.
+ */
 function withSignal<T extends object>(
   fields: T,
   controller: LazyAbortController,
 ): T & { signal: AbortSignal } {
-  return {
-    ...fields,
-    get signal() {
-      return controller.signal;
-    },
-  };
+  Object.defineProperty(fields, CONTROLLER, { value: controller });
+  return Object.defineProperty(fields, 'signal', SIGNAL) as T & { signal: AbortSignal };
 }
+
+const CONTROLLER = Symbol('controller');
+const SIGNAL: PropertyDescriptor = {
+  get(this: { [CONTROLLER]: LazyAbortController }) {
+    return this[CONTROLLER].signal;
+  },
+  enumerable: true,
+  configurable: true,
+};
 
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof (value as PromiseLike<T> | null)?.then === 'function';

@@ -36,7 +36,8 @@ export async function handleSchedulingRequest<User>(
   cancel?: LazyAbortController,
 ): Promise<RecipientResponse[]> {
   const { capabilities, policy } = options;
-  await options.rateLimits.checkAddress(req);
+  const addressLimited = options.rateLimits.checkAddress(req);
+  if (addressLimited) await addressLimited;
   const headers = headerPairs(req.rawHeaders);
   const body = await readBody(req, capabilities.maxContentLength, headers);
   checkVersion(headers);
@@ -52,7 +53,8 @@ export async function handleSchedulingRequest<User>(
   const verified = await verifySignature(headers, body, options.keys, options, now, cancel);
   if (started) options.metrics?.verification((performance.now() - started) / 1000);
   checkSender(verified, originator, options.domains, policy);
-  await options.rateLimits.checkDomain(verified.domain);
+  const domainLimited = options.rateLimits.checkDomain(verified.domain);
+  if (domainLimited) await domainLimited;
 
   // One peer cannot hold every place: its requests beyond the cap wait outside (503).
   const release = acquirePlace(options.concurrency, verified.domain, options.limits.maxConcurrentPerDomain);

@@ -82,17 +82,22 @@ export class RateLimits {
     this.#clientAddress = options.clientAddress ?? ((request) => request.socket?.remoteAddress);
   }
 
-  /** Before any work: the client's address. */
-  async checkAddress(request: IncomingRequest): Promise<void> {
+  /**
+   * Before any work: the client's address. Undefined when there is nothing to wait for (no
+   * limit, or no address): most receivers count one of the two kinds only, and a request then
+   * pays no await for the other.
+   */
+  checkAddress(request: IncomingRequest): Promise<void> | undefined {
+    if (!this.#address) return undefined;
     const address = this.#clientAddress(request);
-    if (this.#address && address) await consume(this.#address, address, 'this address');
+    return address ? consume(this.#address, address, 'this address') : undefined;
   }
 
-  /** After verification: the signing domain, under its own limit if it has one. */
-  async checkDomain(domain: string): Promise<void> {
+  /** After verification: the signing domain, under its own limit if it has one (undefined: none). */
+  checkDomain(domain: string): Promise<void> | undefined {
     const key = registrableDomain(domain) ?? domain;
     const limiter = this.#domains.get(key) ?? this.#domain;
-    if (limiter) await consume(limiter, key, domain);
+    return limiter ? consume(limiter, key, domain) : undefined;
   }
 }
 

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import express from 'express';
 import { httpRequest } from '../../lib/http/request.js';
 import {
@@ -279,6 +281,70 @@ describe('per-recipient delivery', () => {
     } finally {
       await receiver.close();
     }
+  });
+
+  it('hands each adapter call its arguments with signal as an own enumerable property, which a spread keeps', async () => {
+    const seen: Array<[string[], boolean]> = [];
+    const look = (args: object & { signal: AbortSignal }) =>
+      seen.push([Object.keys(args), { ...args }.signal instanceof AbortSignal]);
+    const receiver = await startReceiver({
+      users: ['mailto:cyrus@example.org'],
+      adapter: {
+        lookupUser: (args) => {
+          look(args);
+          return args.address;
+        },
+        deliverToInbox: (args) => {
+          look(args);
+        },
+      },
+    });
+    try {
+      const result = await post(receiver, { headers: draftHeaders(), body: invitation });
+      assert.equal(result.responses?.[0]?.requestStatus, '2.0;Success');
+      assert.deepEqual(seen, [
+        [['address', 'request', 'signal'], true],
+        [['recipient', 'user', 'originator', 'message', 'request', 'signal'], true],
+      ]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('gives the arguments of every call one hidden class, so that an adapter reading them stays monomorphic', async () => {
+    // V8's own verdict, in a process that may ask for it: a getter made per call gave every
+    // argument object a hidden class of its own.
+    const lib = (path: string) => JSON.stringify(new URL(`../../lib/${path}`, import.meta.url).href);
+    const script = `
+      const { deliverToRecipients } = await import(${lib('receiver/deliver.ts')});
+      const { resolveOptions } = await import(${lib('receiver/resolve-options.ts')});
+      const { parseMessage } = await import(${lib('receiver/check-message.ts')});
+      const { keyRecord, privateExchangeKeys } = await import(${lib('dkim/index.ts')});
+      const sameShape = new Function('a', 'b', 'return %HaveSameMap(a, b)');
+      const seen = { lookupUser: [], deliverToInbox: [] };
+      const options = resolveOptions({
+        domains: ['example.org'],
+        keys: privateExchangeKeys({ 'jupiter._domainkey.example.com': keyRecord(${JSON.stringify(keys.jupiter.privateKey)}) }),
+        adapter: {
+          lookupUser: (args) => (seen.lookupUser.push(args), args.address),
+          deliverToInbox: (args) => void seen.deliverToInbox.push(args),
+          getFreeBusy: () => [],
+        },
+      });
+      const message = parseMessage(Buffer.from(${JSON.stringify(invitation.toString())}), { component: 'VEVENT', method: 'REQUEST' }, options.limits);
+      for (const recipient of ['mailto:cyrus@example.org', 'mailto:mike@example.org'])
+        await deliverToRecipients({ originator: 'mailto:bernard@example.com', recipients: [recipient], message, request: {} }, options);
+      console.log(JSON.stringify(Object.entries(seen).map(([name, [a, b]]) => [name, sameShape(a, b)])));
+    `;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--allow-natives-syntax', '--import', 'tsx', '--input-type=module', '-e', script],
+      { timeout: 20_000 },
+    );
+    assert.deepEqual(JSON.parse(stdout), [
+      ['lookupUser', true],
+      ['deliverToInbox', true],
+    ]);
   });
 
   it('answers 3.7 for unknown users and other domains, passes adapter statuses through, keeps the order received', async () => {
