@@ -239,9 +239,10 @@ async function answerPost<User>(
 
 /**
  * Requests in progress on each connection, aborted when it closes: one listener per connection
- * rather than one per request.
+ * rather than one per request. A list, not a Set: a connection has one request at a time but
+ * for pipelining, and a Set emptied after each request made V8 shrink its table every time.
  */
-const inProgress = new WeakMap<Socket, Set<LazyAbortController>>();
+const inProgress = new WeakMap<Socket, LazyAbortController[]>();
 const CLIENT_GONE = new Error('the client closed the connection');
 
 function trackRequest(req: IncomingRequest, cancel: LazyAbortController): () => void {
@@ -254,15 +255,21 @@ function trackRequest(req: IncomingRequest, cancel: LazyAbortController): () => 
   const socket = req.socket;
   let requests = inProgress.get(socket);
   if (!requests) {
-    const tracked = new Set<LazyAbortController>();
+    const tracked: LazyAbortController[] = [];
     requests = tracked;
     inProgress.set(socket, tracked);
     socket.once('close', () => {
-      for (const request of tracked) request.abort(CLIENT_GONE);
+      for (const request of [...tracked]) request.abort(CLIENT_GONE);
     });
   }
-  requests.add(cancel);
-  return () => requests.delete(cancel);
+  const list = requests;
+  list.push(cancel);
+  return () => {
+    const at = list.indexOf(cancel);
+    if (at === -1) return;
+    list[at] = list[list.length - 1]!;
+    list.pop();
+  };
 }
 
 /** Signature refusals are logged with their detail; overload once per burst, not per request. */
