@@ -20,17 +20,17 @@ export function checkLimits(message: ParsedMessage, limits: MessageLimits): void
 }
 
 function checkDates(message: ParsedMessage, limits: MessageLimits): void {
-  const min = limits.minDateTime && comparable(limits.minDateTime);
-  const max = limits.maxDateTime && comparable(limits.maxDateTime);
+  const min = limits.minDateTime === undefined ? undefined : comparable(limits.minDateTime);
+  const max = limits.maxDateTime === undefined ? undefined : comparable(limits.maxDateTime);
   for (const { property, value } of message.dates) {
     const key = comparable(value);
-    if (min && key < min) {
+    if (min !== undefined && key < min) {
       throw new IScheduleError(
         'min-date-time',
         `${property} ${value} is before the earliest date accepted, ${limits.minDateTime}`,
       );
     }
-    if (max && key > max) {
+    if (max !== undefined && key > max) {
       throw new IScheduleError(
         'max-date-time',
         `${property} ${value} is after the latest date accepted, ${limits.maxDateTime}`,
@@ -39,19 +39,31 @@ function checkDates(message: ParsedMessage, limits: MessageLimits): void {
   }
 }
 
-/** "2004-09-02T13:00:00Z", "20040902T130000Z" or "2004-09-02" as "20040902T130000". */
-export function comparable(value: string): string {
-  // Both parsers give a message's date-times in jCal's form; the limits are in the basic form.
-  if (hasShape(value, JCAL_DATE_TIME))
-    return `${value.slice(0, 4)}${value.slice(5, 7)}${value.slice(8, 10)}T${value.slice(11, 13)}${value.slice(14, 16)}${value.slice(17, 19)}`;
-  if (hasShape(value, BASIC_DATE_TIME)) return value.slice(0, 15);
+/**
+ * "2004-09-02T13:00:00Z", "20040902T130000Z" or "2004-09-02" as the number 20040902130000,
+ * which orders as the dates do: the first 8 digits, then the next 6 padded with zeros. A number,
+ * not a string: both parsers give a message's date-times in jCal's form and the limits are in the
+ * basic form, and strings rebuilt from pieces are compared only once flattened.
+ */
+export function comparable(value: string): number {
+  if (hasShape(value, JCAL_DATE_TIME)) return readDigits(value, JCAL_DIGITS);
+  if (hasShape(value, BASIC_DATE_TIME)) return readDigits(value, BASIC_DIGITS);
   const digits = value.replace(/[^0-9]/g, '');
-  return `${digits.slice(0, 8)}T${digits.slice(8, 14).padEnd(6, '0')}`;
+  return Number(`${digits.slice(0, 8).padEnd(8, '0')}${digits.slice(8, 14).padEnd(6, '0')}`);
 }
 
-/** Shapes of a date-time, "d" for a digit, optionally followed by "Z". */
+/** Shapes of a date-time, "d" for a digit, optionally followed by "Z"; where their digits are. */
 const JCAL_DATE_TIME = 'dddd-dd-ddTdd:dd:dd';
 const BASIC_DATE_TIME = 'ddddddddTdddddd';
+const digitPositions = (shape: string) => [...shape].flatMap((c, i) => (c === 'd' ? [i] : []));
+const JCAL_DIGITS = digitPositions(JCAL_DATE_TIME);
+const BASIC_DIGITS = digitPositions(BASIC_DATE_TIME);
+
+function readDigits(value: string, positions: readonly number[]): number {
+  let number = 0;
+  for (const at of positions) number = number * 10 + value.charCodeAt(at) - 0x30;
+  return number;
+}
 
 function hasShape(value: string, shape: string): boolean {
   const length = shape.length;

@@ -104,10 +104,10 @@ describe('checkLimits: min-date-time and max-date-time', () => {
 });
 
 describe('comparable: a date as the range check compares it', () => {
-  // The rule in full: the digits, the first 8 then "T" then the next 6, padded with zeros.
+  // The rule in full: the digits, the first 8 then the next 6, each padded with zeros.
   const byRule = (value: string) => {
     const digits = value.replace(/[^0-9]/g, '');
-    return `${digits.slice(0, 8)}T${digits.slice(8, 14).padEnd(6, '0')}`;
+    return Number(`${digits.slice(0, 8).padEnd(8, '0')}${digits.slice(8, 14).padEnd(6, '0')}`);
   };
 
   it('reads the usual forms (jCal, basic) quickly and everything else by the rule, alike', () => {
@@ -126,9 +126,11 @@ describe('comparable: a date as the range check compares it', () => {
       }),
       { numRuns: fuzzRuns(3000) },
     );
-    assert.equal(comparable('20040902T130000Z'), '20040902T130000');
-    assert.equal(comparable('2004-09-02T13:00:00Z'), '20040902T130000');
-    assert.equal(comparable('2004-09-02'), '20040902T000000');
+    assert.equal(comparable('20040902T130000Z'), 20040902130000);
+    assert.equal(comparable('2004-09-02T13:00:00Z'), 20040902130000);
+    assert.equal(comparable('2004-09-02'), 20040902000000);
+    assert.ok(comparable('2004-09-02T13:00:01Z') > comparable('20040902T130000Z'));
+    assert.ok(comparable('2004-09-02') < comparable('20040902T000001Z'));
   });
 });
 
