@@ -160,7 +160,10 @@ const ESCAPES: Record<string, string> = {
  * reference so that iCalendar's CRLF line ends survive XML line-end normalization.
  */
 export function escapeXml(text: string): string {
-  return text.replace(/[&<>"\r]/g, (c) => ESCAPES[c] ?? c);
+  // Most texts (addresses, statuses) need nothing: a test costs less than a replace finding nothing.
+  return NEEDS_ESCAPE.test(text) ? text.replace(/[&<>"\r]/g, (c) => ESCAPES[c] ?? c) : text;
 }
+
+const NEEDS_ESCAPE = /[&<>"\r]/;
 
 export const XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>\n';
