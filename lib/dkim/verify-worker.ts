@@ -1,7 +1,7 @@
 /**
  * Public-key verifications off the event loop, in batches: every verification asked for while
- * the loop handles one round of I/O goes to one worker thread in one message, and comes back in
- * one. libuv's thread pool (crypto.verify with a callback) takes one job at a time: a lock, a
+ * the loop handles one round of I/O goes to one worker thread, in a few messages of 1, 2, 4, ...
+ * verifications, each answered as soon as it is done. libuv's thread pool (crypto.verify with a callback) takes one job at a time: a lock, a
  * wake-up and a completion per request, which under load cost the event loop more than the
  * verification saves it.
  */
@@ -109,32 +109,21 @@ export class VerifyWorker {
     const running = this.#running ?? this.#start();
     const sent: Pending[] = [];
     const jobs: Job[] = [];
-    let length = 0;
     for (const pending of batch) {
       const job = jobFor(pending, running.keyIds, () => this.#nextKeyId++);
       // A key that is no public key cannot travel (nor verify): answered here.
       if (job) {
         sent.push(pending);
         jobs.push(job);
-        length += job.dataLength + job.signatureLength;
       } else {
         pending.resolve(verifyHere(pending));
       }
     }
-    if (jobs.length === 0) return;
-    const octets = new Uint8Array(length);
-    let offset = 0;
-    for (const { data, signature } of sent) {
-      octets.set(data, offset);
-      offset += data.length;
-      octets.set(signature, offset);
-      offset += signature.length;
-    }
-    running.sent.push(sent);
-    // Held open while it owes answers: a verification awaited by nothing else must not end the process.
-    running.worker.ref();
-    const message: Batch = { jobs, octets };
-    running.worker.postMessage(message, [octets.buffer]);
+    // Posted in chunks of 1, 2, 4, ... jobs, each answered on its own: the first answers come
+    // back while the worker verifies the rest, and this thread goes on with those requests
+    // rather than wait, idle, for the whole batch.
+    for (let start = 0, size = 1; start < jobs.length; start += size, size *= 2)
+      post(running, sent.slice(start, start + size), jobs.slice(start, start + size));
   }
 
   #start(): Running {
@@ -159,6 +148,25 @@ export class VerifyWorker {
     this.#running = running;
     return running;
   }
+}
+
+/** One chunk to the worker: its jobs, and their data and signatures in one moved buffer. */
+function post(running: Running, sent: Pending[], jobs: Job[]): void {
+  let length = 0;
+  for (const job of jobs) length += job.dataLength + job.signatureLength;
+  const octets = new Uint8Array(length);
+  let offset = 0;
+  for (const { data, signature } of sent) {
+    octets.set(data, offset);
+    offset += data.length;
+    octets.set(signature, offset);
+    offset += signature.length;
+  }
+  running.sent.push(sent);
+  // Held open while it owes answers: a verification awaited by nothing else must not end the process.
+  running.worker.ref();
+  const message: Batch = { jobs, octets };
+  running.worker.postMessage(message, [octets.buffer]);
 }
 
 /** The job for one verification; the key's SPKI goes with a key's first job to this worker. */

@@ -56,6 +56,30 @@ describe('VerifyWorker', () => {
     await worker.close();
   });
 
+  it('answers a batch in parts, the first while the worker still verifies the rest', async () => {
+    // Each answer is stamped with the turn of the event loop it arrived in. Answered in one
+    // message, a whole batch arrives in one turn, and the calling thread waited idle for it all.
+    const worker = new VerifyWorker();
+    const all = cases(64);
+    await Promise.all(cases(2).map((c) => worker.verify(c.algorithm, c.data, c.key, c.signature)));
+    let turn = 0;
+    let counting = true;
+    const tick = () => {
+      turn++;
+      if (counting) setImmediate(tick);
+    };
+    tick();
+    try {
+      const turns = await Promise.all(
+        all.map((c) => worker.verify(c.algorithm, c.data, c.key, c.signature).then(() => turn)),
+      );
+      assert.ok(turns[0]! < turns.at(-1)!, `turns ${turns.join()}`);
+    } finally {
+      counting = false;
+      await worker.close();
+    }
+  });
+
   it('loses no answer when the worker is stopped with verifications in flight, and starts again', async () => {
     const worker = new VerifyWorker();
     const all = cases(40);
