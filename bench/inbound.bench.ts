@@ -8,7 +8,11 @@
  * (the replay check would refuse repeats), enough for each slice, outside the timed slices.
  * Target: the router at least 0.6 of the bare route's throughput.
  *
- *   npm run bench:inbound     (BENCH_SECONDS per slice, default 3; BENCH_PAIRS rounds, default 5)
+ * Each slice prints the server's main-thread time per request and how busy that thread was (a
+ * side whose main thread idles is waiting, not working).
+ *
+ *   npm run bench:inbound     (BENCH_SECONDS per slice, default 3; BENCH_PAIRS rounds, default 5;
+ *                              BENCH_CONNECTIONS, default 16)
  */
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -20,7 +24,7 @@ const DURATION = Number(process.env.BENCH_SECONDS ?? 3);
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 5);
 /** Above what this machine's router can take per second: a slice never runs out. */
 const MAX_RATE = Number(process.env.BENCH_MAX_RATE ?? 8000);
-const CONNECTIONS = 16;
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const privateKey = readFileSync(
   new URL('../fixtures/keys/example.com-jupiter.rsa.pem', import.meta.url),
   'utf8',
@@ -81,7 +85,7 @@ async function load(
   const perRequest = ((after.mainThread - before.mainThread) * 1000) / Math.max(1, result.requests.total);
   const line = `${name.padEnd(28)} ${rps.toFixed(0).padStart(7)} req/s  p50 ${result.latency.p50} ms  p99 ${result.latency.p99} ms`;
   console.log(
-    `${line}  server CPU ${(busy * 100).toFixed(0)}%, main thread ${perRequest.toFixed(0)} us/request  (non-2xx ${result.non2xx}, errors ${result.errors})`,
+    `${line}  server CPU ${(busy * 100).toFixed(0)}%, main thread ${perRequest.toFixed(0)} us/request, busy ${((after.mainThread - before.mainThread) / (DURATION * 10)).toFixed(0)}%  (non-2xx ${result.non2xx}, errors ${result.errors})`,
   );
   return rps;
 }
