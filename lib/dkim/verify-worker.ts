@@ -1,9 +1,9 @@
 /**
  * Public-key verifications off the event loop, in batches: every verification asked for while
  * the loop handles one round of I/O goes to one worker thread, in a few messages of 1, 2, 4, ...
- * verifications, each answered as soon as it is done. libuv's thread pool (crypto.verify with a callback) takes one job at a time: a lock, a
- * wake-up and a completion per request, which under load cost the event loop more than the
- * verification saves it.
+ * verifications, each answered as soon as it is done. libuv's thread pool (crypto.verify with a
+ * callback) takes one job at a time: a lock, a wake-up and a completion per request, which under
+ * load cost the event loop more than the verification saves it.
  */
 import { type KeyObject, verify } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
