@@ -6,6 +6,7 @@ import express from 'express';
 import { httpRequest } from '../../lib/http/request.js';
 import {
   createIScheduleRouter,
+  IScheduleMetrics,
   keyRecord,
   OptionsError,
   parseCapabilities,
@@ -278,6 +279,35 @@ describe('per-recipient delivery', () => {
         ['at once', false],
         ['late', true, 'deliverToInbox did not answer within 100 ms'],
       ]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('times every adapter call for the metrics: one that answers at once, one that throws, one that answers later', async () => {
+    const metrics = new IScheduleMetrics();
+    const receiver = await startReceiver({
+      users: ['mailto:cyrus@example.org', 'mailto:mike@example.org'],
+      router: { metrics },
+      adapter: {
+        deliverToInbox: ({ recipient }) => {
+          if (recipient.includes('cyrus')) throw new Error('disk full');
+          return new Promise((resolve) => setTimeout(() => resolve(undefined), 20));
+        },
+      },
+    });
+    try {
+      const result = await post(receiver, { headers: two(), body });
+      assert.deepEqual(
+        result.responses?.map((r) => r.requestStatus),
+        ['5.1;Service unavailable', '2.0;Success'],
+      );
+      const text = await metrics.registry.metrics();
+      for (const line of [
+        'ischedule_adapter_seconds_count{call="lookupUser"} 2',
+        'ischedule_adapter_seconds_count{call="deliverToInbox"} 2',
+      ])
+        assert.ok(text.includes(line), `${line}\n---\n${text}`);
     } finally {
       await receiver.close();
     }
