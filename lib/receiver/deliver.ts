@@ -128,25 +128,22 @@ async function deliverOne<User>(
   // that answers at once never needs one.
   const controller = new LazyAbortController();
   // An adapter that answers at once is neither raced nor timed through another promise.
-  const bounded = <T>(
-    name: AdapterCallName,
-    call: (controller: LazyAbortController) => T | Promise<T>,
-  ): T | Promise<T> =>
+  const bounded = <T>(name: AdapterCallName, call: () => T | Promise<T>): T | Promise<T> =>
     options.metrics
       ? timed(name, options.metrics, () => callAdapter(name, options.adapterTimeout, controller, call))
       : callAdapter(name, options.adapterTimeout, controller, call);
   try {
-    const user = await bounded('lookupUser', (calls) =>
-      adapter.lookupUser(withSignal({ address: recipient, request }, calls)),
+    const user = await bounded('lookupUser', () =>
+      adapter.lookupUser(withSignal({ address: recipient, request }, controller)),
     );
     if (user === null || user === undefined)
       return { requestStatus: INVALID_USER, description: 'unknown calendar user' };
 
     if (message.component === 'VFREEBUSY') {
       const { start, end } = freeBusyRange(message);
-      const busy = await bounded('getFreeBusy', (calls) =>
+      const busy = await bounded('getFreeBusy', () =>
         adapter.getFreeBusy(
-          withSignal({ recipient, user, originator, start, end, message: facts, request }, calls),
+          withSignal({ recipient, user, originator, start, end, message: facts, request }, controller),
         ),
       );
       if (!Array.isArray(busy)) throw new TypeError('getFreeBusy must return an array of busy periods');
@@ -159,8 +156,10 @@ async function deliverOne<User>(
         calendarData: buildFreeBusyReply(message, recipient, busy, new Date(), maxFreeBusyPeriods),
       };
     }
-    const result = await bounded('deliverToInbox', (calls) =>
-      adapter.deliverToInbox(withSignal({ recipient, user, originator, message: facts, request }, calls)),
+    const result = await bounded('deliverToInbox', () =>
+      adapter.deliverToInbox(
+        withSignal({ recipient, user, originator, message: facts, request }, controller),
+      ),
     );
     return deliveryStatus(result ?? undefined);
   } catch (error) {
@@ -197,9 +196,9 @@ function callAdapter<T>(
   name: string,
   timeoutMs: number,
   controller: LazyAbortController,
-  call: (controller: LazyAbortController) => T | Promise<T>,
+  call: () => T | Promise<T>,
 ): T | Promise<T> {
-  const answer = call(controller);
+  const answer = call();
   return isThenable(answer) ? withinDeadline(name, timeoutMs, controller, answer) : answer;
 }
 
@@ -240,8 +239,8 @@ async function timed<T>(
 }
 
 /**
- * An adapter call's arguments with `signal`, an own enumerable property read from the
- * controller when the adapter reads it. One getter shared by every call: a getter made per call
+ * An adapter call's arguments (a fresh object, completed in place) with `signal`, an own
+ * enumerable property read from the controller when the adapter reads it. One getter shared by every call: a getter made per call
  * (`{ ...fields, get signal() {} }`) gave each argument object a hidden class of its own, which
  * V8 builds anew every time and which turns the adapter's every property read megamorphic.
  */
