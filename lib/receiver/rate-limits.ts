@@ -84,8 +84,7 @@ export class RateLimits {
 
   /**
    * Before any work: the client's address. Undefined when there is nothing to wait for (no
-   * limit, or no address): most receivers count one of the two kinds only, and a request then
-   * pays no await for the other.
+   * such limit, or no address), so that a receiver without it pays no await.
    */
   checkAddress(request: IncomingRequest): Promise<void> | undefined {
     if (!this.#address) return undefined;

@@ -161,9 +161,10 @@ const ESCAPES: Record<string, string> = {
  */
 export function escapeXml(text: string): string {
   // Most texts (addresses, statuses) need nothing: a test costs less than a replace finding nothing.
-  return NEEDS_ESCAPE.test(text) ? text.replace(/[&<>"\r]/g, (c) => ESCAPES[c] ?? c) : text;
+  return NEEDS_ESCAPE.test(text) ? text.replace(ESCAPED, (c) => ESCAPES[c] ?? c) : text;
 }
 
 const NEEDS_ESCAPE = /[&<>"\r]/;
+const ESCAPED = new RegExp(NEEDS_ESCAPE.source, 'g');
 
 export const XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>\n';
