@@ -1,3 +1,6 @@
+/** No key yet (any value, undefined too, may be a key). */
+const NO_KEY: unique symbol = Symbol('no key');
+
 /**
  * A bounded map that forgets the least recently used entry, with optional per-entry expiry.
  * Every cache of the package (keys, DNS answers, capabilities) is one of these, so none grows
@@ -12,8 +15,7 @@ export class LruCache<K, V> {
    * domain) then costs a lookup only: re-inserting it made V8 shrink and regrow a small map's
    * table on every hit. (An expired newest entry, once deleted, comes back only through set.)
    */
-  #newest: K | undefined;
-  #hasNewest = false;
+  #newest: K | typeof NO_KEY = NO_KEY;
 
   constructor(maxEntries: number, now: () => number = Date.now) {
     if (!(maxEntries >= 1)) throw new TypeError('LruCache needs room for at least one entry');
@@ -28,11 +30,11 @@ export class LruCache<K, V> {
       this.#entries.delete(key);
       return undefined;
     }
-    if (!this.#isNewest(key)) {
+    if (!Object.is(this.#newest, key)) {
       // Re-insert to mark as most recently used.
       this.#entries.delete(key);
       this.#entries.set(key, entry);
-      this.#markNewest(key);
+      this.#newest = key;
     }
     return entry.value;
   }
@@ -41,20 +43,11 @@ export class LruCache<K, V> {
   set(key: K, value: V, ttlMs = Number.POSITIVE_INFINITY): void {
     this.#entries.delete(key);
     this.#entries.set(key, { value, expires: this.#now() + ttlMs });
-    this.#markNewest(key);
+    this.#newest = key;
     if (this.#entries.size > this.#maxEntries) {
       const oldest = this.#entries.keys().next();
       if (!oldest.done) this.#entries.delete(oldest.value);
     }
-  }
-
-  #isNewest(key: K): boolean {
-    return this.#hasNewest && Object.is(this.#newest, key);
-  }
-
-  #markNewest(key: K): void {
-    this.#newest = key;
-    this.#hasNewest = true;
   }
 }
 
