@@ -252,24 +252,24 @@ function trackRequest(req: IncomingRequest, cancel: LazyAbortController): () => 
     req.stream.once('close', onClose);
     return () => req.stream.off('close', onClose);
   }
-  const socket = req.socket;
-  let requests = inProgress.get(socket);
-  if (!requests) {
-    const tracked: LazyAbortController[] = [];
-    requests = tracked;
-    inProgress.set(socket, tracked);
-    socket.once('close', () => {
-      for (const request of [...tracked]) request.abort(CLIENT_GONE);
-    });
-  }
-  const list = requests;
-  list.push(cancel);
+  const requests = inProgress.get(req.socket) ?? watchConnection(req.socket);
+  requests.push(cancel);
   return () => {
-    const at = list.indexOf(cancel);
+    const at = requests.indexOf(cancel);
     if (at === -1) return;
-    list[at] = list[list.length - 1]!;
-    list.pop();
+    requests[at] = requests[requests.length - 1]!;
+    requests.pop();
   };
+}
+
+/** The requests in progress on a new connection, all aborted when it closes. */
+function watchConnection(socket: Socket): LazyAbortController[] {
+  const requests: LazyAbortController[] = [];
+  inProgress.set(socket, requests);
+  socket.once('close', () => {
+    for (const request of [...requests]) request.abort(CLIENT_GONE);
+  });
+  return requests;
 }
 
 /** Signature refusals are logged with their detail; overload once per burst, not per request. */
