@@ -10,13 +10,31 @@ import { type HeaderList, isHeaderNamed } from '../http/headers.js';
 const LWS_RUN = /[ \t\r\n]+/g;
 const EDGE_LWS = /^ | $/g;
 const COMMA_LWS = / ?, ?/g;
-const NOT_CANONICAL = /[\t\r\n]| {2}|^ | $| ,|, /;
+/** Two spaces, or a space beside a comma: what the canonical form never has side by side. */
+const SPACE_PAIR = /[ ,] | ,/;
 
 /** Canonicalizes one (already merged) header value: unfold, collapse, trim, no WSP around commas. */
 export function canonicalizeHeaderValue(value: string): string {
   // Most values are already canonical (a careful sender's always are): skip the rewriting.
-  if (!NOT_CANONICAL.test(value)) return value;
+  if (isCanonical(value)) return value;
   return value.replace(LWS_RUN, ' ').replace(EDGE_LWS, '').replace(COMMA_LWS, ',');
+}
+
+/**
+ * Whether the rewriting would leave `value` as it is. Tabs and line ends are found by indexOf,
+ * which is several times quicker than a character class in a regular expression, and the edges
+ * are read directly: a regular expression with `^` or `$` alternatives scans the long
+ * DKIM-Signature line twice as slowly.
+ */
+function isCanonical(value: string): boolean {
+  return (
+    value.indexOf('\t') < 0 &&
+    value.indexOf('\r') < 0 &&
+    value.indexOf('\n') < 0 &&
+    value.charCodeAt(0) !== 0x20 &&
+    value.charCodeAt(value.length - 1) !== 0x20 &&
+    !SPACE_PAIR.test(value)
+  );
 }
 
 /**
