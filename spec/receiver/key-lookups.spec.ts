@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type ZoneRecord, ZoneServer } from '../../lib/dns/zone-server.js';
 import {
@@ -362,6 +363,44 @@ describe('key lookups cannot be turned into amplification or a stall', () => {
       await waitFor(() => connection.closedAt !== undefined, 3000);
       assert.ok(connection.closedAt! - hungUp < 1000, 'the key server connection closed with the client');
     } finally {
+      await receiver.close();
+    }
+  });
+
+  it('stops the lookup of a pipelined request when the client hangs up after an earlier answer', async () => {
+    // Two requests in one write on one connection: the first is refused at once (unsigned), the
+    // second waits on a key server. The first's end must take only itself off the connection's
+    // list of requests in progress: the hang-up then still reaches the second.
+    const tarpit = await tarpitDomain('pipelined.example');
+    const receiver = await receiverWith({ keyLookupTimeout: 4000 });
+    const { port } = new URL(receiver.url);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    socket.on('error', () => undefined);
+    try {
+      const unsigned = draftHeaders();
+      const wire = (headers: Headers) =>
+        `POST /.well-known/ischedule HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${body.length}\r\n${headers
+          .map(([name, value]) => `${name}: ${value}\r\n`)
+          .join('')}\r\n`;
+      socket.write(
+        Buffer.concat([
+          Buffer.from(wire(unsigned)),
+          body,
+          Buffer.from(wire(forged('pipelined.example'))),
+          body,
+        ]),
+      );
+      let received = '';
+      socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+      await waitFor(() => /<\/(?:\w+:)?error>/.test(received) && tarpit.log.length > 0, 3000);
+      assert.match(received, /^HTTP\/1\.1 403 /);
+      const hungUp = Date.now();
+      socket.destroy();
+      const connection = tarpit.log[0]!;
+      await waitFor(() => connection.closedAt !== undefined, 3000);
+      assert.ok(connection.closedAt! - hungUp < 1000, 'the key server connection closed with the client');
+    } finally {
+      socket.destroy();
       await receiver.close();
     }
   });
