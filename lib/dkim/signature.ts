@@ -9,7 +9,14 @@ import { isAddressLike } from '../net/address-policy.js';
 import { type Mutable, printable } from '../text.js';
 import { DRAFT01_CANONICALIZATION, DRAFT01_MUST_SIGN } from './draft01.js';
 import type { SignatureAlgorithm } from './read-key-record.js';
-import { decodeBase64Tag, parseTagList, splitColonList, type TagList, TagListError } from './tag-list.js';
+import {
+  decodeBase64Tag,
+  scanTagList,
+  splitColonList,
+  type TagEntries,
+  TagListError,
+  tagValue,
+} from './tag-list.js';
 
 /** A `q=` key query method. */
 export type QueryMethod = 'dns/txt' | 'http/well-known' | 'private-exchange';
@@ -56,9 +63,9 @@ const SELECTOR =
 
 /** Parses and checks a DKIM-Signature value; throws a VerificationError naming the first problem. */
 export function parseSignature(value: string, policy: SignaturePolicy = {}): ParsedSignature {
-  let tags: ReadonlyMap<string, string>;
+  let tags: TagEntries;
   try {
-    tags = parseTagList(value, BASE64_TAGS);
+    tags = scanTagList(value, BASE64_TAGS);
   } catch (error) {
     if (error instanceof TagListError) {
       throw new VerificationError('malformed-signature', `malformed DKIM-Signature: ${error.message}`);
@@ -78,7 +85,7 @@ export function parseSignature(value: string, policy: SignaturePolicy = {}): Par
 
   if (v !== '1') throw new VerificationError('unsupported-version', `DKIM-Signature v=${v} is not 1`);
   const algorithm = parseAlgorithm(a, policy);
-  const c = tags.get('c');
+  const c = tagValue(tags, 'c');
   const draft01 = c === DRAFT01_CANONICALIZATION;
   if (c !== 'ischedule-relaxed/simple' && c !== 'ischedule-relaxed' && !draft01) {
     // A missing c= means DKIM's simple/simple, which is not iSchedule's either.
@@ -96,7 +103,7 @@ export function parseSignature(value: string, policy: SignaturePolicy = {}): Par
     ? draft01HeaderLists.get(h, parseDraft01SignedHeaders)
     : signedHeaderLists.get(h, parseSignedHeaders);
   const queryMethods = queryMethodLists.get(q, parseQueryMethods);
-  const identity = tags.get('i');
+  const identity = tagValue(tags, 'i');
   if (identity !== undefined) checkIdentity(identity, domain);
 
   const signedAt = parseNumber(tags, 't');
@@ -135,8 +142,8 @@ export function parseSignature(value: string, policy: SignaturePolicy = {}): Par
 /** Decoded below by decodeBase64Tag, which refuses what the tag syntax refuses. */
 const BASE64_TAGS = ['b', 'bh'];
 
-function requiredTag(tags: TagList, name: string): string {
-  const found = tags.get(name);
+function requiredTag(tags: TagEntries, name: string): string {
+  const found = tagValue(tags, name);
   if (found === undefined) throw new VerificationError('missing-tag', `DKIM-Signature has no ${name}= tag`);
   return found;
 }
@@ -238,8 +245,8 @@ function checkIdentity(identity: string, domain: string): void {
   }
 }
 
-function parseNumber(tags: ReadonlyMap<string, string>, name: 't' | 'x' | 'l'): number | undefined {
-  const value = tags.get(name);
+function parseNumber(tags: TagEntries, name: 't' | 'x' | 'l'): number | undefined {
+  const value = tagValue(tags, name);
   if (value === undefined) return undefined;
   // 1 to 12 digits, read by hand: a regex and Number() cost more than the digits themselves.
   let number = 0;

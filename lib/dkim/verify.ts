@@ -133,10 +133,8 @@ export function checkSignatureHeader(options: SignatureCheckOptions): {
   parsed: ParsedSignature;
 } {
   const header = theSignatureHeader(options.headers);
-  const parsed = parseSignature(header, {
-    allowSha1: options.allowSha1 ?? false,
-    ...(options.draft01Peers && { draft01Peers: options.draft01Peers }),
-  });
+  // The options carry the signature policy's fields under the same names: no object per request.
+  const parsed = parseSignature(header, options);
   const now = options.now ?? Math.floor(Date.now() / 1000);
   checkTimes(parsed, now, options.clockSkew ?? 300);
   checkLifetime(parsed, now, options);
