@@ -309,42 +309,288 @@ function facts(m: ParsedMessage): Record<string, unknown> {
   return Object.fromEntries(FACTS.map((name) => [name, m[name]]));
 }
 
+type Checks = typeof checksArbitrary extends fc.Arbitrary<infer T> ? T : never;
+
+const DEFAULT_CHECKS: Checks = {
+  originator: 'mailto:bernard@example.com',
+  recipients: ['mailto:cyrus@example.org'],
+  limits: {
+    minDateTime: '19000101T000000Z',
+    maxDateTime: '21001231T235959Z',
+    maxInstances: 1,
+    attachments: undefined,
+  },
+};
+
+/**
+ * Both paths on one message: the receiver's parse refuses or accepts as the full parse does;
+ * where the fast path answers, the full parse accepts it with the same facts, tree and check
+ * outcomes. Returns whether the fast path answered.
+ */
+function comparePaths(body: string, limits: StructureLimits | undefined, checks: Checks): boolean {
+  const fast = parsePlainMessage(body, limits);
+  const full = outcome(() => parseFullMessage(body, limits));
+  const receivers = outcome(() => parseMessageTree(body, limits));
+  assert.deepEqual(summary(receivers), summary(full), JSON.stringify(body));
+  if (!fast) return false;
+  assert.ok(
+    full.ok,
+    `the fast path accepted what the full parse refuses:\n${body}\n${full.ok || full.error}`,
+  );
+  assert.deepEqual(facts(fast), facts(full.value), JSON.stringify(body));
+  assert.deepEqual(fast.calendar.toJSON(), full.value.calendar.toJSON());
+  assert.deepEqual(
+    fast.components.map((c) => c.toJSON()),
+    full.value.components.map((c) => c.toJSON()),
+  );
+  for (const run of [
+    (m: ParsedMessage) => checkParticipants(m, checks.originator, checks.recipients),
+    (m: ParsedMessage) => checkLimits(m, checks.limits),
+  ]) {
+    assert.equal(
+      checkOutcome(() => run(fast)),
+      checkOutcome(() => run(full.value)),
+    );
+  }
+  return true;
+}
+
+/** A plain invitation, as lines: the edits below each change one thing about it. */
+const PLAIN_LINES = [
+  'BEGIN:VCALENDAR',
+  'VERSION:2.0',
+  'PRODID:-//Example//EN',
+  'METHOD:REQUEST',
+  'BEGIN:VEVENT',
+  'UID:edge-1',
+  'DTSTAMP:20260101T000000Z',
+  'DTSTART:20260102T100000Z',
+  'ORGANIZER;CN=Bernard:mailto:bernard@example.com',
+  'ATTENDEE;PARTSTAT=NEEDS-ACTION;CN="Cyrus Daboo":mailto:cyrus@example.org',
+  'SUMMARY:Edge',
+  'END:VEVENT',
+  'END:VCALENDAR',
+];
+const plainText = (lines: readonly string[], newline = '\r\n') => `${lines.join(newline)}${newline}`;
+/** The plain invitation with `line` put before the line at `before` (e.g. 'SUMMARY'). */
+const adding = (line: string, before = 'SUMMARY:') =>
+  PLAIN_LINES.flatMap((l) => (l.startsWith(before) ? [line, l] : [l]));
+/** The plain invitation with the line starting `prefix` replaced (or dropped, with no line). */
+const replacing = (prefix: string, ...lines: string[]) =>
+  PLAIN_LINES.flatMap((l) => (l.startsWith(prefix) ? lines : [l]));
+/** Lines and parameters of the plain invitation, as the structure limits count them. */
+const PLAIN_COUNTS = { lines: PLAIN_LINES.length, parameters: 3, perProperty: 2 };
+
+/** Plain messages the fast path must read itself: every property and shape it claims to take. */
+const STAYS_PLAIN: ReadonlyArray<readonly [string, string, StructureLimits?]> = [
+  ['the plain invitation', plainText(PLAIN_LINES)],
+  ['LF line ends', plainText(PLAIN_LINES, '\n')],
+  ['no line end after the last line', PLAIN_LINES.join('\r\n')],
+  ['a line folded with a space', plainText(replacing('SUMMARY:', 'SUMMARY:Ed', ' ge'))],
+  ['a line folded with a tab', plainText(replacing('SUMMARY:', 'SUMMARY:Ed', '\tge'))],
+  ['CALSCALE', plainText(adding('CALSCALE:GREGORIAN', 'METHOD:'))],
+  ['an X- property of the calendar', plainText(adding('X-WR-CALNAME:Team', 'METHOD:'))],
+  ['a lower-case METHOD', plainText(replacing('METHOD:', 'METHOD:request'))],
+  ['a VTODO', plainText(PLAIN_LINES.map((l) => l.replace('VEVENT', 'VTODO')))],
+  ...['DUE', 'CREATED', 'LAST-MODIFIED', 'COMPLETED', 'DTEND'].map(
+    (name) => [name, plainText(adding(`${name}:20260102T110000Z`))] as const,
+  ),
+  ['a floating date-time', plainText(adding('DTEND:20260102T110000'))],
+  ...[
+    'SEQUENCE:1',
+    'PRIORITY:5',
+    'DESCRIPTION:Agenda',
+    'LOCATION:Room 1',
+    'COMMENT:ok',
+    'STATUS:CONFIRMED',
+    'TRANSP:OPAQUE',
+    'CLASS:PUBLIC',
+    'URL:https://example.com/e',
+    'DURATION:PT1H',
+    'X-APPLE-TRAVEL:1',
+    'X-A;X-B=c:d',
+    'X-A09:1',
+  ].map((line) => [line, plainText(adding(line))] as const),
+  [
+    'ATTENDEE parameters quoted and not',
+    plainText(adding('ATTENDEE;RSVP=TRUE;CN="Dana D":mailto:dana@example.net')),
+  ],
+  ['an empty parameter value', plainText(adding('ATTENDEE;CN=:mailto:dana@example.net'))],
+  [
+    'exactly the structure limits',
+    plainText(PLAIN_LINES),
+    {
+      maxLines: PLAIN_COUNTS.lines,
+      maxParameters: PLAIN_COUNTS.parameters,
+      maxParametersPerProperty: PLAIN_COUNTS.perProperty,
+      maxComponents: 2,
+    },
+  ],
+];
+
+/** One edit each at the edges the one-pass reading decides on: either path may answer, alike. */
+const EDGES: ReadonlyArray<readonly [string, string, StructureLimits?]> = [
+  ['METHOD twice', plainText(adding('METHOD:REPLY', 'BEGIN:VEVENT'))],
+  ['VERSION twice', plainText(adding('VERSION:2.0', 'METHOD:'))],
+  ['no VERSION', plainText(replacing('VERSION:'))],
+  ['no METHOD', plainText(replacing('METHOD:'))],
+  ['VERSION 2.1', plainText(replacing('VERSION:', 'VERSION:2.1'))],
+  ['a parameter on METHOD', plainText(replacing('METHOD:', 'METHOD;X-A=b:REQUEST'))],
+  [
+    'a parameter on METHOD, at the parameter limit',
+    plainText(replacing('METHOD:', 'METHOD;X-A=b:REQUEST')),
+    { maxParameters: PLAIN_COUNTS.parameters },
+  ],
+  ['a parameter on VERSION', plainText(replacing('VERSION:', 'VERSION;X-A=b:2.0'))],
+  ...['REQ UEST', '1REQUEST', 'REQUEST1', 'RE/QUEST', ''].map(
+    (method) => [`METHOD:${method}`, plainText(replacing('METHOD:', `METHOD:${method}`))] as const,
+  ),
+  ['an unknown calendar property', plainText(adding('FOO:bar', 'METHOD:'))],
+  ['a date-time of the calendar', plainText(adding('DTSTART:18000101T000000Z', 'METHOD:'))],
+  ['an attachment of the calendar', plainText(adding('ATTACH;ENCODING=BASE64;VALUE=BINARY:AAAA', 'METHOD:'))],
+  [
+    'a VJOURNAL closed as a VTODO',
+    plainText(
+      PLAIN_LINES.map((l) => l.replace('BEGIN:VEVENT', 'BEGIN:VJOURNAL').replace('END:VEVENT', 'END:VTODO')),
+    ),
+  ],
+  [
+    'a VJOURNAL closed as undefined',
+    plainText(
+      PLAIN_LINES.map((l) =>
+        l.replace('BEGIN:VEVENT', 'BEGIN:VJOURNAL').replace('END:VEVENT', 'END:undefined'),
+      ),
+    ),
+  ],
+  ['an x- calendar property in lower case', plainText(adding('x-wr-calname:Team', 'METHOD:'))],
+  ...['VJOURNAL', 'VFREEBUSY', 'vevent', 'VALARM'].map(
+    (kind) => [kind, plainText(PLAIN_LINES.map((l) => l.replace('VEVENT', kind)))] as const,
+  ),
+  ['UID twice', plainText(adding('UID:edge-2'))],
+  ['an empty UID', plainText(replacing('UID:', 'UID:'))],
+  ['a UID with an escape', plainText(replacing('UID:', 'UID:a\\,b'))],
+  ['no UID', plainText(replacing('UID:'))],
+  ['ORGANIZER twice', plainText(adding('ORGANIZER:mailto:dana@example.net'))],
+  ['an empty ORGANIZER', plainText(replacing('ORGANIZER', 'ORGANIZER:'))],
+  [
+    'two ORGANIZER addresses',
+    plainText(replacing('ORGANIZER', 'ORGANIZER:mailto:a@example.com,mailto:b@example.com')),
+  ],
+  ['no ORGANIZER', plainText(replacing('ORGANIZER'))],
+  ['an empty ATTENDEE', plainText(adding('ATTENDEE:'))],
+  ['two ATTENDEE addresses', plainText(adding('ATTENDEE:mailto:a@example.com,mailto:b@example.com'))],
+  ['an empty line', plainText(adding(''))],
+  ['a lone CR', plainText(replacing('SUMMARY:', 'SUMMARY:a\rb'))],
+  [
+    'a lone CR, at the line limit',
+    plainText(replacing('SUMMARY:', 'SUMMARY:a\rb')),
+    { maxLines: PLAIN_COUNTS.lines },
+  ],
+  ['a lone CR in a date-time', plainText(adding('DTEND:20260102T110000Z\r'))],
+  ['a lone CR in the ORGANIZER', plainText(replacing('ORGANIZER', 'ORGANIZER:mailto:a@example.com\r'))],
+  ['a CR before the last line end', `${PLAIN_LINES.join('\r\n')}\r\r\n`],
+  ['a space before BEGIN', ` ${plainText(PLAIN_LINES)}`],
+  ['a line after END:VCALENDAR', `${plainText(PLAIN_LINES)}X:1\r\n`],
+  ['an empty line after END:VCALENDAR', `${plainText(PLAIN_LINES)}\r\n`],
+  ['no END:VCALENDAR', plainText(PLAIN_LINES.slice(0, -1))],
+  ['no END:VEVENT', plainText([...PLAIN_LINES.slice(0, -2), 'END:VCALENDAR'])],
+  ['a nested component', plainText(adding('BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT15M\r\nEND:VALARM'))],
+  ...[
+    'X- A:1',
+    'X-A B:1',
+    'X-\u0001:1',
+    'X-NOCOLON',
+    'summary:x',
+    'SUM MARY:x',
+    'X-a:1',
+    'X-\u00c4:1',
+    '1X:2',
+    'X-:1',
+    '-X:1',
+    'X_A:1',
+    'NOCOLON',
+    ':x',
+  ].map((line) => [`the line ${JSON.stringify(line)}`, plainText(adding(line))] as const),
+  ...[
+    'ATTENDEE;CN:mailto:dana@example.net',
+    'ATTENDEE;RSVP:mailto:x@example.com=1:mailto:dana@example.net',
+    'ATTENDEE;=x:mailto:dana@example.net',
+    'ATTENDEE;C N=x:mailto:dana@example.net',
+    'ATTENDEE;CN!=x:mailto:dana@example.net',
+    'ATTENDEE;value=TEXT:mailto:dana@example.net',
+    'ATTENDEE;TzId=Europe/Paris:mailto:dana@example.net',
+    'ATTENDEE;CN="unterminated:mailto:dana@example.net',
+    'ATTENDEE;CN="x"y:mailto:dana@example.net',
+    'ATTENDEE;CN="x";RSVP=TRUE:mailto:dana@example.net',
+    'ATTENDEE;CN="\u0001x":mailto:dana@example.net',
+    'ATTENDEE;CN="x\u0001":mailto:dana@example.net',
+    'ATTENDEE;CN="a,b":mailto:dana@example.net',
+    'ATTENDEE;CN=a"b:mailto:dana@example.net',
+    'ATTENDEE;CN=\u0001a:mailto:dana@example.net',
+    'ATTENDEE;CN=a\u0001:mailto:dana@example.net',
+    'X-A;VALUE=DATE-TIME:garbage',
+    'X-B;VALUE=DATE-TIME:20040902T130000Z',
+    'SUMMARY;VALUE=DATE:x',
+    'COMMENT;value=PERIOD:20040902T130000Z/PT1H',
+    'X-A;X-B=c',
+    'SUMMARY;LANGUAGE=en',
+    'ATTENDEE;CN=x',
+    'ATTENDEE;CN="x"',
+    'ATTENDEE;CN=x;',
+    'ATTENDEE;',
+  ].map((line) => [`the line ${JSON.stringify(line)}`, plainText(adding(line))] as const),
+  ...[
+    '120260102T100000Z',
+    '2026010210000000T000000Z',
+    'x20260102T100000Z',
+    '20260102T100000Z1',
+    '20260102T100000ZZ',
+    '20260102T100000z',
+    '20260230T100000Z',
+    '20260102',
+    '',
+  ].map((value) => [`DTEND:${value}`, plainText(adding(`DTEND:${value}`))] as const),
+  ['a parameter on a date-time', plainText(adding('DTEND;X-A=b:20260102T110000Z'))],
+  ['one component allowed', plainText(PLAIN_LINES), { maxComponents: 1 }],
+  ['one line too many', plainText(PLAIN_LINES), { maxLines: PLAIN_COUNTS.lines - 1 }],
+  ['one parameter too many', plainText(PLAIN_LINES), { maxParameters: PLAIN_COUNTS.parameters - 1 }],
+  [
+    'one parameter too many on a property',
+    plainText(PLAIN_LINES),
+    { maxParametersPerProperty: PLAIN_COUNTS.perProperty - 1 },
+  ],
+];
+
 describe('plain messages read in one pass', () => {
   it('answers only for messages the full parse accepts, with the same facts, tree and check outcomes', () => {
     let answered = 0;
     fc.assert(
       fc.property(shape, limitsArbitrary, checksArbitrary, (s, limits, checks) => {
-        const body = render(s);
-        const fast = parsePlainMessage(body, limits);
-        const full = outcome(() => parseFullMessage(body, limits));
-        const receivers = outcome(() => parseMessageTree(body, limits));
-        assert.deepEqual(summary(receivers), summary(full));
-        if (!fast) return;
-        answered++;
-        assert.ok(
-          full.ok,
-          `the fast path accepted what the full parse refuses:\n${body}\n${full.ok || full.error}`,
-        );
-        assert.deepEqual(facts(fast), facts(full.value));
-        assert.deepEqual(fast.calendar.toJSON(), full.value.calendar.toJSON());
-        assert.deepEqual(
-          fast.components.map((c) => c.toJSON()),
-          full.value.components.map((c) => c.toJSON()),
-        );
-        for (const run of [
-          (m: ParsedMessage) => checkParticipants(m, checks.originator, checks.recipients),
-          (m: ParsedMessage) => checkLimits(m, checks.limits),
-        ]) {
-          assert.equal(
-            checkOutcome(() => run(fast)),
-            checkOutcome(() => run(full.value)),
-          );
-        }
+        if (comparePaths(render(s), limits, checks)) answered++;
       }),
       { numRuns: fuzzRuns(3000) },
     );
     // Not a vacuous pass: a good share of the generated messages are plain.
     assert.ok(answered > fuzzRuns(3000) / 20, `only ${answered} messages were read by the fast path`);
+  });
+
+  it('reads each property and shape it claims itself, as the full parse reads them', () => {
+    for (const [name, body, limits] of STAYS_PLAIN) {
+      assert.ok(comparePaths(body, limits, DEFAULT_CHECKS), `${name}: the fast path did not read it`);
+    }
+  });
+
+  it('agrees with the full parse at each edge of what it reads (one edit to a plain message each)', () => {
+    let answered = 0;
+    for (const [name, body, limits] of EDGES) {
+      try {
+        if (comparePaths(body, limits, DEFAULT_CHECKS)) answered++;
+      } catch (error) {
+        throw new Error(`${name}: ${(error as Error).message}`);
+      }
+    }
+    // Most edges are left to the full parse; one that the fast path reads must be read alike.
+    assert.ok(answered < EDGES.length / 2, `the fast path read ${answered} of ${EDGES.length} edges`);
   });
 
   it('reads every plain message itself (the full parse is the exception)', () => {
