@@ -91,6 +91,17 @@ describe('checkStructure', () => {
       /more than 6 parameters/,
     );
   });
+
+  it('reads a limits object that can still change afresh each time (a frozen one is worked out once)', () => {
+    const lines = (n: number) => wrap(...Array.from({ length: n - 3 }, (_, i) => `X-L:${i}`));
+    const limits: { maxLines: number } = { maxLines: 20 };
+    assert.equal(structure(lines(20), limits), 'accepted');
+    limits.maxLines = 10;
+    assert.match(structure(lines(20), limits), /more than 10 content lines/);
+    const frozen = Object.freeze({ maxLines: 10 });
+    assert.match(structure(lines(20), frozen), /more than 10 content lines/);
+    assert.match(structure(lines(20), frozen), /more than 10 content lines/);
+  });
 });
 
 describe('checkDateValue', () => {
