@@ -357,11 +357,7 @@ describe('key lookups cannot be turned into amplification or a stall', () => {
       request.on('error', () => undefined);
       request.end(body);
       await waitFor(() => tarpit.log.length > 0, 2000);
-      const hungUp = Date.now();
-      request.destroy();
-      const connection = tarpit.log[0]!;
-      await waitFor(() => connection.closedAt !== undefined, 3000);
-      assert.ok(connection.closedAt! - hungUp < 1000, 'the key server connection closed with the client');
+      await assertLookupStopsOnHangUp(tarpit, () => request.destroy());
     } finally {
       await receiver.close();
     }
@@ -394,11 +390,7 @@ describe('key lookups cannot be turned into amplification or a stall', () => {
       socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
       await waitFor(() => /<\/(?:\w+:)?error>/.test(received) && tarpit.log.length > 0, 3000);
       assert.match(received, /^HTTP\/1\.1 403 /);
-      const hungUp = Date.now();
-      socket.destroy();
-      const connection = tarpit.log[0]!;
-      await waitFor(() => connection.closedAt !== undefined, 3000);
-      assert.ok(connection.closedAt! - hungUp < 1000, 'the key server connection closed with the client');
+      await assertLookupStopsOnHangUp(tarpit, () => socket.destroy());
     } finally {
       socket.destroy();
       await receiver.close();
@@ -425,6 +417,15 @@ describe('key lookups cannot be turned into amplification or a stall', () => {
     }
   });
 });
+
+/** Hangs up, and asserts the key server's connection closed within a second of it. */
+async function assertLookupStopsOnHangUp(tarpit: InternalServer, hangUp: () => void): Promise<void> {
+  const hungUp = Date.now();
+  hangUp();
+  const connection = tarpit.log[0]!;
+  await waitFor(() => connection.closedAt !== undefined, 3000);
+  assert.ok(connection.closedAt! - hungUp < 1000, 'the key server connection closed with the client');
+}
 
 async function waitFor(condition: () => boolean, ms: number): Promise<void> {
   const end = Date.now() + ms;
