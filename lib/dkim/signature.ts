@@ -6,10 +6,11 @@ import { isDomainName } from '../dns/names.js';
 import { VerificationError } from '../errors.js';
 import { TextMemo } from '../lru.js';
 import { isAddressLike } from '../net/address-policy.js';
-import { type Mutable, printable } from '../text.js';
+import { printable } from '../text.js';
 import { DRAFT01_CANONICALIZATION, DRAFT01_MUST_SIGN } from './draft01.js';
 import type { SignatureAlgorithm } from './read-key-record.js';
 import {
+  base64TagText,
   decodeBase64Tag,
   scanTagList,
   splitColonList,
@@ -42,7 +43,10 @@ export interface ParsedSignature {
   readonly signedHeaders: readonly string[];
   readonly queryMethods: readonly QueryMethod[];
   readonly signature: Buffer;
+  /** `bh=`, decoded. */
   readonly bodyHash: Buffer;
+  /** `bh=` as base64 text, whitespace removed (checked as `bodyHash` is): compared as text. */
+  readonly bodyHashText: string;
   /** `t=`, Unix seconds. */
   readonly signedAt?: number;
   /** `x=`, Unix seconds. */
@@ -114,29 +118,54 @@ export function parseSignature(value: string, policy: SignaturePolicy = {}): Par
   const bodyLength = parseNumber(tags, 'l');
 
   let signature: Buffer;
-  let bodyHash: Buffer;
+  let bodyHashText: string;
   try {
     signature = decodeBase64Tag('b', b);
-    bodyHash = decodeBase64Tag('bh', bh);
+    bodyHashText = base64TagText('bh', bh);
   } catch (error) {
     throw new VerificationError('malformed-signature', (error as Error).message);
   }
   if (signature.length === 0) throw new VerificationError('malformed-signature', 'b= is empty');
 
-  const parsed: Mutable<ParsedSignature> = {
-    canonicalization: draft01 ? 'simple-http' : 'ischedule-relaxed/simple',
+  const parsed = new Signature(
+    draft01 ? 'simple-http' : 'ischedule-relaxed/simple',
     algorithm,
     domain,
     selector,
     signedHeaders,
     queryMethods,
     signature,
-    bodyHash,
-  };
+    bodyHashText,
+  );
   if (signedAt !== undefined) parsed.signedAt = signedAt;
   if (expiresAt !== undefined) parsed.expiresAt = expiresAt;
   if (bodyLength !== undefined) parsed.bodyLength = bodyLength;
   return parsed;
+}
+
+/**
+ * What parseSignature returns. `bh=` is decoded only when `bodyHash` is read: verification
+ * compares the digest as base64 text, and decoding a short value costs more than checking it.
+ */
+class Signature implements ParsedSignature {
+  declare signedAt?: number;
+  declare expiresAt?: number;
+  declare bodyLength?: number;
+
+  constructor(
+    readonly canonicalization: Canonicalization,
+    readonly algorithm: SignatureAlgorithm,
+    readonly domain: string,
+    readonly selector: string,
+    readonly signedHeaders: readonly string[],
+    readonly queryMethods: readonly QueryMethod[],
+    readonly signature: Buffer,
+    readonly bodyHashText: string,
+  ) {}
+
+  get bodyHash(): Buffer {
+    return Buffer.from(this.bodyHashText, 'base64');
+  }
 }
 
 /** Decoded below by decodeBase64Tag, which refuses what the tag syntax refuses. */

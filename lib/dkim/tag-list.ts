@@ -125,6 +125,22 @@ export function decodeBase64Tag(name: string, value: string): Buffer {
   return decoded;
 }
 
+/**
+ * A base64 tag value as compact text (whitespace RFC 6376 allows inside it removed), checked
+ * exactly as decodeBase64Tag checks it but not decoded: for a value compared as text (bh=, with
+ * the digest's base64).
+ */
+export function base64TagText(name: string, value: string): string {
+  if (isBase64(value)) return value;
+  const compact = hasFws(value) ? value.replace(FWS_ALL, '') : value;
+  if (!isBase64(compact)) throw new TagListError(`tag "${name}" is not valid base64`);
+  return compact;
+}
+
+/** What Buffer.from decodes in full: both alphabets (Node reads "-" and "_" too), padding only at the end. */
+const BASE64_TEXT = /^[A-Za-z0-9+/_-]*={0,2}$/;
+const isBase64 = (compact: string) => compact.length % 4 === 0 && BASE64_TEXT.test(compact);
+
 function decodedIfValid(compact: string): Buffer | undefined {
   // Node decodes a character above U+00FF by its low byte ("\u{65937}" reads as "U7"): any
   // character outside ASCII is refused first, by its UTF-8 length (quicker than a scan).

@@ -262,7 +262,7 @@ export function checkBody(parsed: ParsedSignature, body: Uint8Array): void {
       );
     }
   }
-  if (!bodyHashMatches(body, parsed.algorithm === 'rsa-sha1' ? 'sha1' : 'sha256', parsed.bodyHash)) {
+  if (!bodyHashMatches(body, parsed.algorithm === 'rsa-sha1' ? 'sha1' : 'sha256', parsed.bodyHashText)) {
     throw new VerificationError('body-hash-mismatch', 'the body hash (bh=) does not match the body received');
   }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { splitColonList } from '../../lib/dkim/tag-list.js';
+import { base64TagText, splitColonList } from '../../lib/dkim/tag-list.js';
 import { decodeBase64Tag, parseTagList, TagListError } from '../support/api.js';
 import { fuzzRuns } from '../support/fuzz.js';
 
@@ -150,6 +150,48 @@ describe('decodeBase64Tag', () => {
     // U+65937 is the surrogate pair D955 DD37: "+\u{65937}=" would decode as "+U7=".
     for (const bad of ['+\u{65937}=', 'aGVs\u0162G8=', 'aGVsbG8\u013d', 'aGVs\u00e9G8='])
       assert.throws(() => decodeBase64Tag('b', bad), TagListError, JSON.stringify(bad));
+  });
+});
+
+describe('base64TagText (bh=, checked and compared as text)', () => {
+  /** The octets a value stands for, or 'refused'. */
+  const outcome = (read: () => Buffer) => {
+    try {
+      return read().toString('hex');
+    } catch (error) {
+      assert.ok(error instanceof TagListError);
+      return 'refused';
+    }
+  };
+
+  it('refuses exactly what decodeBase64Tag refuses, and its text decodes to the same octets', () => {
+    const alphabet = fc.constantFrom(...'ABZaz09+/-_'.split(''));
+    const odd = fc.oneof(
+      fc.constantFrom('=', '==', '===', ' ', '\r\n ', '\t', '.', '*', 'é', '\u0162', '\u{65937}', '\u0000'),
+      fc.string({ unit: 'binary', maxLength: 2 }),
+    );
+    const piece = fc.oneof({ weight: 4, arbitrary: alphabet }, { weight: 1, arbitrary: odd });
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 14 }), (pieces) => {
+        const value = pieces.join('');
+        const text = outcome(() => Buffer.from(base64TagText('bh', value), 'base64'));
+        assert.equal(
+          text,
+          outcome(() => decodeBase64Tag('bh', value)),
+          JSON.stringify(value),
+        );
+        return true;
+      }),
+      { numRuns: fuzzRuns(5000) },
+    );
+  });
+
+  it('gives the value as it stands, or without the whitespace inside it', () => {
+    assert.equal(base64TagText('bh', 'aGVsbG8='), 'aGVsbG8=');
+    assert.equal(base64TagText('bh', 'aGVs\r\n\tbG8='), 'aGVsbG8=');
+    assert.equal(base64TagText('bh', 'aGVs-_8='), 'aGVs-_8=', 'the URL-safe alphabet, which Node decodes');
+    for (const bad of ['abc', 'a*bc', '====', 'aGVsbG8=aGVs', 'aGVs\u0162G8=', '\u00a0'])
+      assert.throws(() => base64TagText('bh', bad), TagListError, JSON.stringify(bad));
   });
 });
 
