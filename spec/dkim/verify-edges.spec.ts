@@ -7,16 +7,17 @@ import { createSecretKey } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { canonicalBodyLength } from '../../lib/dkim/canonicalize.js';
 import { parseSignature } from '../../lib/dkim/signature.js';
-import { checkSignatureValue, checkSignatureValueOffThread } from '../../lib/dkim/verify.js';
+import { checkSignatureValue, checkSignatureValueOffThread, verifyWith } from '../../lib/dkim/verify.js';
 import {
   type KeyQuery,
   type KeyResolver,
   keyRecord,
+  privateExchangeKeys,
   signRequest,
   VerificationError,
   verifyRequest,
 } from '../support/api.js';
-import { draftHeaders, fixture, keys, testKeyResolver } from '../support/fixtures.js';
+import { draftHeaders, fixture, keys, testKeyRecords, testKeyResolver } from '../support/fixtures.js';
 import { rejectionReason } from '../support/outcome.js';
 import { signWithTags } from '../support/sign-raw.js';
 
@@ -112,5 +113,48 @@ describe('a key the crypto layer refuses', () => {
       error instanceof VerificationError && error.reason === 'signature-mismatch';
     assert.throws(() => checkSignatureValue(parsed, Buffer.from('data'), unusable), isMismatch);
     await assert.rejects(checkSignatureValueOffThread(parsed, Buffer.from('data'), unusable), isMismatch);
+  });
+});
+
+describe('verifications at once', () => {
+  it('each verifies its own octets, key waited for or held, on this thread or the worker', async () => {
+    // jupiter's key is held (no await before its verification); venus's is waited for, so its
+    // verifications finish while jupiter's run: the signed data of one must never be another's.
+    const exchange = privateExchangeKeys(testKeyRecords());
+    const resolver: KeyResolver = {
+      methods: ['private-exchange'],
+      cached: (query) => (query.selector === 'jupiter' ? exchange.cached?.(query) : undefined),
+      lookup: async (query) => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return exchange.lookup(query);
+      },
+    };
+    const request = (key: typeof keys.jupiter, tampered: boolean, offload: boolean) => {
+      const headers = draftHeaders();
+      const signature = signRequest({ headers, body, key, queryMethods: ['private-exchange'] });
+      if (tampered) headers.push(['Recipient', 'mailto:mallory@example.org']);
+      return verifyWith(
+        { headers: [...headers, ['DKIM-Signature', signature]], body, keys: resolver },
+        undefined,
+        offload,
+      );
+    };
+    const cases = [false, true].flatMap((offload) =>
+      [keys.venus, keys.jupiter].flatMap((key) =>
+        [false, true, false, true, false].map((tampered) => ({ key, tampered, offload })),
+      ),
+    );
+    const outcomes = await Promise.all(
+      cases.map(({ key, tampered, offload }) =>
+        request(key, tampered, offload).then(
+          (verified) => verified.domain,
+          (error: unknown) => (error instanceof VerificationError ? error.reason : 'crash'),
+        ),
+      ),
+    );
+    assert.deepEqual(
+      outcomes,
+      cases.map(({ key, tampered }) => (tampered ? 'signature-mismatch' : key.domain)),
+    );
   });
 });
