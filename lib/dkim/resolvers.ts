@@ -66,8 +66,15 @@ export class KeyLookupBusyError extends KeyLookupError {
 
 /** The owner name of a key record: `<selector>._domainkey.<domain>`. */
 export function keyRecordName(domain: string, selector: string): string {
-  return `${selector}._domainkey.${domain}`.toLowerCase();
+  // A sender's requests name the same key, by the same strings (parseSignature memoizes d= and
+  // s=): the last name is handed out again, already hashed for the caches it is looked up in.
+  if (lastName && domain === lastName.domain && selector === lastName.selector) return lastName.name;
+  const name = `${selector}._domainkey.${domain}`.toLowerCase();
+  lastName = { domain, selector, name };
+  return name;
 }
+
+let lastName: { readonly domain: string; readonly selector: string; readonly name: string } | undefined;
 
 /** Combines resolvers: for a method, the first resolver that has records for it answers. */
 export function chainKeys(...resolvers: readonly KeyResolver[]): KeyResolver {

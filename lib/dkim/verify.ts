@@ -9,7 +9,7 @@ import type { Mutable } from '../text.js';
 import { bodyHashMatches, canonicalBodyLength, signedData } from './canonicalize.js';
 import { draft01BodyHash, draft01SignedData } from './draft01.js';
 import { type PublicKeyChoice, type SignatureAlgorithm, selectPublicKey } from './read-key-record.js';
-import { KeyLookupBusyError, KeyLookupError, type KeyResolver } from './resolvers.js';
+import { KeyLookupBusyError, KeyLookupError, type KeyResolver, keyRecordName } from './resolvers.js';
 import {
   type Canonicalization,
   type ParsedSignature,
@@ -374,8 +374,9 @@ function foundKey(choice: PublicKeyChoice, method: QueryMethod): FoundKey {
   return found;
 }
 
+/** d= and s= are lower-cased by parseSignature: the record's own name. */
 function keyName(parsed: ParsedSignature): string {
-  return `${parsed.selector}._domainkey.${parsed.domain}`;
+  return keyRecordName(parsed.domain, parsed.selector);
 }
 
 /** The reason a key lookup's signal aborts when the lookup's deadline passes. */

@@ -10,6 +10,7 @@ import {
   KeyLookupError,
   keyDnsClient,
   keyRecord,
+  keyRecordName,
   privateExchangeKeys,
   selectPublicKey,
   signRequest,
@@ -349,6 +350,21 @@ describe('privateExchangeKeys and chainKeys', () => {
       await chain.lookup({ domain: 'example.com', selector: 'jupiter', method: 'private-exchange' }),
       [jupiter],
     );
+  });
+});
+
+describe('keyRecordName', () => {
+  it('names each key by both its parts, whatever was asked before (it remembers the last name)', () => {
+    const asked: Array<[string, string, string]> = [
+      ['example.com', 'jupiter', 'jupiter._domainkey.example.com'],
+      ['example.com', 'jupiter', 'jupiter._domainkey.example.com'],
+      ['example.com', 'mars', 'mars._domainkey.example.com'],
+      ['example.org', 'mars', 'mars._domainkey.example.org'],
+      ['Example.ORG', 'Mars', 'mars._domainkey.example.org'],
+      ['example.com', 'jupiter', 'jupiter._domainkey.example.com'],
+      ['', '', '._domainkey.'],
+    ];
+    for (const [domain, selector, name] of asked) assert.equal(keyRecordName(domain, selector), name);
   });
 });
 

@@ -116,6 +116,25 @@ describe('a key the crypto layer refuses', () => {
   });
 });
 
+describe('signed data of any length', () => {
+  it('verifies signed headers longer than the buffer reused for the signed data (4 KiB)', async () => {
+    for (const length of [100, 4000, 5000, 20_000]) {
+      const headers = draftHeaders();
+      headers.push(['User-Agent', 'u'.repeat(length)]);
+      const signature = signRequest({ headers, body, key: keys.jupiter });
+      const signed: Array<[string, string]> = [...headers, ['DKIM-Signature', signature]];
+      const verified = await verifyRequest({ headers: signed, body, keys: testKeyResolver() });
+      assert.ok(verified.signedHeaders.includes('User-Agent'), String(length));
+      signed[signed.length - 2] = ['User-Agent', `${'u'.repeat(length - 1)}v`];
+      assert.equal(
+        await reasonOf(verifyRequest({ headers: signed, body, keys: testKeyResolver() })),
+        'signature-mismatch',
+        `a change at the end of ${length} octets`,
+      );
+    }
+  });
+});
+
 describe('verifications at once', () => {
   it('each verifies its own octets, key waited for or held, on this thread or the worker', async () => {
     // jupiter's key is held (no await before its verification); venus's is waited for, so its
