@@ -185,7 +185,7 @@ function signedBytesForNow(headers: HeaderList, parsed: ParsedSignature, header:
 export function checkSignatureValue(parsed: ParsedSignature, data: Uint8Array, key: KeyObject): void {
   let valid: boolean;
   try {
-    valid = verify(...verifyArguments(parsed, data, key));
+    valid = verify(digestName(parsed), signedInput(parsed, data), key, parsed.signature);
   } catch {
     valid = false;
   }
@@ -201,19 +201,19 @@ export async function checkSignatureValueOffThread(
   data: Uint8Array,
   key: KeyObject,
 ): Promise<void> {
-  const [algorithm, signed, , signature] = verifyArguments(parsed, data, key);
-  if (!(await offThread.verify(algorithm, signed, key, signature))) throw mismatch(parsed);
+  const valid = await offThread.verify(digestName(parsed), signedInput(parsed, data), key, parsed.signature);
+  if (!valid) throw mismatch(parsed);
 }
 
-function verifyArguments(
-  parsed: ParsedSignature,
-  data: Uint8Array,
-  key: KeyObject,
-): [string | null, Uint8Array, KeyObject, Buffer] {
-  // Ed25519 signs the SHA-256 digest of the data (RFC 8463), itself with no further hash.
-  if (parsed.algorithm === 'ed25519-sha256')
-    return [null, createHash('sha256').update(data).digest(), key, parsed.signature];
-  return [parsed.algorithm === 'rsa-sha1' ? 'sha1' : 'sha256', data, key, parsed.signature];
+/** The digest the public-key operation applies to its input: none for Ed25519. */
+function digestName(parsed: ParsedSignature): string | null {
+  if (parsed.algorithm === 'ed25519-sha256') return null;
+  return parsed.algorithm === 'rsa-sha1' ? 'sha1' : 'sha256';
+}
+
+/** What the public-key operation verifies: Ed25519 signs the SHA-256 digest of the data (RFC 8463). */
+function signedInput(parsed: ParsedSignature, data: Uint8Array): Uint8Array {
+  return parsed.algorithm === 'ed25519-sha256' ? createHash('sha256').update(data).digest() : data;
 }
 
 function mismatch(parsed: ParsedSignature): VerificationError {
