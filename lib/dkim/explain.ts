@@ -102,7 +102,7 @@ export async function explainVerification(options: ExplainOptions): Promise<Expl
     checkBody(parsed, options.body);
   } catch (error) {
     const computed = bodyHash(options.body, parsed.algorithm === 'rsa-sha1' ? 'sha1' : 'sha256');
-    const detail = `${(error as Error).message} (bh=${parsed.bodyHash.toString('base64')}, computed ${computed} over ${canonicalBodyLength(options.body)} octets)`;
+    const detail = `${(error as Error).message} (bh=${parsed.bodyHashText}, computed ${computed} over ${canonicalBodyLength(options.body)} octets)`;
     return fail(
       'body hash',
       error instanceof VerificationError ? new VerificationError(error.reason, detail) : error,
