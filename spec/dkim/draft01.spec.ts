@@ -117,6 +117,16 @@ describe('draft -01 signatures (c=simple-http)', () => {
     }
   });
 
+  it('cover header octets beyond ASCII as received (one character per octet), signed and verified', async () => {
+    // Node hands header values over as latin1 strings; a UTF-8 name arrives as its octets.
+    const recipient = Buffer.from('mailto:zoë@example.org', 'utf8').toString('latin1');
+    const headers = requestHeaders().map(([name, value]): [string, string] =>
+      name === 'Recipient' ? [name, recipient] : [name, value],
+    );
+    const verified = await verifyAs(signed(headers), ['example.com']);
+    assert.equal(verified.canonicalization, 'simple-http');
+  });
+
   it('are refused from a domain that is not listed', async () => {
     const error = await refusal(verifyAs(signed(), ['example.org', 'davical.test']));
     assert.equal(error.reason, 'unsupported-canonicalization');
@@ -325,6 +335,7 @@ describe('key records for draft -01 peers', () => {
       undefined,
     );
     assert.equal(draft01KeyRecordProblem('v=DKIM1; s=calendar; p=AB'), undefined);
+    assert.equal(draft01KeyRecordProblem('v=DKIM1; s=ischedule : calendar; p=AB'), undefined, 'spaces in s=');
     assert.equal(draft01KeyRecordProblem('v=DKIM1; s=*:ischedule; p=AB'), undefined);
     for (const services of ['xcalendar', 'calendarx', 'ischedule', 'email']) {
       assert.equal(

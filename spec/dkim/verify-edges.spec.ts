@@ -85,21 +85,28 @@ describe('signed header values beyond ASCII', () => {
   const utf8AsReceived = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
 
   it('verifies the octets as received, and notices a change to any of them', async () => {
-    const headers: Array<[string, string]> = [
-      ...draftHeaders(),
-      ['User-Agent', utf8AsReceived('Kalender für Zürich ☃')],
+    // On this thread (its reused buffer, or a buffer of its own past 4 KiB) and on the worker.
+    const ways: Array<[string, number, boolean]> = [
+      ['this thread', 0, false],
+      ['this thread, past the reused buffer', 5000, false],
+      ['the worker', 0, true],
     ];
-    const signature = signRequest({ headers, body, key: keys.jupiter });
-    const signed: Array<[string, string]> = [...headers, ['DKIM-Signature', signature]];
-    const verified = await verifyRequest({ headers: signed, body, keys: testKeyResolver() });
-    assert.ok(verified.signedHeaders.includes('User-Agent'));
-    const changed = signed.map(([name, value]): [string, string] =>
-      name === 'User-Agent' ? [name, value.replace('\u00bc', '\u00bd')] : [name, value],
-    );
-    assert.equal(
-      await reasonOf(verifyRequest({ headers: changed, body, keys: testKeyResolver() })),
-      'signature-mismatch',
-    );
+    for (const [way, padding, offload] of ways) {
+      const headers: Array<[string, string]> = [
+        ...draftHeaders(),
+        ['User-Agent', utf8AsReceived(`Kalender für Zürich ☃${' x'.repeat(padding / 2)}`)],
+      ];
+      const signature = signRequest({ headers, body, key: keys.jupiter });
+      const signed: Array<[string, string]> = [...headers, ['DKIM-Signature', signature]];
+      const verify = (list: Array<[string, string]>) =>
+        verifyWith({ headers: list, body, keys: testKeyResolver() }, undefined, offload);
+      const verified = await verify(signed);
+      assert.ok(verified.signedHeaders.includes('User-Agent'), way);
+      const changed = signed.map(([name, value]): [string, string] =>
+        name === 'User-Agent' ? [name, value.replace('\u00bc', '\u00bd')] : [name, value],
+      );
+      assert.equal(await reasonOf(verify(changed)), 'signature-mismatch', way);
+    }
   });
 });
 

@@ -9,6 +9,7 @@ import { createSecretKey, generateKeyPairSync, type KeyObject, sign, verify } fr
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import { VerifyWorker } from '../../lib/dkim/verify-worker.js';
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -104,6 +105,36 @@ describe('VerifyWorker', () => {
       expected(again),
     );
     await worker.close();
+  });
+
+  it('starts a new worker when its worker dies by itself, and answers the batches after', async () => {
+    // The worker is private: caught as it is posted to, then ended from outside (not by close).
+    const posted = Worker.prototype.postMessage;
+    let caught: Worker | undefined;
+    Worker.prototype.postMessage = function (this: Worker, ...args: Parameters<Worker['postMessage']>) {
+      caught ??= this;
+      return posted.apply(this, args);
+    };
+    const worker = new VerifyWorker();
+    try {
+      const first = cases(6);
+      assert.deepEqual(
+        await Promise.all(first.map((c) => worker.verify(c.algorithm, c.data, c.key, c.signature))),
+        expected(first),
+      );
+      assert.ok(caught, 'the batch went to a worker');
+      const exited = new Promise((resolve) => caught?.once('exit', resolve));
+      await caught.terminate();
+      await exited;
+      const after = cases(6);
+      assert.deepEqual(
+        await Promise.all(after.map((c) => worker.verify(c.algorithm, c.data, c.key, c.signature))),
+        expected(after),
+      );
+    } finally {
+      Worker.prototype.postMessage = posted;
+      await worker.close();
+    }
   });
 
   it('answers a verification alone, with none in flight, as crypto.verify does', async () => {
