@@ -168,7 +168,10 @@ class Signature implements ParsedSignature {
   }
 }
 
-/** Decoded below by decodeBase64Tag, which refuses what the tag syntax refuses. */
+/**
+ * Checked below by decodeBase64Tag (`b=`) and base64TagText (`bh=`), which refuse what the tag
+ * syntax refuses.
+ */
 const BASE64_TAGS = ['b', 'bh'];
 
 function requiredTag(tags: TagEntries, name: string): string {

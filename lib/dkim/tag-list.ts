@@ -37,9 +37,9 @@ const isNameChar = (c: number) => isAlpha(c) || (c >= 0x30 && c <= 0x39) || c ==
  * Unknown tags are kept, so callers ignore them by not asking; a duplicate tag or any syntax
  * error throws a TagListError.
  *
- * `base64Tags`: tags whose values the caller decodes with decodeBase64Tag, which refuses every
- * character the tag syntax refuses (and more): their values are found by their ";" alone, not
- * scanned twice. A signature's `b=` is most of its length.
+ * `base64Tags`: tags whose values the caller decodes with decodeBase64Tag or checks with
+ * base64TagText, which refuse every character the tag syntax refuses (and more): their values
+ * are found by their ";" alone, not scanned twice. A signature's `b=` is most of its length.
  */
 export function parseTagList(text: string, base64Tags: readonly string[] = []): TagList {
   const { names, values } = scanTagList(text, base64Tags);
