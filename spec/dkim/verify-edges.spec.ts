@@ -3,9 +3,9 @@
  * receiver did not enable, header octets beyond ASCII, and a key the crypto layer cannot use.
  */
 import assert from 'node:assert/strict';
-import { createSecretKey } from 'node:crypto';
+import { createPrivateKey, createSecretKey, sign } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { canonicalBodyLength } from '../../lib/dkim/canonicalize.js';
+import { bodyHash, canonicalBodyLength, signedData } from '../../lib/dkim/canonicalize.js';
 import { parseSignature } from '../../lib/dkim/signature.js';
 import { checkSignatureValue, checkSignatureValueOffThread, verifyWith } from '../../lib/dkim/verify.js';
 import {
@@ -46,6 +46,49 @@ describe('l= (body length)', () => {
     assert.equal(await reasonOf(withLength(canonicalBodyLength(body) - 1)), 'body-length-limit');
     const longer = Buffer.concat([body, Buffer.from('X-APPENDED:1\r\n')]);
     assert.equal(await reasonOf(withLength(canonicalBodyLength(body), longer)), 'body-length-limit');
+  });
+});
+
+describe('bh= as another signer may write it', () => {
+  /** A signature whose bh= text the test writes (folded, another alphabet), signed as written. */
+  const signWithBodyHash = (bh: string) => {
+    const headers = draftHeaders();
+    const names = ['Originator', 'Recipient', 'Content-Type', 'iSchedule-Version'];
+    const unsigned =
+      `v=1; d=example.com; s=jupiter; t=${T}; x=${T + 300}; a=rsa-sha256; q=dns/txt; ` +
+      `c=ischedule-relaxed/simple; h=${names.join(':')}; bh=${bh}; b=`;
+    const data = Buffer.from(signedData(headers, names, unsigned), 'latin1');
+    const b = sign('sha256', data, createPrivateKey(keys.jupiter.privateKey)).toString('base64');
+    return verifyRequest({
+      headers: [...headers, ['DKIM-Signature', unsigned + b]],
+      body,
+      keys: testKeyResolver(),
+    });
+  };
+  const digest = bodyHash(body, 'sha256');
+
+  it('verifies bh= folded across lines, in the URL-safe alphabet, or with its unused bits set', async () => {
+    const folded = `${digest.slice(0, 20)}\r\n ${digest.slice(20, 30)}\t${digest.slice(30)}`;
+    const urlSafe = Buffer.from(digest, 'base64').toString('base64url');
+    // A SHA-256 digest leaves two bits of its last base64 character unused: set them.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    const unusedBits = `${digest.slice(0, -2)}${alphabet[alphabet.indexOf(digest.at(-2) ?? '') | 3]}=`;
+    assert.notEqual(unusedBits, digest);
+    for (const bh of [folded, `${urlSafe}=`, unusedBits]) {
+      assert.equal((await signWithBodyHash(bh)).domain, 'example.com', JSON.stringify(bh));
+    }
+  });
+
+  it('refuses a folded bh= of another body, and one that is not base64', async () => {
+    const other = bodyHash(Buffer.from('BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n'), 'sha256');
+    assert.equal(
+      await reasonOf(signWithBodyHash(`${other.slice(0, 20)}\r\n ${other.slice(20)}`)),
+      'body-hash-mismatch',
+    );
+    assert.equal(
+      await reasonOf(signWithBodyHash(`${digest.slice(0, 20)}*${digest.slice(21)}`)),
+      'malformed-signature',
+    );
   });
 });
 
